@@ -1,0 +1,19 @@
+//! The backend API (`/api/backend/v1/…`), for the SaaS developer's own servers. Every operation
+//! takes a [`crate::security::BackendKey`].
+
+pub mod api_keys;
+pub mod users;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum BackendTag {
+    /// User accounts.
+    Users,
+    /// Keys for this API.
+    ApiKeys,
+}
+
+/// Default and maximum page sizes of list endpoints.
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;

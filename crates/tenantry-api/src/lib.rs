@@ -1,0 +1,43 @@
+//! Tenantry's HTTP APIs as poem-openapi services: wire types (`…In`, `…Out`, `…Patch`), the
+//! security schemes that resolve an [`tenantry_app::Actor`], and the one mapping from errors to
+//! RFC 9457 problem+json ([`problem`]).
+//!
+//! **Invariant:** operations only translate: wire → use-case input, use-case output → wire. No
+//! rule, permission check or SQL is written here; that is `tenantry-app`.
+
+pub mod backend;
+pub mod problem;
+pub mod security;
+
+use poem_openapi::OpenApiService;
+
+pub use problem::{ApiError, Problem};
+
+/// The API title and version in the OpenAPI document.
+pub const API_TITLE: &str = "Tenantry";
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Every API Tenantry serves, as one OpenAPI service (the document at `/openapi.json`).
+pub type Apis = (backend::users::UsersApi, backend::api_keys::ApiKeysApi);
+
+/// The OpenAPI service for all APIs. It carries no `servers` entry, so the document is the same
+/// on every deployment and can be committed.
+pub fn openapi_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (backend::users::UsersApi, backend::api_keys::ApiKeysApi),
+        API_TITLE,
+        API_VERSION,
+    )
+    .description(
+        "Identity for B2B SaaS: users, organizations, API keys and signed webhooks. \
+             Backend endpoints (`/api/backend/v1/…`) take `Authorization: Bearer <API key>`. \
+             Every error is an RFC 9457 `application/problem+json` body with a stable `type`.",
+    )
+}
+
+/// The OpenAPI document as committed under `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut spec = openapi_service().spec();
+    spec.push('\n');
+    spec
+}

@@ -1,0 +1,34 @@
+//! Authorization: every rule about who may do what lives here, and every adapter goes through it.
+
+use tenantry_core::DomainError;
+
+use crate::Actor;
+
+/// Deployment-wide administration (users, API keys): the backend API and the operator only.
+pub fn require_backend(actor: &Actor) -> Result<(), DomainError> {
+    match actor {
+        Actor::ApiKey(_) | Actor::System => Ok(()),
+        Actor::User(_) => Err(DomainError::forbidden(
+            "backend-only",
+            "This action needs a backend API key.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantry_core::{ApiKeyId, UserId};
+
+    #[test]
+    fn only_backend_actors_administer() {
+        assert!(require_backend(&Actor::ApiKey(ApiKeyId::new())).is_ok());
+        assert!(require_backend(&Actor::System).is_ok());
+        assert_eq!(
+            require_backend(&Actor::User(UserId::new()))
+                .unwrap_err()
+                .code,
+            "backend-only"
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `TENANTRY_*` environment
+//! variables (nested keys with `__`, e.g. `TENANTRY_PASSWORD__MIN_LENGTH`). Validated once into a
+//! typed [`Config`] that is passed explicitly; nothing reads the environment later.
+//! `tenantry.example.toml` at the repository root is the commented reference.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Argon2id and length rules for passwords.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Minimum length in characters (NIST SP 800-63B: at least 8).
+    pub min_length: usize,
+    /// Argon2id memory in KiB.
+    pub memory_kib: u32,
+    /// Argon2id passes.
+    pub iterations: u32,
+    /// Argon2id lanes.
+    pub parallelism: u32,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            min_length: 8,
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Everything the server reads at start-up.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://path` (created if missing) or `postgres://user:pass@host/db`.
+    pub database_url: String,
+    /// Pool size; about 8 suits PostgreSQL on a 2-core machine.
+    pub database_max_connections: u32,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The URL users reach Tenantry at; links in emails and token issuers use it, never the
+    /// request's `Host` header.
+    pub public_url: String,
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `tenantry=debug,info`.
+    pub log_level: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    pub password: PasswordConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://data/tenantry.db".into(),
+            database_max_connections: 8,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://localhost:8080".into(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            body_limit_bytes: 1024 * 1024,
+            password: PasswordConfig::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &tenantry_store::redact_url(&self.database_url),
+            )
+            .field("database_max_connections", &self.database_max_connections)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("configuration file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(
+                Env::prefixed("TENANTRY_")
+                    .split("__")
+                    .ignore(&["config", "test_database_url"]),
+            )
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if tenantry_store::Engine::of_url(&self.database_url).is_none() {
+            bail!("database_url must start with sqlite:// or postgres://");
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            bail!("public_url must be an http:// or https:// URL");
+        }
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections must be at least 1");
+        }
+        if self.password.min_length < 8 {
+            bail!("password.min_length must be at least 8 (NIST SP 800-63B)");
+        }
+        if self.body_limit_bytes < 1024 {
+            bail!("body_limit_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_debug_hides_passwords() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.database_url = "postgres://tenantry:hunter2@db/tenantry".into();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn file_then_env() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                "listen = \"0.0.0.0:9000\"\n[password]\nmin_length = 12\n",
+            )?;
+            jail.set_env("TENANTRY_PUBLIC_URL", "https://auth.example.com");
+            jail.set_env("TENANTRY_PASSWORD__MIN_LENGTH", "15");
+            let c = Config::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.public_url, "https://auth.example.com");
+            assert_eq!(
+                c.password.min_length, 15,
+                "the environment wins over the file"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let c = Config {
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            password: PasswordConfig {
+                min_length: 6,
+                ..PasswordConfig::default()
+            },
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! The HTTP shell around the APIs: request ids, access logs, metrics, problem+json for every
+//! framework error, security headers, the body limit, and the plain operational routes.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{header, HeaderValue, Method, StatusCode};
+use poem::web::Data;
+use poem::{handler, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::OperationId;
+use tenantry_api::security::RequestId;
+use tenantry_api::ApiError;
+use tenantry_app::App;
+use tracing::Instrument;
+
+use crate::metrics::HttpMetrics;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Everything served, with the shell around it.
+pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl Endpoint {
+    let api = tenantry_api::openapi_service();
+    let docs = api.swagger_ui();
+    let spec = tenantry_api::openapi_json();
+    let inner = Route::new()
+        .nest_no_strip("/api", api)
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/docs", docs)
+        .at("/healthz", poem::get(healthz))
+        .at("/readyz", poem::get(readyz))
+        .at("/metrics", poem::get(metrics_text))
+        .data(app)
+        .data(metrics.clone());
+    inner.around(move |ep, req| shell(ep, req, metrics.clone(), body_limit))
+}
+
+/// A route label for requests that are not OpenAPI operations.
+fn plain_route(path: &str) -> &'static str {
+    match path {
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        "/openapi.json" => "openapi",
+        p if p.starts_with("/docs") => "docs",
+        _ => "other",
+    }
+}
+
+/// A client's request id is kept if it is short and plain; otherwise a fresh one is made.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// Refuses a body over `limit` bytes: at once when `Content-Length` says so, otherwise (chunked)
+/// by reading at most `limit` bytes before the handler sees it.
+async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("The request body is larger than {limit} bytes."),
+        )
+    };
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
+        let len: usize = len
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    "The Content-Length header is not a number.",
+                )
+            })?;
+        return if len > limit {
+            Err(too_large())
+        } else {
+            Ok(())
+        };
+    }
+    if req.headers().contains_key(header::TRANSFER_ENCODING) {
+        let body = req
+            .take_body()
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                other => ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.to_string()),
+            })?;
+        req.set_body(body);
+    }
+    Ok(())
+}
+
+async fn shell<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    metrics: Arc<HttpMetrics>,
+    body_limit: usize,
+) -> poem::Result<Response> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    req.set_data(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    let result = match limit_body(&mut req, body_limit).await {
+        Ok(()) => ep.call(req).instrument(span.clone()).await,
+        Err(e) => Err(e.into()),
+    };
+    let (mut resp, operation) = match result {
+        Ok(resp) => {
+            let resp = resp.into_response();
+            let op = resp.data::<OperationId>().map(|o| o.0);
+            (resp, op)
+        }
+        Err(err) => {
+            let op = err.data::<OperationId>().map(|o| o.0);
+            (ApiError::from_poem(&err).into_response(), op)
+        }
+    };
+    let route = operation.unwrap_or_else(|| plain_route(&path));
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if path.starts_with("/api/") {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let status = resp.status();
+    let elapsed = started.elapsed();
+    metrics.record(method.as_str(), route, status.as_u16(), elapsed);
+    span.in_scope(|| {
+        let micros = elapsed.as_micros() as u64;
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), route, micros, "request failed");
+        } else if method != Method::GET || !matches!(route, "healthz" | "readyz" | "metrics") {
+            tracing::info!(status = status.as_u16(), route, micros, "request");
+        }
+    });
+    Ok(resp)
+}
+
+/// Liveness: the process answers. A JSON body, so it doubles as the benchmarks' no-op ceiling.
+#[handler]
+fn healthz() -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// Readiness: the database answers.
+#[handler]
+async fn readyz(app: Data<&App>) -> Response {
+    match app.db().ping().await {
+        Ok(()) => Response::builder()
+            .content_type("application/json")
+            .body(r#"{"status":"ready"}"#),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "The database does not answer.",
+            )
+            .into_response()
+        }
+    }
+}
+
+#[handler]
+fn metrics_text(metrics: Data<&Arc<HttpMetrics>>) -> Response {
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}

@@ -1,0 +1,119 @@
+//! The `tenantry` server: configuration, wiring and lifecycle. The binary (`main.rs`) is a thin
+//! CLI over this library, and the test kit starts servers through [`start`] on a free port.
+//!
+//! **Invariant:** this is the only crate that reads configuration, installs the log subscriber
+//! and owns sockets. Workers (webhook delivery, mail) will join [`serve`] behind config flags.
+
+pub mod config;
+mod http;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::TcpAcceptor;
+use tenantry_app::{App, AppSettings};
+use tenantry_auth::PasswordParams;
+use tenantry_core::{Clock, PasswordPolicy};
+use tenantry_store::{Db, DbOptions, Engine};
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, LogFormat};
+pub use http::REQUEST_ID;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const GRACE: Duration = Duration::from_secs(20);
+
+/// Opens the database (creating a SQLite file and its folder if missing), applies migrations, and
+/// builds the use cases.
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    if Engine::of_url(&config.database_url) == Some(Engine::Sqlite) {
+        create_sqlite_folder(&config.database_url)?;
+    }
+    let options = DbOptions {
+        max_connections: config.database_max_connections,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&config.database_url, &options)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                tenantry_store::redact_url(&config.database_url)
+            )
+        })?;
+    db.migrate().await.context("cannot apply migrations")?;
+    let settings = AppSettings {
+        password_params: PasswordParams {
+            memory_kib: config.password.memory_kib,
+            iterations: config.password.iterations,
+            parallelism: config.password.parallelism,
+        },
+        password_policy: PasswordPolicy {
+            min_chars: config.password.min_length,
+            ..PasswordPolicy::default()
+        },
+    };
+    Ok(App::new(db, settings, clock)?)
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    app: App,
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(metrics::HttpMetrics::default());
+    let endpoint = http::routes(app.clone(), metrics, config.body_limit_bytes);
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(endpoint, shutdown.cancelled_owned(), Some(GRACE))
+        .await?;
+    app.db().close().await;
+    Ok(())
+}
+
+/// A server running in the background (for tests and benchmarks).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the database and starts serving on `listen` (port 0 picks a free port).
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let app = open(&config, clock).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let (a, s) = (app.clone(), shutdown.clone());
+    let task = tokio::spawn(async move { serve(a, &config, listener, s).await });
+    Ok(Running {
+        addr,
+        app,
+        shutdown,
+        task,
+    })
+}

@@ -1,0 +1,85 @@
+//! The `api_keys` table: backend API keys, stored as SHA-256 hashes.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{Ex, Result};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub display_prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, name, display_prefix, secret_hash, created_at, last_used_at, revoked_at";
+
+pub async fn insert_api_key(ex: Ex<'_>, k: &ApiKeyRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO api_keys (id, name, display_prefix, secret_hash, created_at, last_used_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        k.id,
+        &k.name,
+        &k.display_prefix,
+        &k.secret_hash,
+        k.created_at,
+        k.last_used_at,
+        k.revoked_at,
+    )?;
+    Ok(())
+}
+
+/// The live (not revoked) key with this hash.
+pub async fn find_live_api_key_by_hash(
+    ex: Ex<'_>,
+    secret_hash: &[u8],
+) -> Result<Option<ApiKeyRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL");
+    sql_rows!(ex, fetch_optional, ApiKeyRow, &sql, secret_hash)
+}
+
+pub async fn get_api_key(ex: Ex<'_>, id: Uuid) -> Result<Option<ApiKeyRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
+    sql_rows!(ex, fetch_optional, ApiKeyRow, &sql, id)
+}
+
+/// Keys in id order after the cursor.
+pub async fn list_api_keys(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<ApiKeyRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+    );
+    sql_rows!(ex, fetch_all, ApiKeyRow, &sql, after, i64::from(limit))
+}
+
+/// Records use, at most once per `resolution`: the update only hits rows last used before
+/// `stale_before`, so a busy key costs one write a minute, not one per request.
+pub async fn touch_api_key(
+    ex: Ex<'_>,
+    id: Uuid,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        id,
+        now,
+        stale_before,
+    )
+}
+
+/// Revokes a live key; 0 rows when it is unknown or already revoked.
+pub async fn revoke_api_key(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        id,
+        now
+    )
+}

@@ -1,0 +1,53 @@
+//! The `audit_log` table: who did what to what, when and from where. Rows outlive their targets.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::{Ex, Result};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub org_id: Option<Uuid>,
+    /// `api_key`, `user` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub details: Json<Value>,
+}
+
+const COLUMNS: &str =
+    "id, occurred_at, org_id, actor_kind, actor_id, action, target_kind, target_id, ip, request_id, details";
+
+pub async fn append_audit(ex: Ex<'_>, a: &AuditRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO audit_log (id, occurred_at, org_id, actor_kind, actor_id, action, target_kind, target_id, \
+         ip, request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        a.id,
+        a.occurred_at,
+        a.org_id,
+        &a.actor_kind,
+        &a.actor_id,
+        &a.action,
+        &a.target_kind,
+        &a.target_id,
+        &a.ip,
+        &a.request_id,
+        &a.details,
+    )?;
+    Ok(())
+}
+
+/// Entries about one target, oldest first.
+pub async fn list_audit_for_target(ex: Ex<'_>, target_id: &str) -> Result<Vec<AuditRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE target_id = $1 ORDER BY id");
+    sql_rows!(ex, fetch_all, AuditRow, &sql, target_id)
+}
