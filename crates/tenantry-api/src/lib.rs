@@ -23,12 +23,7 @@ pub type Apis = (backend::users::UsersApi, backend::api_keys::ApiKeysApi);
 /// The OpenAPI service for all APIs. It carries no `servers` entry, so the document is the same
 /// on every deployment and can be committed.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (backend::users::UsersApi, backend::api_keys::ApiKeysApi),
-        API_TITLE,
-        API_VERSION,
-    )
-    .description(
+    OpenApiService::new((backend::users::UsersApi, backend::api_keys::ApiKeysApi), API_TITLE, API_VERSION).description(
         "Identity for B2B SaaS: users, organizations, API keys and signed webhooks. \
              Backend endpoints (`/api/backend/v1/…`) take `Authorization: Bearer <API key>`. \
              Every error is an RFC 9457 `application/problem+json` body with a stable `type`.",

@@ -86,19 +86,12 @@ impl ApiError {
         let status = err.status();
         let (code, detail) = match status {
             StatusCode::BAD_REQUEST => ("bad-request", err.to_string()),
-            StatusCode::UNAUTHORIZED => (
-                "unauthenticated",
-                "Send `Authorization: Bearer <API key>`.".to_owned(),
-            ),
+            StatusCode::UNAUTHORIZED => ("unauthenticated", "Send `Authorization: Bearer <API key>`.".to_owned()),
             StatusCode::NOT_FOUND => ("not-found", "There is nothing at this path.".to_owned()),
-            StatusCode::METHOD_NOT_ALLOWED => (
-                "method-not-allowed",
-                "This path does not accept this method.".to_owned(),
-            ),
-            StatusCode::PAYLOAD_TOO_LARGE => (
-                "payload-too-large",
-                "The request body is too large.".to_owned(),
-            ),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method-not-allowed", "This path does not accept this method.".to_owned())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The request body is too large.".to_owned()),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", err.to_string()),
             StatusCode::NOT_ACCEPTABLE => ("not-acceptable", err.to_string()),
             s if s.is_server_error() => {
@@ -127,14 +120,7 @@ impl From<DomainError> for ApiError {
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         };
         let mut api = ApiError::new(status, e.code, e.detail);
-        api.problem.errors = e
-            .fields
-            .into_iter()
-            .map(|f| FieldProblem {
-                field: f.field,
-                detail: f.detail,
-            })
-            .collect();
+        api.problem.errors = e.fields.into_iter().map(|f| FieldProblem { field: f.field, detail: f.detail }).collect();
         api.retry_after_secs = e.retry_after_secs;
         api
     }
@@ -182,17 +168,13 @@ impl poem::error::ResponseError for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = Response::builder()
-            .status(self.status)
-            .header(header::CONTENT_TYPE, PROBLEM_JSON)
-            .body(self.body());
+        let mut resp =
+            Response::builder().status(self.status).header(header::CONTENT_TYPE, PROBLEM_JSON).body(self.body());
         if let Some(secs) = self.retry_after_secs {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         resp
     }
@@ -200,16 +182,10 @@ impl IntoResponse for ApiError {
 
 /// Statuses every operation may answer with a problem, as documented in the OpenAPI document.
 const DOCUMENTED: &[(u16, &str)] = &[
-    (
-        400,
-        "The request could not be parsed (malformed JSON, wrong types, missing fields).",
-    ),
+    (400, "The request could not be parsed (malformed JSON, wrong types, missing fields)."),
     (401, "Missing, malformed, revoked or unknown credentials."),
     (403, "The credentials may not do this."),
-    (
-        404,
-        "The target does not exist, or the caller may not know that it does.",
-    ),
+    (404, "The target does not exist, or the caller may not know that it does."),
     (409, "The change conflicts with existing state."),
     (413, "The request body is too large."),
     (415, "The request body is not JSON."),
@@ -222,12 +198,7 @@ impl ApiResponse for ApiError {
     const BAD_REQUEST_HANDLER: bool = true;
 
     fn meta() -> MetaResponses {
-        let media = || {
-            vec![MetaMediaType {
-                content_type: PROBLEM_JSON,
-                schema: Problem::schema_ref(),
-            }]
-        };
+        let media = || vec![MetaMediaType { content_type: PROBLEM_JSON, schema: Problem::schema_ref() }];
         let mut responses: Vec<MetaResponse> = DOCUMENTED
             .iter()
             .map(|(status, description)| MetaResponse {
@@ -263,14 +234,10 @@ mod tests {
 
     #[test]
     fn domain_errors_keep_their_code_and_fields() {
-        let e =
-            DomainError::invalid_field("invalid-email", "email", "The email address has no '@'.");
+        let e = DomainError::invalid_field("invalid-email", "email", "The email address has no '@'.");
         let api = ApiError::from(e);
         assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(
-            api.problem.problem_type,
-            "urn:tenantry:problem:invalid-email"
-        );
+        assert_eq!(api.problem.problem_type, "urn:tenantry:problem:invalid-email");
         assert_eq!(api.problem.errors[0].field, "email");
         let body: serde_json::Value = serde_json::from_slice(&api.body()).unwrap();
         assert_eq!(body["type"], "urn:tenantry:problem:invalid-email");
@@ -288,28 +255,18 @@ mod tests {
             (ErrorKind::TooManyRequests, 429),
         ];
         for (kind, status) in cases {
-            assert_eq!(
-                ApiError::from(DomainError::new(kind, "x", "y"))
-                    .status
-                    .as_u16(),
-                status
-            );
+            assert_eq!(ApiError::from(DomainError::new(kind, "x", "y")).status.as_u16(), status);
         }
     }
 
     #[test]
     fn rendered_with_headers() {
-        let mut e = ApiError::from(DomainError::new(
-            ErrorKind::TooManyRequests,
-            "slow-down",
-            "Wait.",
-        ));
+        let mut e = ApiError::from(DomainError::new(ErrorKind::TooManyRequests, "slow-down", "Wait."));
         e.retry_after_secs = Some(30);
         let resp = e.into_response();
         assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
-        let unauth = ApiError::from_poem(&poem::Error::from_status(StatusCode::UNAUTHORIZED))
-            .into_response();
+        let unauth = ApiError::from_poem(&poem::Error::from_status(StatusCode::UNAUTHORIZED)).into_response();
         assert_eq!(unauth.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
 

@@ -13,12 +13,8 @@ use crate::ApiError;
 pub struct BackendKey(pub Actor);
 
 async fn check_api_key(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
-    let app = req
-        .data::<App>()
-        .ok_or_else(|| poem::Error::from(ApiError::internal()))?;
-    app.authenticate_api_key(&bearer.token)
-        .await
-        .map_err(|e| poem::Error::from(ApiError::from(e)))
+    let app = req.data::<App>().ok_or_else(|| poem::Error::from(ApiError::internal()))?;
+    app.authenticate_api_key(&bearer.token).await.map_err(|e| poem::Error::from(ApiError::from(e)))
 }
 
 /// The request id the server's middleware assigned, if any.

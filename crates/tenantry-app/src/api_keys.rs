@@ -84,27 +84,15 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(CreatedApiKey {
-            key: ApiKey::from(row),
-            secret,
-        })
+        Ok(CreatedApiKey { key: ApiKey::from(row), secret })
     }
 
-    pub async fn list_api_keys(
-        &self,
-        ctx: &Ctx,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> AppResult<Page<ApiKey>> {
+    pub async fn list_api_keys(&self, ctx: &Ctx, cursor: Option<&str>, limit: u32) -> AppResult<Page<ApiKey>> {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
         let mut c = self.db().acquire().await?;
         let rows = store::list_api_keys(c.ex(), after, limit + 1).await?;
-        Ok(Page::from_overfetch(
-            rows.into_iter().map(ApiKey::from).collect(),
-            limit,
-            |k| k.id.to_string(),
-        ))
+        Ok(Page::from_overfetch(rows.into_iter().map(ApiKey::from).collect(), limit, |k| k.id.to_string()))
     }
 
     /// Revokes a key; it stops working on the next request on every node (keys are not cached).
@@ -113,11 +101,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         if store::revoke_api_key(tx.ex(), id.as_uuid(), now).await? == 0 {
-            return Err(DomainError::not_found(
-                "api-key-not-found",
-                "No live API key has this id.",
-            )
-            .into());
+            return Err(DomainError::not_found("api-key-not-found", "No live API key has this id.").into());
         }
         audit(
             &mut tx,
@@ -134,37 +118,26 @@ impl App {
         .await?;
         let row = store::get_api_key(tx.ex(), id.as_uuid()).await?;
         tx.commit().await?;
-        row.map(ApiKey::from).ok_or_else(|| {
-            DomainError::not_found("api-key-not-found", "No API key has this id.").into()
-        })
+        row.map(ApiKey::from)
+            .ok_or_else(|| DomainError::not_found("api-key-not-found", "No API key has this id.").into())
     }
 
     /// Resolves a presented backend key to its actor. Every call reads the database, so a revoked
     /// key fails at once everywhere.
     pub async fn authenticate_api_key(&self, presented: &str) -> AppResult<Actor> {
         let invalid = || {
-            DomainError::unauthenticated(
-                "invalid-api-key",
-                "The API key is missing, malformed, revoked or unknown.",
-            )
+            DomainError::unauthenticated("invalid-api-key", "The API key is missing, malformed, revoked or unknown.")
         };
         let secret = ApiKeySecret::parse(presented).ok_or_else(invalid)?;
         let hash = secret.hash();
         let mut c = self.db().acquire().await?;
-        let row = store::find_live_api_key_by_hash(c.ex(), &hash)
-            .await?
-            .ok_or_else(invalid)?;
+        let row = store::find_live_api_key_by_hash(c.ex(), &hash).await?.ok_or_else(invalid)?;
         if !constant_time_eq(&row.secret_hash, &hash) {
             return Err(invalid().into());
         }
         let now = self.clock().now();
-        if row
-            .last_used_at
-            .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
-        {
-            if let Err(e) =
-                store::touch_api_key(c.ex(), row.id, now, now - LAST_USED_RESOLUTION).await
-            {
+        if row.last_used_at.is_none_or(|t| t < now - LAST_USED_RESOLUTION) {
+            if let Err(e) = store::touch_api_key(c.ex(), row.id, now, now - LAST_USED_RESOLUTION).await {
                 tracing::warn!(error = %e, "could not record API key use");
             }
         }

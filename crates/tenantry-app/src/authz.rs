@@ -8,10 +8,7 @@ use crate::Actor;
 pub fn require_backend(actor: &Actor) -> Result<(), DomainError> {
     match actor {
         Actor::ApiKey(_) | Actor::System => Ok(()),
-        Actor::User(_) => Err(DomainError::forbidden(
-            "backend-only",
-            "This action needs a backend API key.",
-        )),
+        Actor::User(_) => Err(DomainError::forbidden("backend-only", "This action needs a backend API key.")),
     }
 }
 
@@ -24,11 +21,6 @@ mod tests {
     fn only_backend_actors_administer() {
         assert!(require_backend(&Actor::ApiKey(ApiKeyId::new())).is_ok());
         assert!(require_backend(&Actor::System).is_ok());
-        assert_eq!(
-            require_backend(&Actor::User(UserId::new()))
-                .unwrap_err()
-                .code,
-            "backend-only"
-        );
+        assert_eq!(require_backend(&Actor::User(UserId::new())).unwrap_err().code, "backend-only");
     }
 }

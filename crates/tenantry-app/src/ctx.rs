@@ -36,11 +36,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(actor: Actor) -> Ctx {
-        Ctx {
-            actor,
-            ip: None,
-            request_id: None,
-        }
+        Ctx { actor, ip: None, request_id: None }
     }
 }
 
@@ -53,22 +49,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only says "there is more".
-    pub(crate) fn from_overfetch(
-        mut rows: Vec<T>,
-        limit: u32,
-        cursor_of: impl Fn(&T) -> String,
-    ) -> Page<T> {
+    pub(crate) fn from_overfetch(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Page<T> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(cursor_of)
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
     }
 }
 

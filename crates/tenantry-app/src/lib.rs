@@ -43,14 +43,8 @@ pub struct App {
 
 impl App {
     pub fn new(db: Db, settings: AppSettings, clock: Arc<dyn Clock>) -> AppResult<App> {
-        let hasher = PasswordHasher::new(settings.password_params)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(App {
-            db,
-            clock,
-            hasher,
-            settings: Arc::new(settings),
-        })
+        let hasher = PasswordHasher::new(settings.password_params).map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(App { db, clock, hasher, settings: Arc::new(settings) })
     }
 
     pub fn db(&self) -> &Db {

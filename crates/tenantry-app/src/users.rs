@@ -111,11 +111,7 @@ fn optional_name(raw: Option<&str>, field: &str) -> Result<Option<String>, Domai
     })
 }
 
-fn patched_name(
-    p: &Patch<String>,
-    field: &str,
-    current: Option<String>,
-) -> Result<Option<String>, DomainError> {
+fn patched_name(p: &Patch<String>, field: &str, current: Option<String>) -> Result<Option<String>, DomainError> {
     match p {
         Patch::Absent => Ok(current),
         Patch::Null => Ok(None),
@@ -128,10 +124,7 @@ fn collect(results: Vec<Result<(), DomainError>>) -> Result<(), DomainError> {
     let errors: Vec<DomainError> = results.into_iter().filter_map(Result::err).collect();
     match errors.len() {
         0 => Ok(()),
-        1 => Err(errors
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| DomainError::new(ErrorKind::Invalid, "invalid", ""))),
+        1 => Err(errors.into_iter().next().unwrap_or_else(|| DomainError::new(ErrorKind::Invalid, "invalid", ""))),
         _ => {
             let mut first = errors[0].clone();
             first.code = "invalid-input";
@@ -162,11 +155,7 @@ impl App {
     pub async fn create_user(&self, ctx: &Ctx, input: CreateUser) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let email = Email::parse(&input.email);
-        let password = input
-            .password
-            .as_deref()
-            .map(|p| self.settings().password_policy.check(p))
-            .transpose();
+        let password = input.password.as_deref().map(|p| self.settings().password_policy.check(p)).transpose();
         let first_name = optional_name(input.first_name.as_deref(), "first_name");
         let last_name = optional_name(input.last_name.as_deref(), "last_name");
         let username = input.username.as_deref().map(Username::parse).transpose();
@@ -183,12 +172,9 @@ impl App {
             (email?, password?, first_name?, last_name?, username?);
 
         let password_hash = match password {
-            Some(p) => Some(
-                self.hasher
-                    .hash(p.expose().to_owned())
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-            ),
+            Some(p) => {
+                Some(self.hasher.hash(p.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?)
+            }
             None => None,
         };
         let now = self.clock().now();
@@ -212,9 +198,7 @@ impl App {
         };
 
         let mut tx = self.db().begin().await?;
-        store::insert_user(tx.ex(), &row)
-            .await
-            .map_err(unique_violation)?;
+        store::insert_user(tx.ex(), &row).await.map_err(unique_violation)?;
         let user = User::from(row);
         emit(
             &mut tx,
@@ -248,10 +232,7 @@ impl App {
     pub async fn get_user(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let mut c = self.db().acquire().await?;
-        store::get_user(c.ex(), id.as_uuid())
-            .await?
-            .map(User::from)
-            .ok_or_else(user_not_found)
+        store::get_user(c.ex(), id.as_uuid()).await?.map(User::from).ok_or_else(user_not_found)
     }
 
     /// Finds a user of the shared pool by email, case-insensitively.
@@ -262,9 +243,7 @@ impl App {
         store::find_user_by_email(c.ex(), None, &email.normalized())
             .await?
             .map(User::from)
-            .ok_or_else(|| {
-                DomainError::not_found("user-not-found", "No user has this email.").into()
-            })
+            .ok_or_else(|| DomainError::not_found("user-not-found", "No user has this email.").into())
     }
 
     /// Users of the shared pool in creation order, optionally by email prefix.
@@ -278,20 +257,13 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
         let q = UserQuery {
-            email_prefix: email_prefix
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_lowercase),
+            email_prefix: email_prefix.map(str::trim).filter(|p| !p.is_empty()).map(str::to_lowercase),
             after,
             limit: limit + 1,
         };
         let mut c = self.db().acquire().await?;
         let rows = store::list_users(c.ex(), &q).await?;
-        Ok(Page::from_overfetch(
-            rows.into_iter().map(User::from).collect(),
-            limit,
-            |u| u.id.to_string(),
-        ))
+        Ok(Page::from_overfetch(rows.into_iter().map(User::from).collect(), limit, |u| u.id.to_string()))
     }
 
     /// Updates profile fields; emits `user.updated` only when something changed.
@@ -307,19 +279,13 @@ impl App {
             username.as_ref().map(drop).map_err(Clone::clone),
             patched_name(&input.first_name, "first_name", None).map(drop),
             patched_name(&input.last_name, "last_name", None).map(drop),
-            input
-                .properties
-                .as_ref()
-                .map(check_properties)
-                .unwrap_or(Ok(())),
+            input.properties.as_ref().map(check_properties).unwrap_or(Ok(())),
         ])?;
         let (email, username) = (email?, username?);
 
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let before = store::lock_user(tx.ex(), id.as_uuid())
-            .await?
-            .ok_or_else(user_not_found)?;
+        let before = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
         let mut row = before.clone();
         if let Some(email) = email {
             if email.normalized() != row.email_normalized {
@@ -337,8 +303,7 @@ impl App {
         match (&input.username, username) {
             (Patch::Null, _) => (row.username, row.username_normalized) = (None, None),
             (_, Some(u)) => {
-                (row.username, row.username_normalized) =
-                    (Some(u.as_str().to_owned()), Some(u.normalized()))
+                (row.username, row.username_normalized) = (Some(u.as_str().to_owned()), Some(u.normalized()))
             }
             _ => {}
         }
@@ -350,9 +315,7 @@ impl App {
         }
         row.version += 1;
         row.updated_at = now;
-        store::update_user(tx.ex(), &row)
-            .await
-            .map_err(unique_violation)?;
+        store::update_user(tx.ex(), &row).await.map_err(unique_violation)?;
         let user = User::from(row);
         emit(
             &mut tx,
@@ -384,24 +347,14 @@ impl App {
     }
 
     /// Sets (or replaces) a user's password.
-    pub async fn set_user_password(
-        &self,
-        ctx: &Ctx,
-        id: UserId,
-        password: &str,
-    ) -> AppResult<User> {
+    pub async fn set_user_password(&self, ctx: &Ctx, id: UserId, password: &str) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let password = self.settings().password_policy.check(password)?;
-        let hash = self
-            .hasher
-            .hash(password.expose().to_owned())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let hash =
+            self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_user(tx.ex(), id.as_uuid())
-            .await?
-            .ok_or_else(user_not_found)?;
+        let mut row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
         row.password_hash = Some(hash);
         row.version += 1;
         row.updated_at = now;
@@ -425,18 +378,11 @@ impl App {
     }
 
     /// Disables (`true`) or enables (`false`) a user. Repeating the current state is a no-op.
-    pub async fn set_user_disabled(
-        &self,
-        ctx: &Ctx,
-        id: UserId,
-        disabled: bool,
-    ) -> AppResult<User> {
+    pub async fn set_user_disabled(&self, ctx: &Ctx, id: UserId, disabled: bool) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_user(tx.ex(), id.as_uuid())
-            .await?
-            .ok_or_else(user_not_found)?;
+        let mut row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
         if row.disabled == disabled {
             return Ok(User::from(row));
         }
@@ -484,9 +430,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let row = store::lock_user(tx.ex(), id.as_uuid())
-            .await?
-            .ok_or_else(user_not_found)?;
+        let row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
         store::delete_user(tx.ex(), row.id).await?;
         let version = row.version + 1;
         emit(
@@ -548,11 +492,7 @@ pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, D
     match cursor.filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) => uuid::Uuid::parse_str(c).map(Some).map_err(|_| {
-            DomainError::invalid_field(
-                "invalid-cursor",
-                "cursor",
-                "The cursor is not one this API returned.",
-            )
+            DomainError::invalid_field("invalid-cursor", "cursor", "The cursor is not one this API returned.")
         }),
     }
 }

@@ -15,11 +15,7 @@ pub struct PasswordParams {
 
 impl Default for PasswordParams {
     fn default() -> Self {
-        PasswordParams {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-        }
+        PasswordParams { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
     }
 }
 
@@ -50,9 +46,7 @@ struct Inner {
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordHasher")
-            .field("params", &self.inner.params)
-            .finish()
+        f.debug_struct("PasswordHasher").field("params", &self.inner.params).finish()
     }
 }
 
@@ -63,21 +57,10 @@ pub struct HashError(String);
 
 impl PasswordHasher {
     pub fn new(params: PasswordParams) -> Result<Self, HashError> {
-        let p = Params::new(
-            params.memory_kib,
-            params.iterations,
-            params.parallelism,
-            None,
-        )
-        .map_err(|e| HashError(e.to_string()))?;
+        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+            .map_err(|e| HashError(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        Ok(PasswordHasher {
-            inner: Arc::new(Inner {
-                argon,
-                params,
-                dummy: OnceLock::new(),
-            }),
-        })
+        Ok(PasswordHasher { inner: Arc::new(Inner { argon, params, dummy: OnceLock::new() }) })
     }
 
     pub fn params(&self) -> PasswordParams {
@@ -102,28 +85,16 @@ impl PasswordHasher {
             .map_err(|e| HashError(e.to_string()))?
     }
 
-    fn verify_blocking(
-        &self,
-        password: &str,
-        stored: Option<&str>,
-    ) -> Result<PasswordVerdict, HashError> {
+    fn verify_blocking(&self, password: &str, stored: Option<&str>) -> Result<PasswordVerdict, HashError> {
         let Some(stored) = stored else {
             // Same work as a real check, same answer as a wrong password.
-            let dummy = self.inner.dummy.get_or_init(|| {
-                self.hash_blocking("tenantry-dummy-password")
-                    .unwrap_or_default()
-            });
-            let _ = PasswordHash::new(dummy)
-                .map(|h| self.inner.argon.verify_password(password.as_bytes(), &h));
+            let dummy =
+                self.inner.dummy.get_or_init(|| self.hash_blocking("tenantry-dummy-password").unwrap_or_default());
+            let _ = PasswordHash::new(dummy).map(|h| self.inner.argon.verify_password(password.as_bytes(), &h));
             return Ok(PasswordVerdict::Mismatch);
         };
         let parsed = PasswordHash::new(stored).map_err(|e| HashError(e.to_string()))?;
-        if self
-            .inner
-            .argon
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
+        if self.inner.argon.verify_password(password.as_bytes(), &parsed).is_err() {
             return Ok(PasswordVerdict::Mismatch);
         }
         let current = Params::try_from(&parsed).ok().is_some_and(|p| {
@@ -135,19 +106,13 @@ impl PasswordHasher {
         if current {
             Ok(PasswordVerdict::Match)
         } else {
-            Ok(PasswordVerdict::MatchRehashed(
-                self.hash_blocking(password)?,
-            ))
+            Ok(PasswordVerdict::MatchRehashed(self.hash_blocking(password)?))
         }
     }
 
     /// Verifies on the blocking pool. `stored = None` (unknown user, or no password set) still
     /// spends one hash's time and answers [`PasswordVerdict::Mismatch`].
-    pub async fn verify(
-        &self,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<PasswordVerdict, HashError> {
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<PasswordVerdict, HashError> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.verify_blocking(&password, stored.as_deref()))
             .await
@@ -160,11 +125,7 @@ mod tests {
     use super::*;
 
     fn cheap() -> PasswordParams {
-        PasswordParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        }
+        PasswordParams { memory_kib: 256, iterations: 1, parallelism: 1 }
     }
 
     #[tokio::test]
@@ -174,34 +135,18 @@ mod tests {
         let b = h.hash("correct horse".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{a}");
         assert_ne!(a, b, "per-hash salt");
-        assert_eq!(
-            h.verify("correct horse".into(), Some(a.clone()))
-                .await
-                .unwrap(),
-            PasswordVerdict::Match
-        );
+        assert_eq!(h.verify("correct horse".into(), Some(a.clone())).await.unwrap(), PasswordVerdict::Match);
         for wrong in ["correct hors", "Correct horse", "correct horse!", ""] {
-            assert_eq!(
-                h.verify(wrong.into(), Some(a.clone())).await.unwrap(),
-                PasswordVerdict::Mismatch,
-                "{wrong:?}"
-            );
+            assert_eq!(h.verify(wrong.into(), Some(a.clone())).await.unwrap(), PasswordVerdict::Mismatch, "{wrong:?}");
         }
-        assert_eq!(
-            h.verify("x".into(), None).await.unwrap(),
-            PasswordVerdict::Mismatch
-        );
+        assert_eq!(h.verify("x".into(), None).await.unwrap(), PasswordVerdict::Mismatch);
     }
 
     #[tokio::test]
     async fn changed_parameters_rehash_on_success() {
         let old = PasswordHasher::new(cheap()).unwrap();
         let stored = old.hash("passphrase".into()).await.unwrap();
-        let new = PasswordHasher::new(PasswordParams {
-            memory_kib: 512,
-            ..cheap()
-        })
-        .unwrap();
+        let new = PasswordHasher::new(PasswordParams { memory_kib: 512, ..cheap() }).unwrap();
         match new.verify("passphrase".into(), Some(stored)).await.unwrap() {
             PasswordVerdict::MatchRehashed(h) => assert!(h.contains("m=512"), "{h}"),
             other => panic!("expected a re-hash, got {other:?}"),

@@ -35,21 +35,14 @@ impl ApiKeySecret {
     pub const PREFIX: &'static str = "tnt_";
 
     pub fn generate() -> Self {
-        ApiKeySecret(format!(
-            "{}{}",
-            Self::PREFIX,
-            URL_SAFE_NO_PAD.encode(random_bytes(32))
-        ))
+        ApiKeySecret(format!("{}{}", Self::PREFIX, URL_SAFE_NO_PAD.encode(random_bytes(32))))
     }
 
     /// Takes a presented key. Anything not shaped like a key is refused before any look-up.
     pub fn parse(presented: &str) -> Option<Self> {
         let body = presented.strip_prefix(Self::PREFIX)?;
-        (body.len() == 43
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| ApiKeySecret(presented.to_owned()))
+        (body.len() == 43 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| ApiKeySecret(presented.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
@@ -77,10 +70,7 @@ mod tests {
         let again = ApiKeySecret::parse(k.expose()).unwrap();
         assert!(constant_time_eq(&k.hash(), &again.hash()));
         assert_ne!(ApiKeySecret::generate().hash(), k.hash());
-        assert!(
-            !format!("{k:?}").contains(&k.expose()[12..]),
-            "Debug shows only the prefix"
-        );
+        assert!(!format!("{k:?}").contains(&k.expose()[12..]), "Debug shows only the prefix");
     }
 
     #[test]

@@ -31,9 +31,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        ManualClock {
-            now: Mutex::new(to_micros(start)),
-        }
+        ManualClock { now: Mutex::new(to_micros(start)) }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -58,15 +56,9 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_when_told() {
-        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00.123456789Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00.123456789Z").unwrap().to_utc();
         let clock = ManualClock::new(start);
-        assert_eq!(
-            clock.now().timestamp_subsec_nanos(),
-            123_456_000,
-            "truncated to micros"
-        );
+        assert_eq!(clock.now().timestamp_subsec_nanos(), 123_456_000, "truncated to micros");
         let before = clock.now();
         clock.advance(Duration::seconds(5));
         assert_eq!(clock.now() - before, Duration::seconds(5));

@@ -48,13 +48,7 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(kind: ErrorKind, code: &'static str, detail: impl Into<String>) -> Self {
-        DomainError {
-            kind,
-            code,
-            detail: detail.into(),
-            fields: Vec::new(),
-            retry_after_secs: None,
-        }
+        DomainError { kind, code, detail: detail.into(), fields: Vec::new(), retry_after_secs: None }
     }
 
     /// An input value that breaks its rule; names the field.
@@ -64,10 +58,7 @@ impl DomainError {
             kind: ErrorKind::Invalid,
             code,
             detail: detail.clone(),
-            fields: vec![FieldError {
-                field: field.to_owned(),
-                detail,
-            }],
+            fields: vec![FieldError { field: field.to_owned(), detail }],
             retry_after_secs: None,
         }
     }

@@ -21,9 +21,7 @@ impl Email {
             return Err(bad("The email address is longer than 254 characters."));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad(
-                "The email address contains whitespace or control characters.",
-            ));
+            return Err(bad("The email address contains whitespace or control characters."));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err(bad("The email address has no '@'."));
@@ -31,12 +29,8 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return Err(bad("The part before '@' must be 1 to 64 characters."));
         }
-        if local.contains('@')
-            || local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '\\', '"'])
-        {
-            return Err(bad(
-                "The part before '@' contains characters that are not allowed.",
-            ));
+        if local.contains('@') || local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '\\', '"']) {
+            return Err(bad("The part before '@' contains characters that are not allowed."));
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(bad("The part before '@' has a misplaced dot."));
@@ -66,10 +60,7 @@ impl Email {
 
     /// The domain part, lowercased.
     pub fn domain(&self) -> String {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_lowercase())
-            .unwrap_or_default()
+        self.0.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default()
     }
 }
 
@@ -85,18 +76,10 @@ impl PersonName {
             return Ok(None);
         }
         if s.chars().count() > 255 {
-            return Err(DomainError::invalid_field(
-                "invalid-name",
-                field,
-                "A name is at most 255 characters.",
-            ));
+            return Err(DomainError::invalid_field("invalid-name", field, "A name is at most 255 characters."));
         }
         if s.chars().any(char::is_control) {
-            return Err(DomainError::invalid_field(
-                "invalid-name",
-                field,
-                "A name cannot contain control characters.",
-            ));
+            return Err(DomainError::invalid_field("invalid-name", field, "A name cannot contain control characters."));
         }
         Ok(Some(PersonName(s.to_owned())))
     }
@@ -114,18 +97,12 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Username, DomainError> {
         let s = raw.trim();
-        let bad =
-            |why: &str| DomainError::invalid_field("invalid-username", "username", why.to_owned());
+        let bad = |why: &str| DomainError::invalid_field("invalid-username", "username", why.to_owned());
         if !(3..=64).contains(&s.len()) {
             return Err(bad("A username is 3 to 64 characters."));
         }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        {
-            return Err(bad(
-                "A username may contain only letters, digits, '_', '.' and '-'.",
-            ));
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+            return Err(bad("A username may contain only letters, digits, '_', '.' and '-'."));
         }
         if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return Err(bad("A username starts with a letter or a digit."));
@@ -154,10 +131,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy {
-            min_chars: 8,
-            max_chars: 256,
-        }
+        PasswordPolicy { min_chars: 8, max_chars: 256 }
     }
 }
 
@@ -226,22 +200,13 @@ mod tests {
             assert_eq!(err.fields[0].field, "email");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
-        assert!(
-            Email::parse("jörg@bücher.example").is_ok(),
-            "internationalized addresses are allowed"
-        );
+        assert!(Email::parse("jörg@bücher.example").is_ok(), "internationalized addresses are allowed");
     }
 
     #[test]
     fn names_are_bounded() {
         assert_eq!(PersonName::parse("  ", "first_name").unwrap(), None);
-        assert_eq!(
-            PersonName::parse(" Ada ", "first_name")
-                .unwrap()
-                .unwrap()
-                .as_str(),
-            "Ada"
-        );
+        assert_eq!(PersonName::parse(" Ada ", "first_name").unwrap().unwrap().as_str(), "Ada");
         assert!(PersonName::parse(&"x".repeat(255), "first_name").is_ok());
         let err = PersonName::parse(&"x".repeat(256), "last_name").unwrap_err();
         assert_eq!(err.fields[0].field, "last_name");
@@ -263,16 +228,10 @@ mod tests {
         assert!(p.check("12345678").is_ok());
         assert!(p.check("only letters here").is_ok(), "no composition rules");
         assert!(p.check("пароль пароль").is_ok());
-        assert!(
-            p.check("🔑🔑🔑🔑🔑🔑🔑🔑").is_ok(),
-            "8 emoji are 8 characters"
-        );
+        assert!(p.check("🔑🔑🔑🔑🔑🔑🔑🔑").is_ok(), "8 emoji are 8 characters");
         assert!(p.check(&"x".repeat(200)).is_ok());
         let err = p.check(&"x".repeat(1 << 20)).unwrap_err();
         assert_eq!(err.code, "password-too-long");
-        assert_eq!(
-            format!("{:?}", p.check("secret-secret").unwrap()),
-            "NewPassword(<redacted>)"
-        );
+        assert_eq!(format!("{:?}", p.check("secret-secret").unwrap()), "NewPassword(<redacted>)");
     }
 }

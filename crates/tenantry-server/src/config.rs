@@ -37,12 +37,7 @@ pub struct PasswordConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        PasswordConfig {
-            min_length: 8,
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-        }
+        PasswordConfig { min_length: 8, memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
     }
 }
 
@@ -85,10 +80,7 @@ impl Default for Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "database_url",
-                &tenantry_store::redact_url(&self.database_url),
-            )
+            .field("database_url", &tenantry_store::redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
@@ -111,11 +103,7 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         let config: Config = figment
-            .merge(
-                Env::prefixed("TENANTRY_")
-                    .split("__")
-                    .ignore(&["config", "test_database_url"]),
-            )
+            .merge(Env::prefixed("TENANTRY_").split("__").ignore(&["config", "test_database_url"]))
             .extract()
             .context("invalid configuration")?;
         config.validate()?;
@@ -162,37 +150,22 @@ mod tests {
     #[test]
     fn file_then_env() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "t.toml",
-                "listen = \"0.0.0.0:9000\"\n[password]\nmin_length = 12\n",
-            )?;
+            jail.create_file("t.toml", "listen = \"0.0.0.0:9000\"\n[password]\nmin_length = 12\n")?;
             jail.set_env("TENANTRY_PUBLIC_URL", "https://auth.example.com");
             jail.set_env("TENANTRY_PASSWORD__MIN_LENGTH", "15");
             let c = Config::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.public_url, "https://auth.example.com");
-            assert_eq!(
-                c.password.min_length, 15,
-                "the environment wins over the file"
-            );
+            assert_eq!(c.password.min_length, 15, "the environment wins over the file");
             Ok(())
         });
     }
 
     #[test]
     fn bad_values_are_refused() {
-        let c = Config {
-            database_url: "mysql://x".into(),
-            ..Config::default()
-        };
+        let c = Config { database_url: "mysql://x".into(), ..Config::default() };
         assert!(c.validate().is_err());
-        let c = Config {
-            password: PasswordConfig {
-                min_length: 6,
-                ..PasswordConfig::default()
-            },
-            ..Config::default()
-        };
+        let c = Config { password: PasswordConfig { min_length: 6, ..PasswordConfig::default() }, ..Config::default() };
         assert!(c.validate().is_err());
     }
 }

@@ -26,11 +26,7 @@ pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl En
         .nest_no_strip("/api", api)
         .at(
             "/openapi.json",
-            poem::endpoint::make_sync(move |_| {
-                Response::builder()
-                    .content_type("application/json")
-                    .body(spec.clone())
-            }),
+            poem::endpoint::make_sync(move |_| Response::builder().content_type("application/json").body(spec.clone())),
         )
         .nest("/docs", docs)
         .at("/healthz", poem::get(healthz))
@@ -59,10 +55,7 @@ fn request_id(req: &Request) -> String {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
@@ -79,32 +72,16 @@ async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
         )
     };
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
-        let len: usize = len
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    "The Content-Length header is not a number.",
-                )
-            })?;
-        return if len > limit {
-            Err(too_large())
-        } else {
-            Ok(())
-        };
+        let len: usize = len.to_str().ok().and_then(|v| v.parse().ok()).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "The Content-Length header is not a number.")
+        })?;
+        return if len > limit { Err(too_large()) } else { Ok(()) };
     }
     if req.headers().contains_key(header::TRANSFER_ENCODING) {
-        let body = req
-            .take_body()
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-                other => ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.to_string()),
-            })?;
+        let body = req.take_body().into_bytes_limit(limit).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.to_string()),
+        })?;
         req.set_body(body);
     }
     Ok(())
@@ -142,10 +119,7 @@ async fn shell<E: Endpoint>(
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID, v);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if path.starts_with("/api/") {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -166,33 +140,22 @@ async fn shell<E: Endpoint>(
 /// Liveness: the process answers. A JSON body, so it doubles as the benchmarks' no-op ceiling.
 #[handler]
 fn healthz() -> Response {
-    Response::builder()
-        .content_type("application/json")
-        .body(r#"{"status":"ok"}"#)
+    Response::builder().content_type("application/json").body(r#"{"status":"ok"}"#)
 }
 
 /// Readiness: the database answers.
 #[handler]
 async fn readyz(app: Data<&App>) -> Response {
     match app.db().ping().await {
-        Ok(()) => Response::builder()
-            .content_type("application/json")
-            .body(r#"{"status":"ready"}"#),
+        Ok(()) => Response::builder().content_type("application/json").body(r#"{"status":"ready"}"#),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
-                "The database does not answer.",
-            )
-            .into_response()
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "The database does not answer.").into_response()
         }
     }
 }
 
 #[handler]
 fn metrics_text(metrics: Data<&Arc<HttpMetrics>>) -> Response {
-    Response::builder()
-        .content_type("text/plain; version=0.0.4")
-        .body(metrics.render())
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render())
 }

@@ -33,18 +33,10 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
     if Engine::of_url(&config.database_url) == Some(Engine::Sqlite) {
         create_sqlite_folder(&config.database_url)?;
     }
-    let options = DbOptions {
-        max_connections: config.database_max_connections,
-        ..DbOptions::default()
-    };
+    let options = DbOptions { max_connections: config.database_max_connections, ..DbOptions::default() };
     let db = Db::connect(&config.database_url, &options)
         .await
-        .with_context(|| {
-            format!(
-                "cannot open database {}",
-                tenantry_store::redact_url(&config.database_url)
-            )
-        })?;
+        .with_context(|| format!("cannot open database {}", tenantry_store::redact_url(&config.database_url)))?;
     db.migrate().await.context("cannot apply migrations")?;
     let settings = AppSettings {
         password_params: PasswordParams {
@@ -52,26 +44,18 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             iterations: config.password.iterations,
             parallelism: config.password.parallelism,
         },
-        password_policy: PasswordPolicy {
-            min_chars: config.password.min_length,
-            ..PasswordPolicy::default()
-        },
+        password_policy: PasswordPolicy { min_chars: config.password.min_length, ..PasswordPolicy::default() },
     };
     Ok(App::new(db, settings, clock)?)
 }
 
 fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or(path);
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     Ok(())
@@ -110,10 +94,5 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let shutdown = CancellationToken::new();
     let (a, s) = (app.clone(), shutdown.clone());
     let task = tokio::spawn(async move { serve(a, &config, listener, s).await });
-    Ok(Running {
-        addr,
-        app,
-        shutdown,
-        task,
-    })
+    Ok(Running { addr, app, shutdown, task })
 }

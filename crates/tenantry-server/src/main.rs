@@ -60,25 +60,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             tenantry_server::open(&config, Arc::new(SystemClock)).await?;
-            println!(
-                "Migrations applied to {}.",
-                tenantry_store::redact_url(&config.database_url)
-            );
+            println!("Migrations applied to {}.", tenantry_store::redact_url(&config.database_url));
             Ok(())
         }
-        Command::ApiKey {
-            command: ApiKeyCommand::Create { name },
-        } => {
+        Command::ApiKey { command: ApiKeyCommand::Create { name } } => {
             let app = tenantry_server::open(&config, Arc::new(SystemClock)).await?;
-            let created = app
-                .create_api_key(&Ctx::new(Actor::System), &name)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created =
+                app.create_api_key(&Ctx::new(Actor::System), &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", created.secret.expose());
-            eprintln!(
-                "API key \"{}\" created ({}). It is shown only this once.",
-                created.key.name, created.key.id
-            );
+            eprintln!("API key \"{}\" created ({}). It is shown only this once.", created.key.name, created.key.id);
             Ok(())
         }
         Command::Openapi => Ok(()),
@@ -110,16 +100,15 @@ async fn on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -133,9 +122,7 @@ async fn on_signal(shutdown: CancellationToken) {
 
 fn init_logs(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),

@@ -11,9 +11,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -54,15 +52,10 @@ impl HttpMetrics {
         let map = self.series.read().unwrap_or_else(|p| p.into_inner());
         let mut keys: Vec<_> = map.keys().collect();
         keys.sort();
-        out.push_str(
-            "# HELP tenantry_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP tenantry_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE tenantry_http_requests_total counter\n");
         for key in &keys {
-            let statuses = map[*key]
-                .by_status
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let statuses = map[*key].by_status.read().unwrap_or_else(|p| p.into_inner());
             let mut codes: Vec<_> = statuses.iter().collect();
             codes.sort_by_key(|(c, _)| **c);
             for (code, n) in codes {
@@ -83,22 +76,14 @@ impl HttpMetrics {
             let mut cumulative = 0;
             for (i, le) in BUCKETS.iter().enumerate() {
                 cumulative += h.buckets[i].load(Ordering::Relaxed);
-                let _ = writeln!(out, "tenantry_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+                let _ =
+                    writeln!(out, "tenantry_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}");
             }
             let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "tenantry_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
-            );
+            let _ = writeln!(out, "tenantry_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
             let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "tenantry_http_request_duration_seconds_sum{{{labels}}} {sum}"
-            );
-            let _ = writeln!(
-                out,
-                "tenantry_http_request_duration_seconds_count{{{labels}}} {count}"
-            );
+            let _ = writeln!(out, "tenantry_http_request_duration_seconds_sum{{{labels}}} {sum}");
+            let _ = writeln!(out, "tenantry_http_request_duration_seconds_count{{{labels}}} {count}");
         }
         out
     }
@@ -108,9 +93,7 @@ impl Series {
     fn observe(&self, status: u16, elapsed: Duration) {
         let counted = {
             let s = self.by_status.read().unwrap_or_else(|p| p.into_inner());
-            s.get(&status)
-                .map(|n| n.fetch_add(1, Ordering::Relaxed))
-                .is_some()
+            s.get(&status).map(|n| n.fetch_add(1, Ordering::Relaxed)).is_some()
         };
         if !counted {
             let mut s = self.by_status.write().unwrap_or_else(|p| p.into_inner());
@@ -121,9 +104,7 @@ impl Series {
             self.latency.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.latency.count.fetch_add(1, Ordering::Relaxed);
-        self.latency
-            .sum_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.latency.sum_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -139,16 +120,12 @@ mod tests {
         m.record("GET", "get_user", 404, Duration::from_millis(2));
         let text = m.render();
         assert!(
-            text.contains(
-                "tenantry_http_requests_total{method=\"GET\",route=\"get_user\",status=\"200\"} 2"
-            ),
+            text.contains("tenantry_http_requests_total{method=\"GET\",route=\"get_user\",status=\"200\"} 2"),
             "{text}"
         );
         assert!(text.contains("status=\"404\"} 1"));
         assert!(text.contains("route=\"get_user\",le=\"0.001\"} 1"));
         assert!(text.contains("route=\"get_user\",le=\"0.025\"} 3"));
-        assert!(text.contains(
-            "tenantry_http_request_duration_seconds_count{method=\"GET\",route=\"get_user\"} 3"
-        ));
+        assert!(text.contains("tenantry_http_request_duration_seconds_count{method=\"GET\",route=\"get_user\"} 3"));
     }
 }

@@ -35,12 +35,8 @@ pub async fn insert_api_key(ex: Ex<'_>, k: &ApiKeyRow) -> Result<()> {
 }
 
 /// The live (not revoked) key with this hash.
-pub async fn find_live_api_key_by_hash(
-    ex: Ex<'_>,
-    secret_hash: &[u8],
-) -> Result<Option<ApiKeyRow>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL");
+pub async fn find_live_api_key_by_hash(ex: Ex<'_>, secret_hash: &[u8]) -> Result<Option<ApiKeyRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL");
     sql_rows!(ex, fetch_optional, ApiKeyRow, &sql, secret_hash)
 }
 
@@ -51,20 +47,13 @@ pub async fn get_api_key(ex: Ex<'_>, id: Uuid) -> Result<Option<ApiKeyRow>> {
 
 /// Keys in id order after the cursor.
 pub async fn list_api_keys(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<ApiKeyRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2");
     sql_rows!(ex, fetch_all, ApiKeyRow, &sql, after, i64::from(limit))
 }
 
 /// Records use, at most once per `resolution`: the update only hits rows last used before
 /// `stale_before`, so a busy key costs one write a minute, not one per request.
-pub async fn touch_api_key(
-    ex: Ex<'_>,
-    id: Uuid,
-    now: DateTime<Utc>,
-    stale_before: DateTime<Utc>,
-) -> Result<u64> {
+pub async fn touch_api_key(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
@@ -76,10 +65,5 @@ pub async fn touch_api_key(
 
 /// Revokes a live key; 0 rows when it is unknown or already revoked.
 pub async fn revoke_api_key(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(
-        ex,
-        "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        id,
-        now
-    )
+    sql_execute!(ex, "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", id, now)
 }

@@ -44,10 +44,7 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        DbOptions {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        DbOptions { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -220,10 +217,7 @@ mod tests {
         assert_eq!(Engine::of_url("sqlite://data/x.db"), Some(Engine::Sqlite));
         assert_eq!(Engine::of_url("postgresql://h/db"), Some(Engine::Postgres));
         assert_eq!(Engine::of_url("mysql://h/db"), None);
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

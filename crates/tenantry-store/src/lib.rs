@@ -39,10 +39,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let Some(db) = e.as_database_error() {
             if db.is_unique_violation() {
-                let what = db
-                    .constraint()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| db.message().to_owned());
+                let what = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
                 return StoreError::Unique(what);
             }
         }

@@ -74,21 +74,14 @@ pub async fn lock_user(ex: Ex<'_>, id: Uuid) -> Result<Option<UserRow>> {
 
 /// Finds a user by normalized email within one pool: `None` is the shared pool, so a look-up
 /// without an isolated org never finds an isolated user.
-pub async fn find_user_by_email(
-    ex: Ex<'_>,
-    pool_id: Option<Uuid>,
-    email_normalized: &str,
-) -> Result<Option<UserRow>> {
+pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<Uuid>, email_normalized: &str) -> Result<Option<UserRow>> {
     match pool_id {
         None => {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM users WHERE pool_id IS NULL AND email_normalized = $1"
-            );
+            let sql = format!("SELECT {COLUMNS} FROM users WHERE pool_id IS NULL AND email_normalized = $1");
             sql_rows!(ex, fetch_optional, UserRow, &sql, email_normalized)
         }
         Some(pool) => {
-            let sql =
-                format!("SELECT {COLUMNS} FROM users WHERE pool_id = $1 AND email_normalized = $2");
+            let sql = format!("SELECT {COLUMNS} FROM users WHERE pool_id = $1 AND email_normalized = $2");
             sql_rows!(ex, fetch_optional, UserRow, &sql, pool, email_normalized)
         }
     }
@@ -115,16 +108,7 @@ pub async fn list_users(ex: Ex<'_>, q: &UserQuery) -> Result<Vec<UserRow>> {
          AND ($1 IS NULL OR email_normalized >= $1) AND ($2 IS NULL OR email_normalized < $2) \
          AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
     );
-    sql_rows!(
-        ex,
-        fetch_all,
-        UserRow,
-        &sql,
-        lo,
-        hi,
-        q.after,
-        i64::from(q.limit)
-    )
+    sql_rows!(ex, fetch_all, UserRow, &sql, lo, hi, q.after, i64::from(q.limit))
 }
 
 /// Writes every mutable column of `u` and sets `version` to `u.version`.

@@ -81,15 +81,8 @@ pub struct ApiKeysApi;
 impl ApiKeysApi {
     /// Create an API key
     #[oai(path = "/", method = "post", operation_id = "create_api_key")]
-    async fn create(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        body: Json<ApiKeyIn>,
-    ) -> Result<ApiKeyCreated, ApiError> {
-        let created = app(req)?
-            .create_api_key(&ctx(req, auth.0), &body.0.name)
-            .await?;
+    async fn create(&self, req: &Request, auth: BackendKey, body: Json<ApiKeyIn>) -> Result<ApiKeyCreated, ApiError> {
+        let created = app(req)?.create_api_key(&ctx(req, auth.0), &body.0.name).await?;
         Ok(ApiKeyCreated::Created(Json(ApiKeyCreatedOut {
             api_key: created.key.into(),
             secret: created.secret.expose().to_owned(),
@@ -109,9 +102,7 @@ impl ApiKeysApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
         let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let page = app(req)?
-            .list_api_keys(&ctx(req, auth.0), cursor.0.as_deref(), limit)
-            .await?;
+        let page = app(req)?.list_api_keys(&ctx(req, auth.0), cursor.0.as_deref(), limit).await?;
         Ok(Json(ApiKeyPage {
             api_keys: page.items.into_iter().map(ApiKeyOut::from).collect(),
             next_cursor: page.next_cursor,
@@ -121,20 +112,9 @@ impl ApiKeysApi {
     /// Revoke an API key
     ///
     /// The key stops working on the next request, on every node.
-    #[oai(
-        path = "/:api_key_id",
-        method = "delete",
-        operation_id = "revoke_api_key"
-    )]
-    async fn revoke(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        api_key_id: Path<Uuid>,
-    ) -> Result<Deleted, ApiError> {
-        app(req)?
-            .revoke_api_key(&ctx(req, auth.0), ApiKeyId::from_uuid(api_key_id.0))
-            .await?;
+    #[oai(path = "/:api_key_id", method = "delete", operation_id = "revoke_api_key")]
+    async fn revoke(&self, req: &Request, auth: BackendKey, api_key_id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        app(req)?.revoke_api_key(&ctx(req, auth.0), ApiKeyId::from_uuid(api_key_id.0)).await?;
         Ok(Deleted::NoContent)
     }
 }

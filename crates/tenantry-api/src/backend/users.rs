@@ -140,12 +140,7 @@ pub struct UsersApi;
 impl UsersApi {
     /// Create a user
     #[oai(path = "/", method = "post", operation_id = "create_user")]
-    async fn create(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        body: Json<UserIn>,
-    ) -> Result<UserCreated, ApiError> {
+    async fn create(&self, req: &Request, auth: BackendKey, body: Json<UserIn>) -> Result<UserCreated, ApiError> {
         let b = body.0;
         let input = CreateUser {
             email: b.email,
@@ -177,47 +172,24 @@ impl UsersApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<UserPage>, ApiError> {
         let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let page = app(req)?
-            .query_users(
-                &ctx(req, auth.0),
-                email_prefix.0.as_deref(),
-                cursor.0.as_deref(),
-                limit,
-            )
-            .await?;
-        Ok(Json(UserPage {
-            users: page.items.into_iter().map(UserOut::from).collect(),
-            next_cursor: page.next_cursor,
-        }))
+        let page =
+            app(req)?.query_users(&ctx(req, auth.0), email_prefix.0.as_deref(), cursor.0.as_deref(), limit).await?;
+        Ok(Json(UserPage { users: page.items.into_iter().map(UserOut::from).collect(), next_cursor: page.next_cursor }))
     }
 
     /// Fetch a user by email
     ///
     /// Case-insensitive. Finds only users outside isolated organizations.
     #[oai(path = "/by-email", method = "get", operation_id = "get_user_by_email")]
-    async fn by_email(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        email: Query<String>,
-    ) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?
-            .get_user_by_email(&ctx(req, auth.0), &email.0)
-            .await?;
+    async fn by_email(&self, req: &Request, auth: BackendKey, email: Query<String>) -> Result<Json<UserOut>, ApiError> {
+        let user = app(req)?.get_user_by_email(&ctx(req, auth.0), &email.0).await?;
         Ok(Json(user.into()))
     }
 
     /// Fetch a user
     #[oai(path = "/:user_id", method = "get", operation_id = "get_user")]
-    async fn get(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        user_id: Path<Uuid>,
-    ) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?
-            .get_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0))
-            .await?;
+    async fn get(&self, req: &Request, auth: BackendKey, user_id: Path<Uuid>) -> Result<Json<UserOut>, ApiError> {
+        let user = app(req)?.get_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0)).await?;
         Ok(Json(user.into()))
     }
 
@@ -239,18 +211,12 @@ impl UsersApi {
             username: patch(b.username),
             properties: b.properties.map(|p| p.into_iter().collect()),
         };
-        let user = app(req)?
-            .update_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0), input)
-            .await?;
+        let user = app(req)?.update_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0), input).await?;
         Ok(Json(user.into()))
     }
 
     /// Set a user's password
-    #[oai(
-        path = "/:user_id/password",
-        method = "put",
-        operation_id = "set_user_password"
-    )]
+    #[oai(path = "/:user_id/password", method = "put", operation_id = "set_user_password")]
     async fn set_password(
         &self,
         req: &Request,
@@ -258,51 +224,24 @@ impl UsersApi {
         user_id: Path<Uuid>,
         body: Json<PasswordIn>,
     ) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?
-            .set_user_password(
-                &ctx(req, auth.0),
-                UserId::from_uuid(user_id.0),
-                &body.0.password,
-            )
-            .await?;
+        let user =
+            app(req)?.set_user_password(&ctx(req, auth.0), UserId::from_uuid(user_id.0), &body.0.password).await?;
         Ok(Json(user.into()))
     }
 
     /// Disable a user
     ///
     /// A disabled user cannot sign in. Disabling a disabled user changes nothing.
-    #[oai(
-        path = "/:user_id/disable",
-        method = "post",
-        operation_id = "disable_user"
-    )]
-    async fn disable(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        user_id: Path<Uuid>,
-    ) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?
-            .set_user_disabled(&ctx(req, auth.0), UserId::from_uuid(user_id.0), true)
-            .await?;
+    #[oai(path = "/:user_id/disable", method = "post", operation_id = "disable_user")]
+    async fn disable(&self, req: &Request, auth: BackendKey, user_id: Path<Uuid>) -> Result<Json<UserOut>, ApiError> {
+        let user = app(req)?.set_user_disabled(&ctx(req, auth.0), UserId::from_uuid(user_id.0), true).await?;
         Ok(Json(user.into()))
     }
 
     /// Enable a user
-    #[oai(
-        path = "/:user_id/enable",
-        method = "post",
-        operation_id = "enable_user"
-    )]
-    async fn enable(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        user_id: Path<Uuid>,
-    ) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?
-            .set_user_disabled(&ctx(req, auth.0), UserId::from_uuid(user_id.0), false)
-            .await?;
+    #[oai(path = "/:user_id/enable", method = "post", operation_id = "enable_user")]
+    async fn enable(&self, req: &Request, auth: BackendKey, user_id: Path<Uuid>) -> Result<Json<UserOut>, ApiError> {
+        let user = app(req)?.set_user_disabled(&ctx(req, auth.0), UserId::from_uuid(user_id.0), false).await?;
         Ok(Json(user.into()))
     }
 
@@ -310,15 +249,8 @@ impl UsersApi {
     ///
     /// Permanent. The audit trail keeps its entries about the user.
     #[oai(path = "/:user_id", method = "delete", operation_id = "delete_user")]
-    async fn delete(
-        &self,
-        req: &Request,
-        auth: BackendKey,
-        user_id: Path<Uuid>,
-    ) -> Result<Deleted, ApiError> {
-        app(req)?
-            .delete_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0))
-            .await?;
+    async fn delete(&self, req: &Request, auth: BackendKey, user_id: Path<Uuid>) -> Result<Deleted, ApiError> {
+        app(req)?.delete_user(&ctx(req, auth.0), UserId::from_uuid(user_id.0)).await?;
         Ok(Deleted::NoContent)
     }
 }
