@@ -1,1 +1,9 @@
-fn main() {}
+//! End-to-end tests: each starts the real server on a free port with its own database and talks
+//! HTTP to it. One test binary, one module per area; every test runs on SQLite and PostgreSQL
+//! through `engine_tests!`.
+
+mod api_keys;
+mod operations;
+mod problems;
+mod support;
+mod users;

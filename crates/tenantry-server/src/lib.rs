@@ -21,7 +21,7 @@ use tenantry_core::{Clock, PasswordPolicy};
 use tenantry_store::{Db, DbOptions, Engine};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, PasswordConfig};
 pub use http::REQUEST_ID;
 
 /// How long in-flight requests may take to finish after a shutdown signal.

@@ -1,1 +1,43 @@
+//! Test support for Tenantry.
+//!
+//! - [`TestDb`]: a database of its own for each test: a temporary SQLite file, or a fresh
+//!   PostgreSQL database (when `TENANTRY_TEST_DATABASE_URL` names a server) dropped afterwards.
+//! - [`TestApp`]: the real server on a free loopback port over such a database, with a manual
+//!   clock, a backend API key, and request helpers that assert the status of every call.
+//! - [`engine_tests!`]: runs each named `async fn(Engine)` once per engine.
+//!
+//! Test code: panics are the point here, so `expect` with a message is used freely.
 
+mod app;
+mod db;
+
+pub use app::{expect_status, test_password_config, TestApp};
+pub use db::{postgres_url, TestDb};
+pub use tenantry_store::Engine;
+
+/// For each `name`, generates `mod name { sqlite, postgres }` tests calling `name(Engine::…)`.
+///
+/// The PostgreSQL variant needs `TENANTRY_TEST_DATABASE_URL`. Without it, it reports itself
+/// skipped, except under CI (`CI` set), where a missing PostgreSQL is a failure.
+#[macro_export]
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Engine::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::postgres_url().is_some() {
+                        super::$name($crate::Engine::Postgres).await
+                    } else {
+                        eprintln!("skipped: set TENANTRY_TEST_DATABASE_URL to run on PostgreSQL");
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,132 @@
+//! A real Tenantry server on a free port, for end-to-end tests.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tenantry_app::{Actor, App, Ctx};
+use tenantry_core::ManualClock;
+use tenantry_server::{Config, PasswordConfig, Running};
+use tenantry_store::Engine;
+
+use crate::TestDb;
+
+/// A running server with its own database, a manual clock and a backend API key.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    /// A live backend API key.
+    pub api_key: String,
+    pub config: Config,
+    running: Running,
+    db: TestDb,
+}
+
+/// Cheap Argon2 parameters: the tests exercise the flows, not the cost.
+pub fn test_password_config() -> PasswordConfig {
+    PasswordConfig { memory_kib: 1024, iterations: 1, parallelism: 1, ..PasswordConfig::default() }
+}
+
+impl TestApp {
+    /// Starts a server on `engine` with the default test configuration.
+    pub async fn spawn(engine: Engine) -> TestApp {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Starts a server on `engine`, letting `configure` adjust the configuration first.
+    pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new(engine).await;
+        let mut config = Config {
+            database_url: db.url().to_owned(),
+            listen: "127.0.0.1:0".parse().expect("loopback address"),
+            password: test_password_config(),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let running = tenantry_server::start(config.clone(), clock.clone()).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        config.public_url = base.clone();
+        let api_key = running
+            .app
+            .create_api_key(&Ctx::new(Actor::System), "test")
+            .await
+            .expect("API key")
+            .secret
+            .expose()
+            .to_owned();
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        TestApp { base, client, clock, api_key, config, running, db }
+    }
+
+    /// The use cases behind the server, for arranging state and inspecting the database.
+    pub fn app(&self) -> &App {
+        &self.running.app
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.db.engine()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with the backend API key and asserts the status. Returns the JSON body
+    /// (`Value::Null` when empty).
+    pub async fn backend(&self, method: Method, path: &str, body: Option<Value>, expected: u16) -> Value {
+        let mut req = self.client.request(method.clone(), self.url(path)).bearer_auth(&self.api_key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        expect_status(resp, &format!("{method} {path}"), expected).await
+    }
+
+    /// `GET` with the backend key.
+    pub async fn get(&self, path: &str, expected: u16) -> Value {
+        self.backend(Method::GET, path, None, expected).await
+    }
+
+    /// `POST` of a JSON body with the backend key.
+    pub async fn post(&self, path: &str, body: Value, expected: u16) -> Value {
+        self.backend(Method::POST, path, Some(body), expected).await
+    }
+
+    /// `PATCH` of a JSON body with the backend key.
+    pub async fn patch(&self, path: &str, body: Value, expected: u16) -> Value {
+        self.backend(Method::PATCH, path, Some(body), expected).await
+    }
+
+    /// `DELETE` with the backend key.
+    pub async fn delete(&self, path: &str, expected: u16) -> Value {
+        self.backend(Method::DELETE, path, None, expected).await
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(self) {
+        self.running.shutdown.cancel();
+        let _ = self.running.task.await;
+    }
+}
+
+/// Asserts `resp` has status `expected`; on a mismatch the panic shows the body. Error bodies
+/// must be problem+json.
+pub async fn expect_status(resp: reqwest::Response, what: &str, expected: u16) -> Value {
+    let status = resp.status();
+    let content_type =
+        resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = resp.text().await.expect("response body");
+    assert_eq!(status, StatusCode::from_u16(expected).expect("status"), "{what}: unexpected status; body: {text}");
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(content_type, "application/problem+json", "{what}: error bodies are problem+json");
+    }
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {text}"))
+    }
+}
