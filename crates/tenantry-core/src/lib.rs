@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod throttle;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
