@@ -69,12 +69,7 @@ async fn revocation_holds_on_every_node(engine: Engine) {
     let id = created["api_key"]["api_key_id"].as_str().unwrap().to_owned();
     let db_url = a.config.database_url.clone();
     let b = tenantry_server::start(
-        tenantry_server::Config {
-            database_url: db_url,
-            listen: "127.0.0.1:0".parse().unwrap(),
-            password: tenantry_testkit::test_password_config(),
-            ..Default::default()
-        },
+        tenantry_server::Config { database_url: db_url, listen: "127.0.0.1:0".parse().unwrap(), ..a.config.clone() },
         a.clock.clone(),
     )
     .await

@@ -3,6 +3,7 @@
 //! through `engine_tests!`.
 
 mod api_keys;
+mod auth;
 mod operations;
 mod problems;
 mod support;

@@ -2,6 +2,7 @@
 //! takes a [`crate::security::BackendKey`].
 
 pub mod api_keys;
+pub mod tokens;
 pub mod users;
 
 use poem_openapi::Tags;
@@ -12,6 +13,8 @@ pub enum BackendTag {
     Users,
     /// Keys for this API.
     ApiKeys,
+    /// Access tokens and sessions.
+    Tokens,
 }
 
 /// Default and maximum page sizes of list endpoints.

@@ -6,6 +6,7 @@
 //! rule, permission check or SQL is written here; that is `tenantry-app`.
 
 pub mod backend;
+pub mod enduser;
 pub mod problem;
 pub mod security;
 
@@ -18,14 +19,28 @@ pub const API_TITLE: &str = "Tenantry";
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Every API Tenantry serves, as one OpenAPI service (the document at `/openapi.json`).
-pub type Apis = (backend::users::UsersApi, backend::api_keys::ApiKeysApi);
+pub type Apis = (
+    backend::users::UsersApi,
+    backend::api_keys::ApiKeysApi,
+    backend::tokens::TokensApi,
+    enduser::account::AccountApi,
+    enduser::account::MeApi,
+);
 
 /// The OpenAPI service for all APIs. It carries no `servers` entry, so the document is the same
 /// on every deployment and can be committed.
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((backend::users::UsersApi, backend::api_keys::ApiKeysApi), API_TITLE, API_VERSION).description(
+    let apis = (
+        backend::users::UsersApi,
+        backend::api_keys::ApiKeysApi,
+        backend::tokens::TokensApi,
+        enduser::account::AccountApi,
+        enduser::account::MeApi,
+    );
+    OpenApiService::new(apis, API_TITLE, API_VERSION).description(
         "Identity for B2B SaaS: users, organizations, API keys and signed webhooks. \
-             Backend endpoints (`/api/backend/v1/…`) take `Authorization: Bearer <API key>`. \
+             Backend endpoints (`/api/backend/v1/…`) take `Authorization: Bearer <API key>`; \
+             end-user endpoints (`/api/v1/…`) take an access token or the session cookie. \
              Every error is an RFC 9457 `application/problem+json` body with a stable `type`.",
     )
 }

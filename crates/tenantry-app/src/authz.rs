@@ -9,6 +9,7 @@ pub fn require_backend(actor: &Actor) -> Result<(), DomainError> {
     match actor {
         Actor::ApiKey(_) | Actor::System => Ok(()),
         Actor::User(_) => Err(DomainError::forbidden("backend-only", "This action needs a backend API key.")),
+        Actor::Anonymous => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
     }
 }
 
@@ -22,5 +23,16 @@ mod tests {
         assert!(require_backend(&Actor::ApiKey(ApiKeyId::new())).is_ok());
         assert!(require_backend(&Actor::System).is_ok());
         assert_eq!(require_backend(&Actor::User(UserId::new())).unwrap_err().code, "backend-only");
+    }
+}
+
+/// A user acting on their own account, or the backend acting on anyone's.
+pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) -> Result<(), DomainError> {
+    match actor {
+        Actor::ApiKey(_) | Actor::System => Ok(()),
+        Actor::User(me) if *me == user_id => Ok(()),
+        // Never confirm that another user exists.
+        Actor::User(_) => Err(DomainError::not_found("user-not-found", "No user has this id.")),
+        Actor::Anonymous => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
     }
 }

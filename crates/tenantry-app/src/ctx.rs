@@ -13,6 +13,8 @@ pub enum Actor {
     User(UserId),
     /// The operator at the command line (`tenantry api-key create`).
     System,
+    /// Nobody signed in yet: signup, login, emailed links.
+    Anonymous,
 }
 
 impl Actor {
@@ -22,6 +24,7 @@ impl Actor {
             Actor::ApiKey(id) => ("api_key", Some(id.to_string())),
             Actor::User(id) => ("user", Some(id.to_string())),
             Actor::System => ("system", None),
+            Actor::Anonymous => ("anonymous", None),
         }
     }
 }

@@ -9,18 +9,24 @@
 //! [`tenantry_core::Clock`]. Errors: [`AppError::Domain`] for expected refusals, the other variants
 //! for failures the adapters log and answer with a generic 500.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod authz;
 mod ctx;
 mod error;
+mod keys;
 mod record;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
 
+use chrono::Duration;
+use tenantry_auth::sealed::Keyring;
 use tenantry_auth::{PasswordHasher, PasswordParams};
 use tenantry_core::{Clock, PasswordPolicy};
 use tenantry_store::Db;
+use tokio::sync::Notify;
 
 pub use ctx::{Actor, Ctx, Page, Patch};
 pub use error::{AppError, AppResult};
@@ -30,6 +36,38 @@ pub use error::{AppError, AppResult};
 pub struct AppSettings {
     pub password_params: PasswordParams,
     pub password_policy: PasswordPolicy,
+    pub auth: AuthSettings,
+}
+
+/// Sign-in, session and token settings.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// The token issuer and the base of emailed links: the deployment's public URL.
+    pub issuer: String,
+    pub signup_enabled: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// Absolute lifetime of a session (password-only sign-in: at most 30 days).
+    pub session_ttl: Duration,
+    pub verify_email_ttl: Duration,
+    pub reset_ttl: Duration,
+    /// How long a new signing key is published before it signs.
+    pub key_publish_delay: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            issuer: "http://localhost:8080".into(),
+            signup_enabled: true,
+            access_ttl: Duration::minutes(15),
+            refresh_ttl: Duration::days(30),
+            session_ttl: Duration::days(30),
+            verify_email_ttl: Duration::hours(24),
+            reset_ttl: Duration::minutes(30),
+            key_publish_delay: Duration::minutes(5),
+        }
+    }
 }
 
 /// The use cases, with what they run on. Cheap to clone.
@@ -39,12 +77,33 @@ pub struct App {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     settings: Arc<AppSettings>,
+    keyring: Arc<Keyring>,
+    keys: Arc<keys::KeyCache>,
+    mail_wake: Arc<Notify>,
 }
 
 impl App {
-    pub fn new(db: Db, settings: AppSettings, clock: Arc<dyn Clock>) -> AppResult<App> {
+    /// `keyring` seals secrets at rest (signing keys); it comes from configuration, never the database.
+    pub fn new(db: Db, settings: AppSettings, clock: Arc<dyn Clock>, keyring: Keyring) -> AppResult<App> {
         let hasher = PasswordHasher::new(settings.password_params).map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(App { db, clock, hasher, settings: Arc::new(settings) })
+        Ok(App {
+            db,
+            clock,
+            hasher,
+            settings: Arc::new(settings),
+            keyring: Arc::new(keyring),
+            keys: Arc::default(),
+            mail_wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Woken after a transaction that queued mail commits; the mail worker waits on it.
+    pub fn mail_wake(&self) -> Arc<Notify> {
+        self.mail_wake.clone()
+    }
+
+    fn wake_mailer(&self) {
+        self.mail_wake.notify_one();
     }
 
     pub fn db(&self) -> &Db {

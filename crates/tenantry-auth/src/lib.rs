@@ -5,7 +5,11 @@
 //! (their types redact `Debug`).
 
 pub mod password;
+pub mod sealed;
 pub mod secret;
+pub mod tokens;
 
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict};
-pub use secret::{constant_time_eq, random_bytes, ApiKeySecret};
+pub use sealed::{Keyring, MasterKey, SealError};
+pub use secret::{constant_time_eq, hash_opaque_token, new_opaque_token, random_bytes, ApiKeySecret};
+pub use tokens::{AccessClaims, Jwks, KeyError, OrgClaim, SigningKey, TokenError, TokenSigner, TokenVerifier};

@@ -93,3 +93,30 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abcd"));
     }
 }
+
+/// A fresh opaque token (refresh tokens, session cookies, email links): 256 random bits as
+/// base64url, and the SHA-256 hash that is all the database keeps.
+pub fn new_opaque_token() -> (String, Vec<u8>) {
+    let token = URL_SAFE_NO_PAD.encode(random_bytes(32));
+    let hash = hash_opaque_token(&token);
+    (token, hash)
+}
+
+/// The stored form of an opaque token.
+pub fn hash_opaque_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod opaque_tests {
+    use super::*;
+
+    #[test]
+    fn opaque_tokens_are_256_bit_and_hashed() {
+        let (a, ha) = new_opaque_token();
+        let (b, _) = new_opaque_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(constant_time_eq(&ha, &hash_opaque_token(&a)));
+    }
+}

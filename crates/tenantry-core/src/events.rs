@@ -45,6 +45,17 @@ pub enum AuditAction {
     UserEnabled,
     ApiKeyCreated,
     ApiKeyRevoked,
+    UserLoggedIn,
+    UserLoggedOut,
+    LoginFailed,
+    SessionRevoked,
+    AccessTokenCreated,
+    EmailVerified,
+    PasswordResetRequested,
+    PasswordChanged,
+    EmailChangeRequested,
+    EmailChanged,
+    UserSignedUp,
 }
 
 impl AuditAction {
@@ -57,6 +68,17 @@ impl AuditAction {
             AuditAction::UserEnabled => "user.enabled",
             AuditAction::ApiKeyCreated => "api_key.created",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::UserLoggedIn => "user.logged_in",
+            AuditAction::UserLoggedOut => "user.logged_out",
+            AuditAction::LoginFailed => "user.login_failed",
+            AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::AccessTokenCreated => "access_token.created",
+            AuditAction::EmailVerified => "user.email_verified",
+            AuditAction::PasswordResetRequested => "user.password_reset_requested",
+            AuditAction::PasswordChanged => "user.password_changed",
+            AuditAction::EmailChangeRequested => "user.email_change_requested",
+            AuditAction::EmailChanged => "user.email_changed",
+            AuditAction::UserSignedUp => "user.signed_up",
         }
     }
 }

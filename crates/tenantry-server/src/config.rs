@@ -60,6 +60,54 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     pub password: PasswordConfig,
+    /// Base64 of 32 bytes that seal secrets at rest (signing keys). Never stored in the database.
+    /// When unset, `master_key_file` is read, or created with a fresh key on first start.
+    pub master_key: Option<String>,
+    pub master_key_file: String,
+    /// Whether people may create their own accounts through `/api/v1/signup`.
+    pub signup_enabled: bool,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl_secs: i64,
+    pub mail: MailSettings,
+}
+
+/// Outgoing email.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://…`, or unset to write `.eml` files.
+    pub smtp_url: Option<String>,
+    pub from: String,
+    /// Where messages go when no SMTP server is configured.
+    pub outbox_dir: String,
+    /// The product name shown in every email.
+    pub product_name: String,
+    /// The deployment's word for an organization (Team, Workspace, …).
+    pub org_word: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            from: "Tenantry <no-reply@localhost>".into(),
+            outbox_dir: "data/mail".into(),
+            product_name: "Tenantry".into(),
+            org_word: "Organization".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_deref().map(tenantry_store::redact_url))
+            .field("from", &self.from)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("product_name", &self.product_name)
+            .field("org_word", &self.org_word)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -73,6 +121,11 @@ impl Default for Config {
             log_level: "info".into(),
             body_limit_bytes: 1024 * 1024,
             password: PasswordConfig::default(),
+            master_key: None,
+            master_key_file: "data/master.key".into(),
+            signup_enabled: true,
+            access_token_ttl_secs: 900,
+            mail: MailSettings::default(),
         }
     }
 }
@@ -88,6 +141,11 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("password", &self.password)
+            .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
+            .field("master_key_file", &self.master_key_file)
+            .field("signup_enabled", &self.signup_enabled)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -122,6 +180,9 @@ impl Config {
         }
         if self.password.min_length < 8 {
             bail!("password.min_length must be at least 8 (NIST SP 800-63B)");
+        }
+        if !(60..=3600).contains(&self.access_token_ttl_secs) {
+            bail!("access_token_ttl_secs must be between 60 and 3600");
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");

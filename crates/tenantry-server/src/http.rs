@@ -29,6 +29,8 @@ pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl En
             poem::endpoint::make_sync(move |_| Response::builder().content_type("application/json").body(spec.clone())),
         )
         .nest("/docs", docs)
+        .at("/.well-known/jwks.json", poem::get(jwks))
+        .at("/.well-known/openid-configuration", poem::get(discovery))
         .at("/healthz", poem::get(healthz))
         .at("/readyz", poem::get(readyz))
         .at("/metrics", poem::get(metrics_text))
@@ -44,6 +46,8 @@ fn plain_route(path: &str) -> &'static str {
         "/readyz" => "readyz",
         "/metrics" => "metrics",
         "/openapi.json" => "openapi",
+        "/.well-known/jwks.json" => "jwks",
+        "/.well-known/openid-configuration" => "discovery",
         p if p.starts_with("/docs") => "docs",
         _ => "other",
     }
@@ -153,6 +157,36 @@ async fn readyz(app: Data<&App>) -> Response {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "The database does not answer.").into_response()
         }
     }
+}
+
+/// The published token signing keys. Cacheable briefly: a new key is published minutes before
+/// it signs.
+#[handler]
+async fn jwks(app: Data<&App>) -> Response {
+    match app.jwks().await {
+        Ok(doc) => Response::builder()
+            .content_type("application/json")
+            .header(header::CACHE_CONTROL, "public, max-age=60")
+            .body(doc.to_string()),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// OpenID-style discovery metadata for the token issuer.
+#[handler]
+fn discovery(app: Data<&App>) -> Response {
+    let issuer = &app.settings().auth.issuer;
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}/api/v1/token/refresh"),
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "grant_types_supported": ["refresh_token"],
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+    });
+    Response::builder().content_type("application/json").body(doc.to_string())
 }
 
 #[handler]

@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
-use tenantry_app::{App, AppSettings};
-use tenantry_auth::PasswordParams;
+use tenantry_app::{App, AppSettings, AuthSettings};
+use tenantry_auth::{Keyring, MasterKey, PasswordParams};
 use tenantry_core::{Clock, PasswordPolicy};
 use tenantry_store::{Db, DbOptions, Engine};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, LogFormat, PasswordConfig};
+pub use config::{Config, LogFormat, MailSettings, PasswordConfig};
 pub use http::REQUEST_ID;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -38,6 +38,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         .await
         .with_context(|| format!("cannot open database {}", tenantry_store::redact_url(&config.database_url)))?;
     db.migrate().await.context("cannot apply migrations")?;
+    let keyring = Keyring::new(master_key(config)?);
     let settings = AppSettings {
         password_params: PasswordParams {
             memory_kib: config.password.memory_kib,
@@ -45,8 +46,47 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             parallelism: config.password.parallelism,
         },
         password_policy: PasswordPolicy { min_chars: config.password.min_length, ..PasswordPolicy::default() },
+        auth: AuthSettings {
+            issuer: config.public_base().to_owned(),
+            signup_enabled: config.signup_enabled,
+            access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs),
+            ..AuthSettings::default()
+        },
     };
-    Ok(App::new(db, settings, clock)?)
+    let app = App::new(db, settings, clock, keyring)?;
+    app.ensure_signing_key().await.context("cannot prepare token signing keys")?;
+    Ok(app)
+}
+
+/// The master key from `master_key`, else from `master_key_file`, created on first start.
+fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(encoded) = &config.master_key {
+        return MasterKey::from_base64(encoded.trim()).map_err(|e| anyhow::anyhow!("master_key: {e}"));
+    }
+    let path = Path::new(&config.master_key_file);
+    if path.exists() {
+        let encoded = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return MasterKey::from_base64(encoded.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let key = MasterKey::generate();
+    write_private(path, key.to_base64().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(file = %path.display(), "created a new master key; back it up: without it, sealed secrets are lost");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
 }
 
 fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
@@ -88,8 +128,17 @@ pub struct Running {
 
 /// Opens the database and starts serving on `listen` (port 0 picks a free port).
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let app = open(&config, clock).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    start_on(config, listener, clock).await
+}
+
+/// Opens the database and starts serving on an already bound `listener`.
+pub async fn start_on(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
+    let app = open(&config, clock).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let (a, s) = (app.clone(), shutdown.clone());

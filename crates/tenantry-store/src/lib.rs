@@ -15,7 +15,12 @@ mod macros;
 pub mod api_keys;
 pub mod audit;
 mod db;
+pub mod email_tokens;
+pub mod mail_queue;
 pub mod outbox;
+pub mod sessions;
+pub mod signing_keys;
+pub mod throttles;
 pub mod users;
 
 pub use db::{redact_url, Db, DbOptions, Engine, Ex, Pooled, Tx};

@@ -6,8 +6,9 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tenantry_app::{Actor, App, Ctx};
+use tenantry_auth::MasterKey;
 use tenantry_core::ManualClock;
-use tenantry_server::{Config, PasswordConfig, Running};
+use tenantry_server::{Config, MailSettings, PasswordConfig, Running};
 use tenantry_store::Engine;
 
 use crate::TestDb;
@@ -43,13 +44,19 @@ impl TestApp {
             database_url: db.url().to_owned(),
             listen: "127.0.0.1:0".parse().expect("loopback address"),
             password: test_password_config(),
+            master_key: Some(MasterKey::generate().to_base64().to_string()),
+            mail: MailSettings {
+                outbox_dir: db.scratch_dir().join("mail").display().to_string(),
+                ..MailSettings::default()
+            },
             ..Config::default()
         };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("bound address"));
+        config.public_url = base.clone();
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let running = tenantry_server::start(config.clone(), clock.clone()).await.expect("server starts");
-        let base = format!("http://{}", running.addr);
-        config.public_url = base.clone();
+        let running = tenantry_server::start_on(config.clone(), listener, clock.clone()).await.expect("server starts");
         let api_key = running
             .app
             .create_api_key(&Ctx::new(Actor::System), "test")

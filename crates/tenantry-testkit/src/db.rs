@@ -22,6 +22,7 @@ pub struct TestDb {
     url: String,
     engine: Engine,
     _dir: Option<tempfile::TempDir>,
+    scratch: tempfile::TempDir,
     /// (server URL, database name) to drop afterwards.
     postgres: Option<(String, String)>,
 }
@@ -38,7 +39,7 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("tenantry.db").display());
-        TestDb { url, engine: Engine::Sqlite, _dir: Some(dir), postgres: None }
+        TestDb { url, engine: Engine::Sqlite, _dir: Some(dir), scratch: scratch(), postgres: None }
     }
 
     /// A fresh, empty PostgreSQL database.
@@ -52,7 +53,12 @@ impl TestDb {
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
         conn.close().await.ok();
         let url = with_database(&server, &name);
-        TestDb { url, engine: Engine::Postgres, _dir: None, postgres: Some((server, name)) }
+        TestDb { url, engine: Engine::Postgres, _dir: None, scratch: scratch(), postgres: Some((server, name)) }
+    }
+
+    /// A temporary folder that lives as long as the database (mail files and the like).
+    pub fn scratch_dir(&self) -> std::path::PathBuf {
+        self.scratch.path().to_path_buf()
     }
 
     pub fn url(&self) -> &str {
@@ -62,6 +68,10 @@ impl TestDb {
     pub fn engine(&self) -> Engine {
         self.engine
     }
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
 }
 
 /// `server` with its database path replaced by `name`.

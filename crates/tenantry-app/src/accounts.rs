@@ -1,0 +1,511 @@
+//! Self-service account flows for end users: signup, email verification, password reset, password
+//! change and email change. Each emailed link is a single-use token stored hashed, expiring, and
+//! voided by a newer request of the same kind.
+//!
+//! Enumeration safety: signup, resend and forgot-password answer the same whether or not the
+//! email has an account; only the mail that goes out differs.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Map, Value};
+use tenantry_auth::{hash_opaque_token, new_opaque_token, PasswordVerdict};
+use tenantry_core::events::{AuditAction, EventType};
+use tenantry_core::throttle::ThrottleRule;
+use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId};
+use tenantry_store::email_tokens::{self as tokens, EmailTokenRow};
+use tenantry_store::mail_queue::{enqueue_mail, MailRow};
+use tenantry_store::sessions as session_store;
+use tenantry_store::users::{self, UserRow};
+use tenantry_store::{Json, Tx};
+use uuid::Uuid;
+
+use crate::record::{audit, emit, Audit, Event};
+use crate::sessions::throttle;
+use crate::users::User;
+use crate::{Actor, App, AppError, AppResult, Ctx};
+
+const VERIFY_EMAIL: &str = "verify_email";
+const RESET_PASSWORD: &str = "reset_password";
+const CHANGE_EMAIL: &str = "change_email";
+
+/// Input of [`App::signup`].
+#[derive(Debug, Clone, Default)]
+pub struct Signup {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+fn link_expired() -> AppError {
+    DomainError::new(ErrorKind::Gone, "link-expired", "This link has expired. Ask for a new one.").into()
+}
+
+fn link_used() -> AppError {
+    DomainError::new(ErrorKind::Gone, "link-used", "This link was already used or replaced by a newer one.").into()
+}
+
+fn link_invalid() -> AppError {
+    DomainError::not_found("link-invalid", "This link is not valid.").into()
+}
+
+fn human(d: Duration) -> String {
+    if d.num_hours() >= 1 {
+        format!("{} hours", d.num_hours())
+    } else {
+        format!("{} minutes", d.num_minutes())
+    }
+}
+
+fn user_event(user: &User, event_type: EventType) -> Event {
+    Event {
+        event_type,
+        object_id: user.id.as_uuid(),
+        object_version: user.version,
+        org_id: None,
+        data: json!({
+            "user_id": user.id.to_string(),
+            "version": user.version,
+            "email": user.email,
+            "email_verified": user.email_verified,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "username": user.username,
+            "properties": user.properties,
+            "disabled": user.disabled,
+        }),
+    }
+}
+
+impl App {
+    fn link(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.settings().auth.issuer)
+    }
+
+    /// Queues a templated email inside `tx`; the mail worker sends it after the commit.
+    async fn queue_mail(
+        &self,
+        tx: &mut Tx,
+        to: &str,
+        template: &str,
+        vars: Value,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let vars: Map<String, Value> = match vars {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        enqueue_mail(tx.ex(), &MailRow::pending(to, template, vars, now)).await?;
+        Ok(())
+    }
+
+    /// Creates a single-use emailed token, voiding older ones of the same purpose.
+    async fn new_email_token(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        purpose: &str,
+        new_email: Option<String>,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> AppResult<String> {
+        tokens::void_email_tokens(tx.ex(), user_id, purpose, now).await?;
+        let (token, hash) = new_opaque_token();
+        tokens::insert_email_token(
+            tx.ex(),
+            &EmailTokenRow {
+                id: Uuid::now_v7(),
+                user_id,
+                purpose: purpose.to_owned(),
+                token_hash: hash,
+                new_email,
+                created_at: now,
+                expires_at: now + ttl,
+                used_at: None,
+            },
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// Spends an emailed token of `purpose`, or says why it cannot be spent.
+    async fn spend_email_token(
+        &self,
+        tx: &mut Tx,
+        purpose: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<EmailTokenRow> {
+        let row =
+            tokens::find_email_token(tx.ex(), purpose, &hash_opaque_token(token)).await?.ok_or_else(link_invalid)?;
+        if row.used_at.is_some() {
+            return Err(link_used());
+        }
+        if row.expires_at <= now {
+            return Err(link_expired());
+        }
+        if tokens::use_email_token(tx.ex(), row.id, now).await? == 0 {
+            return Err(link_used());
+        }
+        Ok(row)
+    }
+
+    /// Self-service signup. Answers the same for a taken email (nothing is created then), and
+    /// sends a verification link to a new account.
+    pub async fn signup(&self, ctx: &Ctx, input: Signup) -> AppResult<()> {
+        if !self.settings().auth.signup_enabled {
+            return Err(DomainError::forbidden("signup-disabled", "Signup is turned off for this deployment.").into());
+        }
+        let email = Email::parse(&input.email)?;
+        let password = self.settings().password_policy.check(&input.password)?;
+        let first_name = input.first_name.as_deref().map(|n| PersonName::parse(n, "first_name")).transpose()?.flatten();
+        let last_name = input.last_name.as_deref().map(|n| PersonName::parse(n, "last_name")).transpose()?.flatten();
+        if let Some(ip) = ctx.ip {
+            throttle(self, &[(format!("signup:ip:{ip}"), ThrottleRule::SIGNUP_IP)]).await?;
+        }
+        // Hash in every case, so a taken email costs the same time.
+        let hash =
+            self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        if users::find_user_by_email(tx.ex(), None, &email.normalized()).await?.is_some() {
+            return Ok(());
+        }
+        let row = UserRow {
+            id: UserId::new().as_uuid(),
+            pool_id: None,
+            email: email.as_str().to_owned(),
+            email_normalized: email.normalized(),
+            email_verified: false,
+            password_hash: Some(hash),
+            first_name: first_name.map(|n| n.as_str().to_owned()),
+            last_name: last_name.map(|n| n.as_str().to_owned()),
+            username: None,
+            username_normalized: None,
+            properties: Json(Map::new()),
+            disabled: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        };
+        match users::insert_user(tx.ex(), &row).await {
+            Ok(()) => {}
+            // A concurrent signup took the address: same answer as any taken email.
+            Err(e) if e.is_unique_on("email_normalized") => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let ttl = self.settings().auth.verify_email_ttl;
+        let token = self.new_email_token(&mut tx, row.id, VERIFY_EMAIL, None, ttl, now).await?;
+        let user = User::from(row);
+        self.queue_mail(
+            &mut tx,
+            &user.email,
+            VERIFY_EMAIL,
+            json!({ "link": self.link("/verify-email", &token), "email": user.email, "expires_in": human(ttl) }),
+            now,
+        )
+        .await?;
+        emit(&mut tx, now, user_event(&user, EventType::UserCreated)).await?;
+        let actor_ctx = Ctx { actor: Actor::User(user.id), ..ctx.clone() };
+        audit(
+            &mut tx,
+            &actor_ctx,
+            now,
+            Audit {
+                action: AuditAction::UserSignedUp,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user.id.to_string()),
+                details: json!({ "email": user.email }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Sends a fresh verification link if the email belongs to an unverified account. Same answer
+    /// either way; throttled per address.
+    pub async fn resend_verification(&self, _ctx: &Ctx, email: &str) -> AppResult<()> {
+        let email = Email::parse(email)?;
+        throttle(self, &[(format!("mail:verify:{}", email.normalized()), ThrottleRule::EMAIL)]).await?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let Some(user) = users::find_user_by_email(tx.ex(), None, &email.normalized()).await? else { return Ok(()) };
+        if user.email_verified || user.disabled {
+            return Ok(());
+        }
+        let ttl = self.settings().auth.verify_email_ttl;
+        let token = self.new_email_token(&mut tx, user.id, VERIFY_EMAIL, None, ttl, now).await?;
+        self.queue_mail(
+            &mut tx,
+            &user.email,
+            VERIFY_EMAIL,
+            json!({ "link": self.link("/verify-email", &token), "email": user.email, "expires_in": human(ttl) }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Follows a verification link: the email becomes verified.
+    pub async fn verify_email(&self, ctx: &Ctx, token: &str) -> AppResult<User> {
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let t = self.spend_email_token(&mut tx, VERIFY_EMAIL, token, now).await?;
+        let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        if !row.email_verified {
+            row.email_verified = true;
+            row.version += 1;
+            row.updated_at = now;
+            users::update_user(tx.ex(), &row).await?;
+            let user = User::from(row.clone());
+            emit(&mut tx, now, user_event(&user, EventType::UserUpdated)).await?;
+            audit(
+                &mut tx,
+                &Ctx { actor: Actor::User(user.id), ..ctx.clone() },
+                now,
+                Audit {
+                    action: AuditAction::EmailVerified,
+                    org_id: None,
+                    target_kind: "user",
+                    target_id: Some(user.id.to_string()),
+                    details: json!({}),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(User::from(row))
+    }
+
+    /// Sends a reset link if the email has an account. Same answer either way; throttled per
+    /// address (a throttled user can still reset, just not flood a mailbox).
+    pub async fn forgot_password(&self, ctx: &Ctx, email: &str) -> AppResult<()> {
+        let email = Email::parse(email)?;
+        throttle(self, &[(format!("mail:reset:{}", email.normalized()), ThrottleRule::EMAIL)]).await?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let Some(user) = users::find_user_by_email(tx.ex(), None, &email.normalized()).await? else { return Ok(()) };
+        if user.disabled {
+            return Ok(());
+        }
+        let ttl = self.settings().auth.reset_ttl;
+        let token = self.new_email_token(&mut tx, user.id, RESET_PASSWORD, None, ttl, now).await?;
+        self.queue_mail(
+            &mut tx,
+            &user.email,
+            RESET_PASSWORD,
+            json!({ "link": self.link("/reset-password", &token), "email": user.email, "expires_in": human(ttl) }),
+            now,
+        )
+        .await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::PasswordResetRequested,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user.id.to_string()),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Follows a reset link: sets the new password and ends every session of the user.
+    pub async fn reset_password(&self, ctx: &Ctx, token: &str, new_password: &str) -> AppResult<()> {
+        let password = self.settings().password_policy.check(new_password)?;
+        let hash =
+            self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let t = self.spend_email_token(&mut tx, RESET_PASSWORD, token, now).await?;
+        let row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        // Following the emailed link also proves the address.
+        self.store_new_password(&mut tx, ctx, row, hash, true, None, now).await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Changes the signed-in user's password; needs the current one. Other sessions end.
+    pub async fn change_password(
+        &self,
+        ctx: &Ctx,
+        session_id: Uuid,
+        current: &str,
+        new_password: &str,
+    ) -> AppResult<()> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "Only a signed-in user can change their password.").into());
+        };
+        let password = self.settings().password_policy.check(new_password)?;
+        let stored = {
+            let mut c = self.db().acquire().await?;
+            users::get_user(c.ex(), user_id.as_uuid()).await?.and_then(|u| u.password_hash)
+        };
+        let verdict =
+            self.hasher.verify(current.to_owned(), stored).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        if verdict == PasswordVerdict::Mismatch {
+            return Err(DomainError::invalid_field(
+                "wrong-password",
+                "current_password",
+                "The current password is incorrect.",
+            )
+            .into());
+        }
+        let hash =
+            self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let row = users::lock_user(tx.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?;
+        self.store_new_password(&mut tx, ctx, row, hash, false, Some(session_id), now).await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Writes a new password hash, voids reset links, ends sessions (except `keep`), and notifies.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_new_password(
+        &self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        mut row: UserRow,
+        hash: String,
+        verifies_email: bool,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        row.password_hash = Some(hash);
+        if verifies_email {
+            row.email_verified = true;
+        }
+        row.version += 1;
+        row.updated_at = now;
+        users::update_user(tx.ex(), &row).await?;
+        tokens::void_email_tokens(tx.ex(), row.id, RESET_PASSWORD, now).await?;
+        let ended = session_store::revoke_user_sessions(tx.ex(), row.id, keep, now, "password-changed").await?;
+        self.queue_mail(tx, &row.email, "password_changed", json!({ "email": row.email }), now).await?;
+        audit(
+            tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::PasswordChanged,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(row.id.to_string()),
+                details: json!({ "sessions_ended": ended }),
+            },
+        )
+        .await
+    }
+
+    /// Starts an email change for the signed-in user: the new address gets a confirmation link;
+    /// nothing changes until it is followed. Needs the current password.
+    pub async fn request_email_change(&self, ctx: &Ctx, new_email: &str, password: &str) -> AppResult<()> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "Only a signed-in user can change their email.").into());
+        };
+        let new_email = Email::parse(new_email)?;
+        let current = {
+            let mut c = self.db().acquire().await?;
+            users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?
+        };
+        let verdict = self
+            .hasher
+            .verify(password.to_owned(), current.password_hash.clone())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if verdict == PasswordVerdict::Mismatch {
+            return Err(DomainError::invalid_field("wrong-password", "password", "The password is incorrect.").into());
+        }
+        throttle(self, &[(format!("mail:change:{}", user_id), ThrottleRule::EMAIL)]).await?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let ttl = self.settings().auth.verify_email_ttl;
+        let token = self
+            .new_email_token(&mut tx, user_id.as_uuid(), CHANGE_EMAIL, Some(new_email.as_str().to_owned()), ttl, now)
+            .await?;
+        self.queue_mail(&mut tx, new_email.as_str(), "email_change_verify", json!({ "link": self.link("/confirm-email-change", &token), "email": new_email.as_str(), "expires_in": human(ttl) }), now).await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::EmailChangeRequested,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user_id.to_string()),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(())
+    }
+
+    /// Follows an email-change link: the new address takes effect, verified; the old address is told.
+    pub async fn confirm_email_change(&self, ctx: &Ctx, token: &str) -> AppResult<User> {
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let t = self.spend_email_token(&mut tx, CHANGE_EMAIL, token, now).await?;
+        let new_email = Email::parse(t.new_email.as_deref().unwrap_or_default())?;
+        let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        let old_email = row.email.clone();
+        row.email = new_email.as_str().to_owned();
+        row.email_normalized = new_email.normalized();
+        row.email_verified = true;
+        row.version += 1;
+        row.updated_at = now;
+        users::update_user(tx.ex(), &row).await.map_err(|e| {
+            if e.is_unique_on("email_normalized") {
+                DomainError::conflict("email-taken", "Another account uses this email now.").into()
+            } else {
+                AppError::from(e)
+            }
+        })?;
+        let user = User::from(row);
+        emit(&mut tx, now, user_event(&user, EventType::UserUpdated)).await?;
+        self.queue_mail(&mut tx, &old_email, "email_changed_notice", json!({ "email": user.email }), now).await?;
+        audit(
+            &mut tx,
+            &Ctx { actor: Actor::User(user.id), ..ctx.clone() },
+            now,
+            Audit {
+                action: AuditAction::EmailChanged,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user.id.to_string()),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(user)
+    }
+
+    /// The signed-in user.
+    pub async fn me(&self, ctx: &Ctx) -> AppResult<User> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "This needs a signed-in user.").into());
+        };
+        let mut c = self.db().acquire().await?;
+        users::get_user(c.ex(), user_id.as_uuid())
+            .await?
+            .map(User::from)
+            .ok_or_else(|| DomainError::unauthenticated("session-ended", "Sign in again.").into())
+    }
+}

@@ -1,0 +1,473 @@
+//! Signing in and staying signed in: password login (throttled per account and per address),
+//! sessions, refresh-token rotation with reuse detection, access tokens, logout.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tenantry_auth::tokens::AccessClaims;
+use tenantry_auth::{hash_opaque_token, new_opaque_token, PasswordVerdict};
+use tenantry_core::events::AuditAction;
+use tenantry_core::throttle::{decide, Counter, ThrottleRule, Verdict};
+use tenantry_core::{DomainError, Email, ErrorKind, UserId};
+use tenantry_store::sessions::{self as store, RefreshTokenRow, SessionRow};
+use tenantry_store::throttles::{self, ThrottleRow};
+use tenantry_store::users::{self, UserRow};
+use tenantry_store::Tx;
+use uuid::Uuid;
+
+use crate::keys::invalid_token;
+use crate::record::{audit, Audit};
+use crate::users::User;
+use crate::{authz, Actor, App, AppError, AppResult, Ctx};
+
+/// What a successful sign-in or refresh hands out.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub session_id: Uuid,
+}
+
+/// A new sign-in: tokens, plus the secret for the hosted-pages session cookie.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub tokens: Tokens,
+    pub cookie_secret: String,
+    pub user: User,
+}
+
+/// A session as listed to its user or to the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub mfa_level: i32,
+}
+
+impl From<SessionRow> for Session {
+    fn from(s: SessionRow) -> Session {
+        Session {
+            id: s.id,
+            user_id: UserId::from_uuid(s.user_id),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            mfa_level: s.mfa_level,
+        }
+    }
+}
+
+/// The one answer to a failed sign-in, whether the email is unknown or the password wrong.
+fn bad_credentials() -> AppError {
+    DomainError::unauthenticated("invalid-credentials", "The email or password is incorrect.").into()
+}
+
+fn too_many(retry_after_secs: u64) -> AppError {
+    let mut e = DomainError::new(
+        ErrorKind::TooManyRequests,
+        "too-many-attempts",
+        "Too many attempts. Wait before trying again, or reset your password by email.",
+    );
+    e.retry_after_secs = Some(retry_after_secs);
+    e.into()
+}
+
+/// Counts one attempt against each `(key, rule)` in one transaction; refuses if any is over its
+/// limit. Counting comes first, so racing attempts on several nodes cannot pass the limit.
+pub(crate) async fn throttle(app: &App, checks: &[(String, ThrottleRule)]) -> AppResult<()> {
+    let now = app.clock().now();
+    let mut tx = app.db().begin().await?;
+    let mut updates = Vec::new();
+    for (key, rule) in checks {
+        throttles::ensure_throttle(tx.ex(), key, now).await?;
+        let current = throttles::lock_throttle(tx.ex(), key).await?.map(|r| Counter {
+            failures: u32::try_from(r.failures).unwrap_or(0),
+            window_start: r.window_start,
+            blocked_until: r.blocked_until,
+        });
+        match decide(rule, current, now) {
+            Verdict::Refuse { retry_after_secs } => return Err(too_many(retry_after_secs)),
+            Verdict::Allow { counter } => updates.push(ThrottleRow {
+                key: key.clone(),
+                failures: i32::try_from(counter.failures).unwrap_or(i32::MAX),
+                window_start: counter.window_start,
+                blocked_until: counter.blocked_until,
+            }),
+        }
+    }
+    for row in &updates {
+        throttles::upsert_throttle(tx.ex(), row).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn login_keys(email_normalized: &str, ip: Option<IpAddr>) -> Vec<(String, ThrottleRule)> {
+    let mut keys = vec![(format!("login:account:{email_normalized}"), ThrottleRule::LOGIN_ACCOUNT)];
+    if let Some(ip) = ip {
+        keys.push((format!("login:ip:{ip}"), ThrottleRule::LOGIN_IP));
+    }
+    keys
+}
+
+impl App {
+    /// Signs in with email and password. Unknown emails and wrong passwords take the same time
+    /// and get the same answer.
+    pub async fn login(&self, ctx: &Ctx, email: &str, password: &str, user_agent: Option<&str>) -> AppResult<SignedIn> {
+        let email = Email::parse(email).map_err(|_| bad_credentials())?;
+        if password.chars().count() > self.settings().password_policy.max_chars {
+            return Err(bad_credentials());
+        }
+        throttle(self, &login_keys(&email.normalized(), ctx.ip)).await?;
+        let user = {
+            let mut c = self.db().acquire().await?;
+            users::find_user_by_email(c.ex(), None, &email.normalized()).await?
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let verdict =
+            self.hasher.verify(password.to_owned(), stored).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let (user, rehash) = match (user, verdict) {
+            (Some(u), PasswordVerdict::Match) => (u, None),
+            (Some(u), PasswordVerdict::MatchRehashed(h)) => (u, Some(h)),
+            (user, _) => {
+                self.audit_login_failure(ctx, user.as_ref(), "bad-credentials").await?;
+                return Err(bad_credentials());
+            }
+        };
+        if user.disabled {
+            self.audit_login_failure(ctx, Some(&user), "disabled").await?;
+            return Err(DomainError::forbidden("user-disabled", "This account is disabled.").into());
+        }
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        for (key, _) in login_keys(&email.normalized(), ctx.ip).iter().take(1) {
+            throttles::clear_throttle(tx.ex(), key).await?;
+        }
+        let mut row = users::lock_user(tx.ex(), user.id).await?.ok_or_else(|| bad_credentials())?;
+        if let Some(h) = rehash {
+            row.password_hash = Some(h);
+        }
+        row.last_login_at = Some(now);
+        users::update_user(tx.ex(), &row).await?;
+        let (cookie_secret, cookie_hash) = new_opaque_token();
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id: row.id,
+            cookie_hash: Some(cookie_hash),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings().auth.session_ttl,
+            revoked_at: None,
+            revoked_reason: None,
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+            mfa_level: 1,
+            sso_connection_id: None,
+            active_org_id: None,
+        };
+        store::insert_session(tx.ex(), &session).await?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        audit(
+            &mut tx,
+            &Ctx { actor: Actor::User(UserId::from_uuid(row.id)), ..ctx.clone() },
+            now,
+            Audit {
+                action: AuditAction::UserLoggedIn,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(row.id.to_string()),
+                details: json!({ "method": "password", "session_id": session.id.to_string() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let access_token = self.sign_access_token(&row, session.id, now).await?;
+        Ok(SignedIn {
+            tokens: Tokens {
+                access_token,
+                expires_in: self.settings().auth.access_ttl.num_seconds(),
+                refresh_token,
+                session_id: session.id,
+            },
+            cookie_secret,
+            user: User::from(row),
+        })
+    }
+
+    async fn audit_login_failure(&self, ctx: &Ctx, user: Option<&UserRow>, reason: &str) -> AppResult<()> {
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::LoginFailed,
+                org_id: None,
+                target_kind: "user",
+                target_id: user.map(|u| u.id.to_string()),
+                details: json!({ "method": "password", "reason": reason }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(AppError::from)
+    }
+
+    async fn issue_refresh_token(&self, tx: &mut Tx, session_id: Uuid, now: DateTime<Utc>) -> AppResult<String> {
+        let (token, hash) = new_opaque_token();
+        store::insert_refresh_token(
+            tx.ex(),
+            &RefreshTokenRow {
+                id: Uuid::now_v7(),
+                session_id,
+                token_hash: hash,
+                created_at: now,
+                expires_at: now + self.settings().auth.refresh_ttl,
+                used_at: None,
+            },
+        )
+        .await?;
+        Ok(token)
+    }
+
+    pub(crate) async fn sign_access_token(
+        &self,
+        user: &UserRow,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<String> {
+        let claims = AccessClaims {
+            iss: self.settings().auth.issuer.clone(),
+            sub: user.id.to_string(),
+            aud: None,
+            iat: now.timestamp(),
+            nbf: None,
+            exp: (now + self.settings().auth.access_ttl).timestamp(),
+            jti: Uuid::now_v7().to_string(),
+            sid: session_id.to_string(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            orgs: BTreeMap::new(),
+            active_org_id: None,
+        };
+        let signer = self.signer(now).await?;
+        Ok(signer.sign_access(&claims))
+    }
+
+    /// Exchanges a refresh token for new tokens. The presented token is spent; presenting a spent
+    /// token again is treated as theft and ends the whole session (the token family).
+    pub async fn refresh(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<Tokens> {
+        let invalid = || -> AppError {
+            DomainError::unauthenticated("invalid-refresh-token", "The refresh token is invalid, expired or revoked.")
+                .into()
+        };
+        let hash = hash_opaque_token(refresh_token);
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let token = store::lock_refresh_token(tx.ex(), &hash).await?.ok_or_else(invalid)?;
+        let session = store::get_session(tx.ex(), token.session_id).await?.ok_or_else(invalid)?;
+        if token.used_at.is_some() || store::use_refresh_token(tx.ex(), token.id, now).await? == 0 {
+            if session.revoked_at.is_none() {
+                store::revoke_session(tx.ex(), session.user_id, session.id, now, "refresh-token-reuse").await?;
+                audit(
+                    &mut tx,
+                    ctx,
+                    now,
+                    Audit {
+                        action: AuditAction::SessionRevoked,
+                        org_id: None,
+                        target_kind: "user",
+                        target_id: Some(session.user_id.to_string()),
+                        details: json!({ "session_id": session.id.to_string(), "reason": "refresh-token-reuse" }),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            return Err(invalid());
+        }
+        if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+            return Err(invalid());
+        }
+        let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(invalid)?;
+        if user.disabled {
+            return Err(invalid());
+        }
+        store::touch_session(tx.ex(), session.id, now).await?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        tx.commit().await?;
+        let access_token = self.sign_access_token(&user, session.id, now).await?;
+        Ok(Tokens {
+            access_token,
+            expires_in: self.settings().auth.access_ttl.num_seconds(),
+            refresh_token,
+            session_id: session.id,
+        })
+    }
+
+    /// The live session behind a hosted-pages cookie.
+    pub async fn session_by_cookie(&self, cookie_secret: &str) -> AppResult<Option<Session>> {
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let found = store::find_session_by_cookie(c.ex(), &hash_opaque_token(cookie_secret), now).await?;
+        Ok(found.map(Session::from))
+    }
+
+    /// Resolves an end-user access token to its user and session, checking the session is live
+    /// (so logout and revocation take effect before the token expires).
+    pub async fn authenticate_access_token(&self, token: &str) -> AppResult<(UserId, Uuid)> {
+        let claims = self.validate_access_token(token).await?;
+        let (user_id, session_id) = match (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) {
+            (Ok(u), Ok(s)) => (u, s),
+            _ => return Err(invalid_token("token-malformed")),
+        };
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let session = store::get_session(c.ex(), session_id).await?;
+        match session {
+            Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => {
+                Ok((UserId::from_uuid(user_id), session_id))
+            }
+            _ => Err(invalid_token("session-ended")),
+        }
+    }
+
+    /// Verifies an access token's signature, type, issuer and expiry against the published keys.
+    pub async fn validate_access_token(&self, token: &str) -> AppResult<AccessClaims> {
+        let verifier = self.verifier().await?;
+        let now = self.clock().now().timestamp();
+        verifier.verify(token, now, &self.settings().auth.issuer).map_err(|e| invalid_token(e.code()))
+    }
+
+    /// Ends one session of the acting user (logout), or all of them.
+    pub async fn logout(&self, ctx: &Ctx, session_id: Uuid, everywhere: bool) -> AppResult<()> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "Only a signed-in user can log out.").into());
+        };
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let n = if everywhere {
+            store::revoke_user_sessions(tx.ex(), user_id.as_uuid(), None, now, "logout-all").await?
+        } else {
+            store::revoke_session(tx.ex(), user_id.as_uuid(), session_id, now, "logout").await?
+        };
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::UserLoggedOut,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user_id.to_string()),
+                details: json!({ "sessions_ended": n, "everywhere": everywhere }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's live sessions: their own (end-user API) or anyone's (backend).
+    pub async fn list_sessions(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Vec<Session>> {
+        authz::require_self_or_backend(&ctx.actor, user_id)?;
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        Ok(store::list_live_sessions(c.ex(), user_id.as_uuid(), now).await?.into_iter().map(Session::from).collect())
+    }
+
+    /// Ends one session (`Some`) or every session (`None`) of a user.
+    pub async fn revoke_sessions(&self, ctx: &Ctx, user_id: UserId, session_id: Option<Uuid>) -> AppResult<u64> {
+        authz::require_self_or_backend(&ctx.actor, user_id)?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let n = match session_id {
+            Some(id) => {
+                let n = store::revoke_session(tx.ex(), user_id.as_uuid(), id, now, "revoked").await?;
+                if n == 0 {
+                    return Err(DomainError::not_found("session-not-found", "No live session has this id.").into());
+                }
+                n
+            }
+            None => store::revoke_user_sessions(tx.ex(), user_id.as_uuid(), None, now, "revoked").await?,
+        };
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::SessionRevoked,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user_id.to_string()),
+                details: json!({ "sessions_ended": n }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Issues an access token for a user without a password (support tooling, tests): backend only.
+    /// It belongs to a fresh session, so it can be revoked like any other.
+    pub async fn create_access_token(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Tokens> {
+        authz::require_backend(&ctx.actor)?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let user = users::get_user(tx.ex(), user_id.as_uuid())
+            .await?
+            .ok_or_else(|| DomainError::not_found("user-not-found", "No user has this id."))?;
+        if user.disabled {
+            return Err(DomainError::conflict("user-disabled", "This account is disabled.").into());
+        }
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            cookie_hash: None,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings().auth.session_ttl,
+            revoked_at: None,
+            revoked_reason: None,
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            user_agent: None,
+            mfa_level: 1,
+            sso_connection_id: None,
+            active_org_id: None,
+        };
+        store::insert_session(tx.ex(), &session).await?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit {
+                action: AuditAction::AccessTokenCreated,
+                org_id: None,
+                target_kind: "user",
+                target_id: Some(user.id.to_string()),
+                details: json!({ "session_id": session.id.to_string() }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let access_token = self.sign_access_token(&user, session.id, now).await?;
+        Ok(Tokens {
+            access_token,
+            expires_in: self.settings().auth.access_ttl.num_seconds(),
+            refresh_token,
+            session_id: session.id,
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! The load generator: one task per connection, each sending a scenario's requests back to back
+//! (closed loop), so the concurrency is exactly the number of connections.
+//!
+//! Every task runs through a warm-up and then a measured window. A request counts when it *starts*
+//! inside the window; throughput is the count of 2xx answers divided by the time from the window's
+//! start to the last answer. Anything else (a non-2xx status, a broken connection) is an error.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::Request;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::http::{Connection, Req};
+
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// `GET /healthz`: a constant JSON body, no database; the ceiling the others are compared to.
+    Noop,
+    /// `GET /api/backend/v1/users/{id}` of a random seeded user.
+    FetchUser,
+    /// `POST /api/backend/v1/users` with a fresh email and no password.
+    CreateUser,
+}
+
+impl Scenario {
+    /// Run in this order: the ceiling first, and creation last because it grows the database.
+    pub const ALL: [Scenario; 3] = [Scenario::Noop, Scenario::FetchUser, Scenario::CreateUser];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Scenario::Noop => "no-op JSON (GET /healthz)",
+            Scenario::FetchUser => "fetch user by id",
+            Scenario::CreateUser => "create user (no password)",
+        }
+    }
+}
+
+/// The server under load and what requests need to address it.
+pub struct Target {
+    addr: SocketAddr,
+    host: HeaderValue,
+    authorization: HeaderValue,
+    user_ids: Vec<Uuid>,
+}
+
+impl Target {
+    pub fn new(addr: SocketAddr, api_key: &str, user_ids: Vec<Uuid>) -> anyhow::Result<Target> {
+        Ok(Target {
+            addr,
+            host: HeaderValue::from_str(&addr.to_string())?,
+            authorization: HeaderValue::from_str(&format!("Bearer {api_key}"))
+                .context("the API key is not a header")?,
+            user_ids,
+        })
+    }
+}
+
+/// How hard and how long to push.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// What one scenario measured.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub scenario: Scenario,
+    /// Non-2xx answers and broken connections inside the window.
+    pub errors: u64,
+    /// The first error seen (warm-up included), to say what went wrong.
+    pub first_error: Option<String>,
+    /// From the window's start to the last answer.
+    pub elapsed: Duration,
+    /// Latency of every 2xx answer in the window, in microseconds, sorted.
+    latencies_us: Vec<u32>,
+}
+
+impl Measurement {
+    /// Successful answers in the window.
+    pub fn requests(&self) -> u64 {
+        self.latencies_us.len() as u64
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `p`-th percentile latency (nearest rank), or zero without answers.
+    pub fn percentile(&self, p: f64) -> Duration {
+        Duration::from_micros(u64::from(nearest_rank(&self.latencies_us, p)))
+    }
+}
+
+/// The nearest-rank percentile of sorted values.
+fn nearest_rank(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs `scenario` against `target` and collects every task's figures.
+pub async fn run(scenario: Scenario, target: &Arc<Target>, spec: &LoadSpec) -> anyhow::Result<Measurement> {
+    let start = Instant::now();
+    let window = Window { measure_from: start + spec.warmup, end: start + spec.warmup + spec.duration };
+    let mut tasks = JoinSet::new();
+    for task in 0..spec.connections {
+        tasks.spawn(drive(RequestSource::new(scenario, task, target.clone()), window));
+    }
+    let mut total = TaskStats::new(window.measure_from);
+    while let Some(joined) = tasks.join_next().await {
+        total.absorb(joined.context("a load task panicked")??);
+    }
+    total.latencies_us.sort_unstable();
+    let elapsed = total.last_answer.saturating_duration_since(window.measure_from);
+    Ok(Measurement {
+        scenario,
+        errors: total.errors,
+        first_error: total.first_error,
+        elapsed: if elapsed.is_zero() { spec.duration } else { elapsed },
+        latencies_us: total.latencies_us,
+    })
+}
+
+/// When measuring starts and when tasks stop sending.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    measure_from: Instant,
+    end: Instant,
+}
+
+/// One task's figures.
+struct TaskStats {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    first_error: Option<String>,
+    last_answer: Instant,
+}
+
+impl TaskStats {
+    fn new(measure_from: Instant) -> TaskStats {
+        TaskStats { latencies_us: Vec::new(), errors: 0, first_error: None, last_answer: measure_from }
+    }
+
+    fn success(&mut self, sent: Instant, answered: Instant) {
+        let micros = answered.duration_since(sent).as_micros();
+        self.latencies_us.push(u32::try_from(micros).unwrap_or(u32::MAX));
+        self.last_answer = self.last_answer.max(answered);
+    }
+
+    fn error(&mut self, measured: bool, what: impl FnOnce() -> String) {
+        if measured {
+            self.errors += 1;
+        }
+        if self.first_error.is_none() {
+            self.first_error = Some(what());
+        }
+    }
+
+    fn absorb(&mut self, other: TaskStats) {
+        self.latencies_us.extend(other.latencies_us);
+        self.errors += other.errors;
+        self.first_error = self.first_error.take().or(other.first_error);
+        self.last_answer = self.last_answer.max(other.last_answer);
+    }
+}
+
+/// One connection sending back to back until the window ends; a broken connection is reopened.
+async fn drive(mut source: RequestSource, window: Window) -> anyhow::Result<TaskStats> {
+    let addr = source.target.addr;
+    let mut conn = Connection::open(addr).await?;
+    let mut stats = TaskStats::new(window.measure_from);
+    loop {
+        let sent = Instant::now();
+        if sent >= window.end {
+            return Ok(stats);
+        }
+        let outcome = conn.send(source.next()?).await;
+        let answered = Instant::now();
+        let measured = sent >= window.measure_from;
+        match outcome {
+            Ok(status) if status.is_success() => {
+                if measured {
+                    stats.success(sent, answered);
+                }
+            }
+            Ok(status) => stats.error(measured, || format!("{}: HTTP {status}", source.scenario.label())),
+            Err(e) => {
+                stats.error(measured, || format!("{}: {e:#}", source.scenario.label()));
+                conn = Connection::open(addr).await?;
+            }
+        }
+    }
+}
+
+/// The requests of one task: random seeded ids to fetch, or unique emails to create.
+struct RequestSource {
+    scenario: Scenario,
+    task: usize,
+    target: Arc<Target>,
+    rng: StdRng,
+    sequence: u64,
+}
+
+impl RequestSource {
+    fn new(scenario: Scenario, task: usize, target: Arc<Target>) -> RequestSource {
+        RequestSource { scenario, task, target, rng: StdRng::seed_from_u64(task as u64), sequence: 0 }
+    }
+
+    fn next(&mut self) -> anyhow::Result<Req> {
+        self.sequence += 1;
+        let t = &self.target;
+        let req = match self.scenario {
+            Scenario::Noop => Request::get("/healthz").header(HOST, t.host.clone()).body(Full::default())?,
+            Scenario::FetchUser => {
+                let id = t.user_ids.get(self.rng.gen_range(0..t.user_ids.len().max(1))).context("no seeded users")?;
+                Request::get(format!("/api/backend/v1/users/{id}"))
+                    .header(HOST, t.host.clone())
+                    .header(AUTHORIZATION, t.authorization.clone())
+                    .body(Full::default())?
+            }
+            Scenario::CreateUser => {
+                let body = serde_json::json!({
+                    "email": created_email(self.task, self.sequence),
+                    "first_name": "Bench",
+                });
+                Request::post("/api/backend/v1/users")
+                    .header(HOST, t.host.clone())
+                    .header(AUTHORIZATION, t.authorization.clone())
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(Full::new(Bytes::from(serde_json::to_vec(&body)?)))?
+            }
+        };
+        Ok(req)
+    }
+}
+
+/// The email of the `sequence`-th user a task creates; seeded users are `seed-*`, so none collide.
+fn created_email(task: usize, sequence: u64) -> String {
+    format!("new-{task}-{sequence}@bench.example.com")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(nearest_rank(&v, 50.0), 50);
+        assert_eq!(nearest_rank(&v, 99.0), 99);
+        assert_eq!(nearest_rank(&v, 100.0), 100);
+        assert_eq!(nearest_rank(&v, 0.0), 1);
+        assert_eq!(nearest_rank(&[7], 99.0), 7);
+        assert_eq!(nearest_rank(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn created_emails_never_repeat() {
+        let emails: std::collections::HashSet<String> =
+            [(0, 1), (0, 2), (1, 1), (1, 11), (11, 1)].into_iter().map(|(t, n)| created_email(t, n)).collect();
+        assert_eq!(emails.len(), 5);
+        assert!(!emails.iter().any(|e| e.starts_with("seed-")));
+    }
+}

@@ -1,0 +1,154 @@
+//! `tenantry-bench`: the benchmark harness behind `BENCHMARKS.md`.
+//!
+//! `cargo run --release -p tenantry-bench -- all` does, for SQLite and then PostgreSQL:
+//!
+//! 1. makes a throw-away database (a temporary SQLite file, or a fresh `tenantry_bench_*` PostgreSQL
+//!    database) and seeds it with users straight through `tenantry-store` ([`seed`]);
+//! 2. creates a backend API key with `tenantry api-key create` and starts the release `tenantry`
+//!    binary as a child process on a free loopback port ([`server`]);
+//! 3. drives each [`load::Scenario`] over keep-alive HTTP/1.1 connections from this process, after a
+//!    warm-up, and records throughput, latency percentiles and errors ([`load`]);
+//! 4. reads the server's resident memory when idle and after the run, stops it, drops the database,
+//!    and prints a table and a markdown table with every scenario as a ratio to the no-op route
+//!    ([`report`]).
+//!
+//! The server is always the `tenantry` binary next to this one; when started through `cargo run`,
+//! the harness first runs `cargo build --release -p tenantry-server` so the binary is current.
+
+mod database;
+mod http;
+mod load;
+mod report;
+mod seed;
+mod server;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tenantry_store::Engine;
+
+use crate::database::BenchDatabase;
+use crate::load::{LoadSpec, Scenario, Target};
+use crate::report::EngineReport;
+use crate::server::ServerBinary;
+
+/// Benchmarks the `tenantry` server over loopback HTTP.
+#[derive(Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    engines: Engines,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Engines {
+    /// SQLite, then PostgreSQL.
+    All,
+    /// SQLite only.
+    Sqlite,
+    /// PostgreSQL only.
+    Postgres,
+}
+
+impl Engines {
+    fn list(self) -> Vec<Engine> {
+        match self {
+            Engines::All => vec![Engine::Sqlite, Engine::Postgres],
+            Engines::Sqlite => vec![Engine::Sqlite],
+            Engines::Postgres => vec![Engine::Postgres],
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct Options {
+    /// Seconds each scenario is measured, after the warm-up.
+    #[arg(long, default_value_t = 10, global = true)]
+    duration_secs: u64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, default_value_t = 2, global = true)]
+    warmup_secs: u64,
+    /// Concurrent keep-alive connections, one task each.
+    #[arg(long, default_value_t = 64, global = true)]
+    connections: usize,
+    /// Users seeded before the server starts.
+    #[arg(long, default_value_t = 100_000, global = true)]
+    users: usize,
+    /// A PostgreSQL URL whose user may create databases; a fresh one is made and dropped per run.
+    #[arg(
+        long,
+        env = "TENANTRY_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres",
+        global = true
+    )]
+    postgres_url: String,
+    /// The `tenantry` binary to benchmark. Default: the one next to this binary, rebuilt first when
+    /// run through `cargo run`.
+    #[arg(long, global = true)]
+    server_bin: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if cfg!(debug_assertions) {
+        bail!("benchmarks need an optimized build: cargo run --release -p tenantry-bench -- all");
+    }
+    let opts = &cli.options;
+    if opts.connections == 0 || opts.duration_secs == 0 {
+        bail!("--connections and --duration-secs must be at least 1");
+    }
+    let binary = ServerBinary::locate(opts.server_bin.clone())?;
+    server::print_passed_through_env();
+    let mut reports = Vec::new();
+    for engine in cli.engines.list() {
+        let report =
+            bench_engine(engine, &binary, opts).await.with_context(|| format!("{engine:?} benchmark failed"))?;
+        println!("{}", report::text_table(&report));
+        reports.push(report);
+    }
+    println!("{}", report::markdown(&reports, opts.connections, opts.users));
+    Ok(())
+}
+
+/// One engine from an empty database to its report; the database is removed even on failure.
+async fn bench_engine(engine: Engine, binary: &ServerBinary, opts: &Options) -> anyhow::Result<EngineReport> {
+    eprintln!("== {engine:?}: preparing a database with {} users", opts.users);
+    let db = BenchDatabase::create(engine, &opts.postgres_url).await?;
+    let result = bench_on(engine, &db, binary, opts).await;
+    db.remove().await?;
+    result
+}
+
+async fn bench_on(
+    engine: Engine,
+    db: &BenchDatabase,
+    binary: &ServerBinary,
+    opts: &Options,
+) -> anyhow::Result<EngineReport> {
+    let user_ids = seed::seed_users(db.url(), opts.users).await?;
+    let api_key = binary.create_api_key(db.url())?;
+    let mut process = binary.start(db.url()).await?;
+    // Let start-up allocations settle before calling the server idle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = process.memory()?;
+    let target = Arc::new(Target::new(process.addr(), &api_key, user_ids)?);
+    let spec = LoadSpec {
+        connections: opts.connections,
+        warmup: Duration::from_secs(opts.warmup_secs),
+        duration: Duration::from_secs(opts.duration_secs),
+    };
+    let mut results = Vec::new();
+    for scenario in Scenario::ALL {
+        eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), spec.connections);
+        results.push(load::run(scenario, &target, &spec).await?);
+    }
+    let after = process.memory()?;
+    process.stop()?;
+    Ok(EngineReport { engine, idle, after, results })
+}

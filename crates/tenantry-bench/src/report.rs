@@ -1,0 +1,174 @@
+//! Reporting: a plain table per engine while the run goes on, and at the end one markdown block
+//! (figures, memory, targets) to paste into `BENCHMARKS.md`. Memory is in MB (10^6 bytes).
+
+use std::fmt::Write;
+
+use tenantry_store::Engine;
+
+use crate::load::{Measurement, Scenario};
+use crate::server::Memory;
+
+/// Targets from the benchmark issue.
+const FETCH_MIN_RATIO: f64 = 0.40;
+const CREATE_MIN_RATIO_POSTGRES: f64 = 0.15;
+const IDLE_MAX_MB: f64 = 40.0;
+const AFTER_MAX_MB: f64 = 150.0;
+
+/// Everything measured on one engine.
+#[derive(Debug, Clone)]
+pub struct EngineReport {
+    pub engine: Engine,
+    /// After start-up, before any load.
+    pub idle: Memory,
+    /// After the last scenario.
+    pub after: Memory,
+    pub results: Vec<Measurement>,
+}
+
+impl EngineReport {
+    fn result(&self, scenario: Scenario) -> Option<&Measurement> {
+        self.results.iter().find(|m| m.scenario == scenario)
+    }
+
+    /// A scenario's throughput over the no-op route's.
+    fn ratio(&self, scenario: Scenario) -> Option<f64> {
+        let noop = self.result(Scenario::Noop)?.per_second();
+        let it = self.result(scenario)?.per_second();
+        (noop > 0.0).then(|| it / noop)
+    }
+}
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
+    }
+}
+
+fn megabytes(kib: u64) -> f64 {
+    (kib * 1024) as f64 / 1e6
+}
+
+fn millis(m: &Measurement, p: f64) -> f64 {
+    m.percentile(p).as_secs_f64() * 1e3
+}
+
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.0} %", r * 100.0))
+}
+
+/// One engine's figures as an aligned table.
+pub fn text_table(r: &EngineReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{}: server RSS idle {:.1} MB, after the run {:.1} MB (peak {:.1} MB)",
+        engine_name(r.engine),
+        megabytes(r.idle.rss_kib),
+        megabytes(r.after.rss_kib),
+        megabytes(r.after.peak_kib),
+    );
+    let _ = writeln!(
+        out,
+        "{:<28} {:>10} {:>8} {:>8} {:>9} {:>7}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "vs no-op", "errors"
+    );
+    for m in &r.results {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>10.0} {:>8.2} {:>8.2} {:>9} {:>7}",
+            m.scenario.label(),
+            m.per_second(),
+            millis(m, 50.0),
+            millis(m, 99.0),
+            percent(r.ratio(m.scenario)),
+            m.errors,
+        );
+        if let Some(e) = &m.first_error {
+            let _ = writeln!(out, "    first error: {e}");
+        }
+    }
+    out
+}
+
+/// The whole run as markdown: figures, memory, and each target met or missed.
+pub fn markdown(reports: &[EngineReport], connections: usize, users: usize) -> String {
+    let mut out = format!("\n<!-- tenantry-bench: {connections} connections, {users} users seeded -->\n\n");
+    out.push_str("| engine | scenario | req/s | p50 (ms) | p99 (ms) | vs no-op | errors |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+    for r in reports {
+        for m in &r.results {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                engine_name(r.engine),
+                m.scenario.label(),
+                m.per_second(),
+                millis(m, 50.0),
+                millis(m, 99.0),
+                percent(r.ratio(m.scenario)),
+                m.errors,
+            );
+        }
+    }
+    out.push_str("\n| engine | RSS idle (MB) | RSS after the run (MB) | peak RSS (MB) |\n|---|---:|---:|---:|\n");
+    for r in reports {
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {:.1} |",
+            engine_name(r.engine),
+            megabytes(r.idle.rss_kib),
+            megabytes(r.after.rss_kib),
+            megabytes(r.after.peak_kib),
+        );
+    }
+    out.push_str("\n| target | engine | measured | met |\n|---|---|---:|---|\n");
+    for r in reports {
+        for check in checks(r) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                check.target,
+                engine_name(r.engine),
+                check.measured,
+                if check.met { "yes" } else { "**no**" }
+            );
+        }
+    }
+    out
+}
+
+/// One target against one engine's figures.
+struct Check {
+    target: &'static str,
+    measured: String,
+    met: bool,
+}
+
+fn checks(r: &EngineReport) -> Vec<Check> {
+    let mut out = Vec::new();
+    if let Some(ratio) = r.ratio(Scenario::FetchUser) {
+        out.push(Check {
+            target: "fetch user ≥ 40 % of no-op",
+            measured: percent(Some(ratio)),
+            met: ratio >= FETCH_MIN_RATIO,
+        });
+    }
+    if r.engine == Engine::Postgres {
+        if let Some(ratio) = r.ratio(Scenario::CreateUser) {
+            out.push(Check {
+                target: "create user ≥ 15 % of no-op (PostgreSQL)",
+                measured: percent(Some(ratio)),
+                met: ratio >= CREATE_MIN_RATIO_POSTGRES,
+            });
+        }
+    }
+    let (idle, after) = (megabytes(r.idle.rss_kib), megabytes(r.after.rss_kib));
+    out.push(Check { target: "idle RSS ≤ 40 MB", measured: format!("{idle:.1} MB"), met: idle <= IDLE_MAX_MB });
+    out.push(Check {
+        target: "RSS after the run ≤ 150 MB",
+        measured: format!("{after:.1} MB"),
+        met: after <= AFTER_MAX_MB,
+    });
+    out
+}

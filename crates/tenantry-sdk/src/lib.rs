@@ -1,0 +1,58 @@
+//! The Tenantry SDK for SaaS backends: verify Tenantry access tokens locally, without a round trip
+//! to Tenantry, and verify the signatures of the webhooks Tenantry sends.
+//!
+//! # Access tokens
+//!
+//! Tenantry signs access tokens (JWTs, `typ: at+jwt`) with Ed25519 and publishes its public keys at
+//! `{issuer}/.well-known/jwks.json`. A [`Verifier`] caches those keys and checks tokens in memory:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tenantry_sdk::{unix_now, Verifier};
+//!
+//! # async fn run(bearer_token: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! let http = reqwest::Client::new();
+//! let verifier = Arc::new(Verifier::new("https://auth.example.com"));
+//! verifier.refresh(&http).await?; // at start-up, then every few minutes
+//!
+//! // On each request:
+//! match verifier.verify(bearer_token, unix_now()) {
+//!     Ok(claims) => {
+//!         let org = claims.active_org().ok_or("select an org first")?;
+//!         if !org.has_permission("invoices:read") {
+//!             return Err("forbidden".into());
+//!         }
+//!         println!("{} in {} as {}", claims.email, org.name, org.role);
+//!     }
+//!     // Answer 401 with the stable code; log `e`, never the token.
+//!     Err(e) => eprintln!("token refused: {} ({e})", e.code()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Keys rotate without downtime: Tenantry publishes a new key before signing with it and keeps the
+//! old one until its last token has expired, so refreshing every few minutes is enough. After a
+//! [`VerifyError::UnknownKey`], a (rate-limited) refresh and a retry cover a cache that missed a
+//! rotation.
+//!
+//! # Webhooks
+//!
+//! [`verify_webhook`] checks a delivery's Standard Webhooks headers against the endpoint secret
+//! (`whsec_...`), on the raw body, before anything parses it.
+//!
+//! **Invariant:** this crate depends on nothing of Tenantry's server side, and nothing here does I/O
+//! except [`Verifier::refresh`].
+
+mod claims;
+mod verifier;
+mod webhook;
+
+pub use claims::{AccessClaims, OrgClaim};
+pub use verifier::{
+    unix_now, JwksError, Verifier, VerifyError, ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_JWKS_LEN, MAX_TOKEN_LEN,
+};
+pub use webhook::{
+    verify_webhook, WebhookError, WebhookHeaders, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_TOLERANCE_SECS,
+};

@@ -1,0 +1,149 @@
+//! The `sessions` and `refresh_tokens` tables. A session is one sign-in; its refresh tokens form
+//! one family, rotated on every use.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{Engine, Ex, Result};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub cookie_hash: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub mfa_level: i32,
+    pub sso_connection_id: Option<Uuid>,
+    pub active_org_id: Option<Uuid>,
+}
+
+const COLUMNS: &str = "id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, \
+    ip, user_agent, mfa_level, sso_connection_id, active_org_id";
+
+pub async fn insert_session(ex: Ex<'_>, s: &SessionRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO sessions (id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, \
+         revoked_reason, ip, user_agent, mfa_level, sso_connection_id, active_org_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        s.id,
+        s.user_id,
+        &s.cookie_hash,
+        s.created_at,
+        s.last_seen_at,
+        s.expires_at,
+        s.revoked_at,
+        &s.revoked_reason,
+        &s.ip,
+        &s.user_agent,
+        s.mfa_level,
+        s.sso_connection_id,
+        s.active_org_id,
+    )?;
+    Ok(())
+}
+
+pub async fn get_session(ex: Ex<'_>, id: Uuid) -> Result<Option<SessionRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, id)
+}
+
+/// The live session whose cookie secret hashes to `cookie_hash`.
+pub async fn find_session_by_cookie(ex: Ex<'_>, cookie_hash: &[u8], now: DateTime<Utc>) -> Result<Option<SessionRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM sessions WHERE cookie_hash = $1 AND revoked_at IS NULL AND expires_at > $2");
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, cookie_hash, now)
+}
+
+/// A user's live sessions, newest first.
+pub async fn list_live_sessions(ex: Ex<'_>, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<SessionRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC"
+    );
+    sql_rows!(ex, fetch_all, SessionRow, &sql, user_id, now)
+}
+
+pub async fn touch_session(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE sessions SET last_seen_at = $2 WHERE id = $1", id, now)
+}
+
+/// Revokes one live session of `user_id`; 0 rows when unknown, another user's, or already ended.
+pub async fn revoke_session(ex: Ex<'_>, user_id: Uuid, id: Uuid, now: DateTime<Utc>, reason: &str) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
+        user_id,
+        id,
+        now,
+        reason,
+    )
+}
+
+/// Revokes every live session of a user except `keep`.
+pub async fn revoke_user_sessions(
+    ex: Ex<'_>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)",
+        user_id,
+        keep,
+        now,
+        reason,
+    )
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_refresh_token(ex: Ex<'_>, r: &RefreshTokenRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        r.id,
+        r.session_id,
+        &r.token_hash,
+        r.created_at,
+        r.expires_at,
+        r.used_at,
+    )?;
+    Ok(())
+}
+
+/// The refresh token with this hash, locked for the exchange on PostgreSQL.
+pub async fn lock_refresh_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<RefreshTokenRow>> {
+    let sql = match ex.engine() {
+        Engine::Postgres => {
+            "SELECT id, session_id, token_hash, created_at, expires_at, used_at FROM refresh_tokens \
+             WHERE token_hash = $1 FOR UPDATE"
+        }
+        Engine::Sqlite => {
+            "SELECT id, session_id, token_hash, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1"
+        }
+    };
+    sql_rows!(ex, fetch_optional, RefreshTokenRow, sql, token_hash)
+}
+
+/// Marks a token exchanged. Exactly one concurrent caller gets 1 row; the others get 0.
+pub async fn use_refresh_token(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id, now)
+}

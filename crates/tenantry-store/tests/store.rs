@@ -1,0 +1,171 @@
+//! Store tests: every query on both engines, against a database of its own.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tenantry_store::api_keys::{self, ApiKeyRow};
+use tenantry_store::users::{self, UserQuery, UserRow};
+use tenantry_store::{Db, DbOptions, Json};
+use tenantry_testkit::{engine_tests, Engine, TestDb};
+use uuid::Uuid;
+
+async fn open(engine: Engine) -> (TestDb, Db) {
+    let test_db = TestDb::new(engine).await;
+    let db = Db::connect(test_db.url(), &DbOptions::default()).await.unwrap();
+    db.migrate().await.unwrap();
+    (test_db, db)
+}
+
+fn user(email: &str, pool: Option<Uuid>) -> UserRow {
+    let now = tenantry_core::Clock::now(&tenantry_core::SystemClock);
+    UserRow {
+        id: Uuid::now_v7(),
+        pool_id: pool,
+        email: email.to_owned(),
+        email_normalized: email.to_lowercase(),
+        email_verified: false,
+        password_hash: None,
+        first_name: Some("Ada".into()),
+        last_name: None,
+        username: None,
+        username_normalized: None,
+        properties: Json(json!({ "tier": "gold" }).as_object().unwrap().clone()),
+        disabled: false,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    }
+}
+
+async fn users_round_trip_with_native_types(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let u = user("Ada@Example.com", None);
+    let mut tx = db.begin().await.unwrap();
+    users::insert_user(tx.ex(), &u).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let back = users::get_user(c.ex(), u.id).await.unwrap().unwrap();
+    assert_eq!(back, u, "uuid, times, JSON and booleans survive the round trip");
+    assert_eq!(users::get_user(c.ex(), Uuid::now_v7()).await.unwrap(), None);
+}
+
+async fn email_uniqueness_is_per_pool(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let pool = Some(Uuid::now_v7());
+    let mut tx = db.begin().await.unwrap();
+    users::insert_user(tx.ex(), &user("sam@example.com", None)).await.unwrap();
+    users::insert_user(tx.ex(), &user("sam@example.com", pool)).await.unwrap();
+    let err = users::insert_user(tx.ex(), &user("SAM@example.com", None)).await.unwrap_err();
+    assert!(err.is_unique_on("email_normalized"), "{err}");
+    drop(tx);
+
+    let mut tx = db.begin().await.unwrap();
+    users::insert_user(tx.ex(), &user("sam@example.com", None)).await.unwrap();
+    users::insert_user(tx.ex(), &user("sam@example.com", pool)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let shared = users::find_user_by_email(c.ex(), None, "sam@example.com").await.unwrap().unwrap();
+    assert_eq!(shared.pool_id, None, "a look-up without a pool finds only the shared user");
+    let isolated = users::find_user_by_email(c.ex(), pool, "sam@example.com").await.unwrap().unwrap();
+    assert_eq!(isolated.pool_id, pool);
+    let page = users::list_users(c.ex(), &UserQuery { limit: 10, ..UserQuery::default() }).await.unwrap();
+    assert_eq!(page.len(), 1, "queries list the shared pool");
+}
+
+async fn rolled_back_transactions_leave_nothing(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    {
+        let mut tx = db.begin().await.unwrap();
+        users::insert_user(tx.ex(), &user("gone@example.com", None)).await.unwrap();
+        // dropped without commit
+    }
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(users::count_users(c.ex()).await.unwrap(), 0);
+}
+
+async fn prefix_ranges_and_cursors(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let mut tx = db.begin().await.unwrap();
+    let emails = ["b@x.test", "ab@x.test", "a@x.test", "a_b@x.test", "a%c@x.test", "az@x.test", "é@x.test"];
+    let mut ids = Vec::new();
+    for e in emails {
+        let u = user(e, None);
+        ids.push(u.id);
+        users::insert_user(tx.ex(), &u).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let q = |prefix: &str| UserQuery { email_prefix: Some(prefix.to_owned()), after: None, limit: 100 };
+    let found: Vec<String> = users::list_users(c.ex(), &q("a")).await.unwrap().into_iter().map(|u| u.email).collect();
+    assert_eq!(
+        found,
+        ["ab@x.test", "a@x.test", "a_b@x.test", "a%c@x.test", "az@x.test"],
+        "id order, no LIKE wildcards"
+    );
+    let found = users::list_users(c.ex(), &q("a_")).await.unwrap();
+    assert_eq!(found.len(), 1, "'_' is literal");
+    let found = users::list_users(c.ex(), &q("é")).await.unwrap();
+    assert_eq!(found.len(), 1, "non-ASCII prefixes work");
+    let after =
+        users::list_users(c.ex(), &UserQuery { email_prefix: None, after: Some(ids[3]), limit: 100 }).await.unwrap();
+    assert_eq!(after.iter().map(|u| u.id).collect::<Vec<_>>(), ids[4..].to_vec());
+}
+
+async fn api_key_use_is_recorded_at_most_once_a_minute(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let now = Utc::now();
+    let key = ApiKeyRow {
+        id: Uuid::now_v7(),
+        name: "k".into(),
+        display_prefix: "tnt_abcdef".into(),
+        secret_hash: vec![7; 32],
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let mut tx = db.begin().await.unwrap();
+    api_keys::insert_api_key(tx.ex(), &key).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let minute = Duration::seconds(60);
+    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, now, now - minute).await.unwrap(), 1);
+    let soon = now + Duration::seconds(5);
+    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, soon, soon - minute).await.unwrap(), 0);
+    let later = now + Duration::seconds(61);
+    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, later, later - minute).await.unwrap(), 1);
+
+    assert!(api_keys::find_live_api_key_by_hash(c.ex(), &[7; 32]).await.unwrap().is_some());
+    assert_eq!(api_keys::revoke_api_key(c.ex(), key.id, later).await.unwrap(), 1);
+    assert_eq!(api_keys::revoke_api_key(c.ex(), key.id, later).await.unwrap(), 0, "revoking twice changes nothing");
+    assert!(api_keys::find_live_api_key_by_hash(c.ex(), &[7; 32]).await.unwrap().is_none());
+}
+
+async fn migrations_are_idempotent(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    db.migrate().await.unwrap();
+    db.ping().await.unwrap();
+}
+
+engine_tests!(
+    users_round_trip_with_native_types,
+    email_uniqueness_is_per_pool,
+    rolled_back_transactions_leave_nothing,
+    prefix_ranges_and_cursors,
+    api_key_use_is_recorded_at_most_once_a_minute,
+    migrations_are_idempotent,
+);
+
+/// Both engines have the same migrations: same versions, same names.
+#[test]
+fn migration_folders_match() {
+    let names = |engine: &str| {
+        let dir = format!("{}/../../migrations/{engine}", env!("CARGO_MANIFEST_DIR"));
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres, "every migration exists for both engines");
+}
