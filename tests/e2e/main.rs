@@ -5,6 +5,7 @@
 mod api_keys;
 mod auth;
 mod operations;
+mod peers;
 mod problems;
 mod support;
 mod users;

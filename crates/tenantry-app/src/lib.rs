@@ -114,6 +114,11 @@ impl App {
         &*self.clock
     }
 
+    /// The clock, shareable with workers.
+    pub fn clock_handle(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn settings(&self) -> &AppSettings {
         &self.settings
     }

@@ -15,6 +15,7 @@
 //! The server is always the `tenantry` binary next to this one; when started through `cargo run`,
 //! the harness first runs `cargo build --release -p tenantry-server` so the binary is current.
 
+mod cpu;
 mod database;
 mod http;
 mod load;
@@ -30,9 +31,10 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tenantry_store::Engine;
 
+use crate::cpu::CpuSnapshot;
 use crate::database::BenchDatabase;
 use crate::load::{LoadSpec, Scenario, Target};
-use crate::report::EngineReport;
+use crate::report::{EngineReport, ScenarioResult};
 use crate::server::ServerBinary;
 
 /// Benchmarks the `tenantry` server over loopback HTTP.
@@ -134,8 +136,13 @@ async fn bench_on(
     let user_ids = seed::seed_users(db.url(), opts.users).await?;
     let api_key = binary.create_api_key(db.url())?;
     let mut process = binary.start(db.url()).await?;
-    // Let start-up allocations settle before calling the server idle.
+    // Let start-up settle before calling the server idle; meanwhile, see what else runs.
+    let before = CpuSnapshot::take(process.pid())?;
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let background = before.until(&CpuSnapshot::take(process.pid())?).other;
+    if background > 0.2 {
+        eprintln!("== warning: other processes use {background:.2} cores before the run; figures will be low");
+    }
     let idle = process.memory()?;
     let target = Arc::new(Target::new(process.addr(), &api_key, user_ids)?);
     let spec = LoadSpec {
@@ -146,9 +153,12 @@ async fn bench_on(
     let mut results = Vec::new();
     for scenario in Scenario::ALL {
         eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), spec.connections);
-        results.push(load::run(scenario, &target, &spec).await?);
+        let start = CpuSnapshot::take(process.pid())?;
+        let measurement = load::run(scenario, &target, &spec).await?;
+        let cpu = start.until(&CpuSnapshot::take(process.pid())?);
+        results.push(ScenarioResult { measurement, cpu });
     }
     let after = process.memory()?;
     process.stop()?;
-    Ok(EngineReport { engine, idle, after, results })
+    Ok(EngineReport { engine, background, idle, after, results })
 }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use tenantry_store::Engine;
 
+use crate::cpu::CpuUse;
 use crate::load::{Measurement, Scenario};
 use crate::server::Memory;
 
@@ -14,20 +15,29 @@ const CREATE_MIN_RATIO_POSTGRES: f64 = 0.15;
 const IDLE_MAX_MB: f64 = 40.0;
 const AFTER_MAX_MB: f64 = 150.0;
 
+/// One scenario's figures and where the CPU went meanwhile (warm-up included).
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    pub measurement: Measurement,
+    pub cpu: CpuUse,
+}
+
 /// Everything measured on one engine.
 #[derive(Debug, Clone)]
 pub struct EngineReport {
     pub engine: Engine,
+    /// Cores used by other processes in the second before the load started.
+    pub background: f64,
     /// After start-up, before any load.
     pub idle: Memory,
     /// After the last scenario.
     pub after: Memory,
-    pub results: Vec<Measurement>,
+    pub results: Vec<ScenarioResult>,
 }
 
 impl EngineReport {
     fn result(&self, scenario: Scenario) -> Option<&Measurement> {
-        self.results.iter().find(|m| m.scenario == scenario)
+        self.results.iter().map(|r| &r.measurement).find(|m| m.scenario == scenario)
     }
 
     /// A scenario's throughput over the no-op route's.
@@ -53,6 +63,11 @@ fn millis(m: &Measurement, p: f64) -> f64 {
     m.percentile(p).as_secs_f64() * 1e3
 }
 
+/// Cores used by the server / the load generator / everything else.
+fn cpu(c: &CpuUse) -> String {
+    format!("{:.2} / {:.2} / {:.2}", c.server, c.generator, c.other)
+}
+
 fn percent(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| "-".to_owned(), |r| format!("{:.0} %", r * 100.0))
 }
@@ -62,27 +77,30 @@ pub fn text_table(r: &EngineReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{}: server RSS idle {:.1} MB, after the run {:.1} MB (peak {:.1} MB)",
+        "\n{}: server RSS idle {:.1} MB, after the run {:.1} MB (peak {:.1} MB); other processes used {:.2} \
+         cores before the run",
         engine_name(r.engine),
         megabytes(r.idle.rss_kib),
         megabytes(r.after.rss_kib),
         megabytes(r.after.peak_kib),
+        r.background,
     );
     let _ = writeln!(
         out,
-        "{:<28} {:>10} {:>8} {:>8} {:>9} {:>7}",
+        "{:<28} {:>10} {:>8} {:>8} {:>9} {:>7}  CPU cores: server / load gen / other",
         "scenario", "req/s", "p50 ms", "p99 ms", "vs no-op", "errors"
     );
-    for m in &r.results {
+    for ScenarioResult { measurement: m, cpu: c } in &r.results {
         let _ = writeln!(
             out,
-            "{:<28} {:>10.0} {:>8.2} {:>8.2} {:>9} {:>7}",
+            "{:<28} {:>10.0} {:>8.2} {:>8.2} {:>9} {:>7}  {}",
             m.scenario.label(),
             m.per_second(),
             millis(m, 50.0),
             millis(m, 99.0),
             percent(r.ratio(m.scenario)),
             m.errors,
+            cpu(c),
         );
         if let Some(e) = &m.first_error {
             let _ = writeln!(out, "    first error: {e}");
@@ -94,13 +112,13 @@ pub fn text_table(r: &EngineReport) -> String {
 /// The whole run as markdown: figures, memory, and each target met or missed.
 pub fn markdown(reports: &[EngineReport], connections: usize, users: usize) -> String {
     let mut out = format!("\n<!-- tenantry-bench: {connections} connections, {users} users seeded -->\n\n");
-    out.push_str("| engine | scenario | req/s | p50 (ms) | p99 (ms) | vs no-op | errors |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+    out.push_str("| engine | scenario | req/s | p50 (ms) | p99 (ms) | vs no-op | errors | CPU cores: server / load gen / other |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
     for r in reports {
-        for m in &r.results {
+        for ScenarioResult { measurement: m, cpu: c } in &r.results {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
                 engine_name(r.engine),
                 m.scenario.label(),
                 m.per_second(),
@@ -108,6 +126,7 @@ pub fn markdown(reports: &[EngineReport], connections: usize, users: usize) -> S
                 millis(m, 99.0),
                 percent(r.ratio(m.scenario)),
                 m.errors,
+                cpu(c),
             );
         }
     }

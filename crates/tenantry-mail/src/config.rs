@@ -12,7 +12,8 @@ pub struct MailConfig {
     /// The SMTP server. `None` writes `.eml` files to [`MailConfig::outbox_dir`] instead (development).
     ///
     /// - `smtp://user:pass@host:587?tls=required`: STARTTLS, refused if the server does not offer it
-    ///   (`tls=opportunistic` falls back to plaintext; avoid it with credentials).
+    ///   (`tls=opportunistic` may fall back to plaintext). Credentials for a remote host are refused
+    ///   unless the URL asks for TLS this way or with `smtps://`.
     /// - `smtps://user:pass@host:465`: TLS from the first byte.
     /// - `smtp://127.0.0.1:2525`: plaintext, for a local sink only.
     ///
@@ -57,16 +58,20 @@ pub(crate) fn redact_smtp_url(url: &str) -> String {
     tenantry_store::redact_url(url)
 }
 
-/// The host an SMTP URL names, if it can be found (no validation: lettre parses the URL for real).
-pub(crate) fn smtp_host(url: &str) -> Option<&str> {
+/// The host an SMTP URL names and whether it carries credentials, if the URL can be read that far
+/// (no validation: lettre parses the URL for real).
+pub(crate) fn smtp_host(url: &str) -> Option<(&str, bool)> {
     let rest = &url[url.find("://")? + 3..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let host_port = &authority[authority.rfind('@').map(|i| i + 1).unwrap_or(0)..];
+    let (credentials, host_port) = match authority.rfind('@') {
+        Some(at) => (true, &authority[at + 1..]),
+        None => (false, authority),
+    };
     let host = match host_port.strip_prefix('[') {
         Some(v6) => &v6[..v6.find(']')?],
         None => &host_port[..host_port.find(':').unwrap_or(host_port.len())],
     };
-    Some(host)
+    Some((host, credentials))
 }
 
 #[cfg(test)]
@@ -86,9 +91,9 @@ mod tests {
 
     #[test]
     fn hosts_are_found() {
-        assert_eq!(smtp_host("smtp://u:p@host.example:587?tls=required"), Some("host.example"));
-        assert_eq!(smtp_host("smtp://127.0.0.1:2525"), Some("127.0.0.1"));
-        assert_eq!(smtp_host("smtps://[::1]:465/ehlo"), Some("::1"));
+        assert_eq!(smtp_host("smtp://u:p@host.example:587?tls=required"), Some(("host.example", true)));
+        assert_eq!(smtp_host("smtp://127.0.0.1:2525"), Some(("127.0.0.1", false)));
+        assert_eq!(smtp_host("smtps://[::1]:465/ehlo"), Some(("::1", false)));
         assert_eq!(smtp_host("nonsense"), None);
     }
 }

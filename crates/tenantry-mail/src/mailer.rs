@@ -52,7 +52,16 @@ impl Mailer {
             Some(url) => {
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| MailError::Config(format!("smtp_url {}: {e}", redact_smtp_url(url))))?;
-                if is_plaintext(url) && !smtp_host(url).is_some_and(is_loopback) {
+                // Without `tls=required` (or smtps) lettre may talk, and log in, in the clear.
+                let may_be_plaintext = url.starts_with("smtp://") && !url.contains("tls=required");
+                let (host, credentials) = smtp_host(url).unwrap_or_default();
+                if may_be_plaintext && !is_loopback(host) {
+                    if credentials {
+                        return Err(MailError::Config(format!(
+                            "smtp_url {} would send the password unencrypted: add ?tls=required or use smtps://",
+                            redact_smtp_url(url)
+                        )));
+                    }
                     tracing::warn!(
                         smtp_url = %redact_smtp_url(url),
                         "SMTP without TLS to a remote host; use ?tls=required or smtps:// outside a local sink"
@@ -173,10 +182,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn is_plaintext(url: &str) -> bool {
-    url.starts_with("smtp://") && !url.contains("tls=required")
-}
-
 fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -227,7 +232,8 @@ mod tests {
             json!({ "link": "https://id.acme.test/x?token=abc", "expires_in": "1 hour", "email": "new@acme.test" }),
         );
         for template in MailTemplate::ALL {
-            let message = m.render(template, "ada@acme.test", &all).expect(template.name());
+            let message =
+                m.render(template, "ada@acme.test", &all).unwrap_or_else(|e| panic!("{}: {e}", template.name()));
             let (text, html) = parts(&message);
             assert!(subject(&message).contains("Acme ID"), "{}: {}", template.name(), subject(&message));
             assert!(text.contains("Acme ID"), "{}: {text}", template.name());
@@ -314,9 +320,17 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, MailError::Config(_)), "{err}");
         assert!(!err.to_string().contains("s3cret"), "{err}");
-        for url in
-            ["smtp://127.0.0.1:2525", "smtp://u:p@smtp.example.com:587?tls=required", "smtps://u:p@smtp.example.com"]
-        {
+        for url in ["smtp://u:s3cret@smtp.example.com:587", "smtp://u:s3cret@smtp.example.com?tls=opportunistic"] {
+            let err = Mailer::new(MailConfig { smtp_url: Some(url.into()), ..MailConfig::default() }).unwrap_err();
+            assert!(err.to_string().contains("unencrypted") && !err.to_string().contains("s3cret"), "{err}");
+        }
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://u:p@localhost:2525",
+            "smtp://relay.internal:25",
+            "smtp://u:p@smtp.example.com:587?tls=required",
+            "smtps://u:p@smtp.example.com",
+        ] {
             assert!(Mailer::new(MailConfig { smtp_url: Some(url.into()), ..MailConfig::default() })
                 .unwrap()
                 .uses_smtp());

@@ -68,6 +68,8 @@ pub struct Config {
     pub signup_enabled: bool,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: i64,
+    /// Run the background workers (mail delivery) in this process.
+    pub workers_enabled: bool,
     pub mail: MailSettings,
 }
 
@@ -125,6 +127,7 @@ impl Default for Config {
             master_key_file: "data/master.key".into(),
             signup_enabled: true,
             access_token_ttl_secs: 900,
+            workers_enabled: true,
             mail: MailSettings::default(),
         }
     }
@@ -145,6 +148,7 @@ impl std::fmt::Debug for Config {
             .field("master_key_file", &self.master_key_file)
             .field("signup_enabled", &self.signup_enabled)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("workers_enabled", &self.workers_enabled)
             .field("mail", &self.mail)
             .finish()
     }

@@ -18,6 +18,7 @@ use poem::listener::TcpAcceptor;
 use tenantry_app::{App, AppSettings, AuthSettings};
 use tenantry_auth::{Keyring, MasterKey, PasswordParams};
 use tenantry_core::{Clock, PasswordPolicy};
+use tenantry_mail::{MailConfig, MailWorker, Mailer};
 use tenantry_store::{Db, DbOptions, Engine};
 use tokio_util::sync::CancellationToken;
 
@@ -101,19 +102,43 @@ fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+/// The mailer for `config`: SMTP when `mail.smtp_url` is set, `.eml` files otherwise.
+pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
+    let m = &config.mail;
+    let mail_config = MailConfig {
+        smtp_url: m.smtp_url.clone(),
+        from: m.from.clone(),
+        outbox_dir: m.outbox_dir.clone().into(),
+        product_name: m.product_name.clone(),
+        org_word: m.org_word.clone(),
+    };
+    Mailer::new(mail_config).map_err(|e| anyhow::anyhow!("invalid mail settings: {e}"))
+}
+
+/// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests. The mail
+/// worker runs beside the server when `workers_enabled` is set.
 pub async fn serve(
     app: App,
     config: &Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let worker = if config.workers_enabled {
+        let worker = MailWorker::new(app.db().clone(), Arc::new(mailer(config)?), app.clock_handle());
+        Some(tokio::spawn(worker.run(shutdown.clone(), app.mail_wake())))
+    } else {
+        None
+    };
     let metrics = Arc::new(metrics::HttpMetrics::default());
     let endpoint = http::routes(app.clone(), metrics, config.body_limit_bytes);
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(endpoint, shutdown.cancelled_owned(), Some(GRACE))
+        .run_with_graceful_shutdown(endpoint, shutdown.clone().cancelled_owned(), Some(GRACE))
         .await?;
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     app.db().close().await;
     Ok(())
 }

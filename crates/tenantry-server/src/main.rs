@@ -33,8 +33,20 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Manage token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Publish a new signing key. It signs after the publish delay; the current key retires then
+    /// and stays published until its last token has expired. No downtime, no logouts.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -69,6 +81,16 @@ async fn main() -> anyhow::Result<()> {
                 app.create_api_key(&Ctx::new(Actor::System), &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", created.secret.expose());
             eprintln!("API key \"{}\" created ({}). It is shown only this once.", created.key.name, created.key.id);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate } => {
+            let app = tenantry_server::open(&config, Arc::new(SystemClock)).await?;
+            let kid = app.rotate_signing_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{kid}");
+            eprintln!(
+                "New signing key {kid} is published now and signs from {} minutes on.",
+                app.settings().auth.key_publish_delay.num_minutes()
+            );
             Ok(())
         }
         Command::Openapi => Ok(()),

@@ -10,6 +10,7 @@
 
 mod app;
 mod db;
+pub mod peers;
 
 pub use app::{expect_status, test_password_config, TestApp};
 pub use db::{postgres_url, TestDb};
