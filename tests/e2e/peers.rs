@@ -19,7 +19,11 @@ fn token_of(link: &str) -> String {
 
 async fn mail_flows_through_a_real_smtp_server(engine: Engine) {
     let Some(sink) = SmtpSink::start() else { return };
-    let t = TestApp::spawn_with(engine, |c| c.mail.smtp_url = Some(sink.url())).await;
+    let t = TestApp::spawn_with(engine, |c| {
+        c.mail.smtp_url = Some(sink.url());
+        c.workers_enabled = true;
+    })
+    .await;
     let email = "sam@example.com";
     post(&t, "/api/v1/signup", json!({ "email": email, "password": "correct horse battery" }), 202).await;
     let mail = sink.wait_for(email, "/verify-email?token=").await;

@@ -48,7 +48,8 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    /// Boxed: errors travel in `Result`s on every path, and should stay small.
+    pub problem: Box<Problem>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -58,13 +59,13 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 problem_type: format!("urn:tenantry:problem:{code}"),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
                 detail: detail.into(),
                 errors: Vec::new(),
-            },
+            }),
             retry_after_secs: None,
         }
     }

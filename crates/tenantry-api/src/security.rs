@@ -29,3 +29,8 @@ pub fn ctx(req: &Request, actor: Actor) -> Ctx {
         request_id: req.data::<RequestId>().map(|r| r.0.clone()),
     }
 }
+
+/// The use cases, as the server attached them to every request.
+pub(crate) fn app(req: &Request) -> Result<&App, ApiError> {
+    req.data::<App>().ok_or_else(ApiError::internal)
+}

@@ -13,19 +13,6 @@ pub fn require_backend(actor: &Actor) -> Result<(), DomainError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tenantry_core::{ApiKeyId, UserId};
-
-    #[test]
-    fn only_backend_actors_administer() {
-        assert!(require_backend(&Actor::ApiKey(ApiKeyId::new())).is_ok());
-        assert!(require_backend(&Actor::System).is_ok());
-        assert_eq!(require_backend(&Actor::User(UserId::new())).unwrap_err().code, "backend-only");
-    }
-}
-
 /// A user acting on their own account, or the backend acting on anyone's.
 pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) -> Result<(), DomainError> {
     match actor {
@@ -34,5 +21,27 @@ pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) ->
         // Never confirm that another user exists.
         Actor::User(_) => Err(DomainError::not_found("user-not-found", "No user has this id.")),
         Actor::Anonymous => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantry_core::{ApiKeyId, UserId};
+
+    #[test]
+    fn users_act_only_on_themselves() {
+        let me = UserId::new();
+        assert!(require_self_or_backend(&Actor::User(me), me).is_ok());
+        assert_eq!(require_self_or_backend(&Actor::User(me), UserId::new()).unwrap_err().code, "user-not-found");
+        assert!(require_self_or_backend(&Actor::ApiKey(ApiKeyId::new()), me).is_ok());
+        assert!(require_self_or_backend(&Actor::Anonymous, me).is_err());
+    }
+
+    #[test]
+    fn only_backend_actors_administer() {
+        assert!(require_backend(&Actor::ApiKey(ApiKeyId::new())).is_ok());
+        assert!(require_backend(&Actor::System).is_ok());
+        assert_eq!(require_backend(&Actor::User(UserId::new())).unwrap_err().code, "backend-only");
     }
 }

@@ -154,7 +154,7 @@ impl App {
         for (key, _) in login_keys(&email.normalized(), ctx.ip).iter().take(1) {
             throttles::clear_throttle(tx.ex(), key).await?;
         }
-        let mut row = users::lock_user(tx.ex(), user.id).await?.ok_or_else(|| bad_credentials())?;
+        let mut row = users::lock_user(tx.ex(), user.id).await?.ok_or_else(bad_credentials)?;
         if let Some(h) = rehash {
             row.password_hash = Some(h);
         }

@@ -213,6 +213,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment's own error type.
     fn file_then_env() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("t.toml", "listen = \"0.0.0.0:9000\"\n[password]\nmin_length = 12\n")?;

@@ -45,6 +45,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().expect("loopback address"),
             password: test_password_config(),
             master_key: Some(MasterKey::generate().to_base64().to_string()),
+            // Tests read queued mail from the database; a test that wants delivery turns this on.
+            workers_enabled: false,
             mail: MailSettings {
                 outbox_dir: db.scratch_dir().join("mail").display().to_string(),
                 ..MailSettings::default()

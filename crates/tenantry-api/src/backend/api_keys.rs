@@ -6,13 +6,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenantry_app::api_keys::ApiKey;
-use tenantry_app::App;
 use tenantry_core::ApiKeyId;
 use uuid::Uuid;
 
 use super::users::Deleted;
 use super::{BackendTag, DEFAULT_PAGE, MAX_PAGE};
-use crate::security::{ctx, BackendKey};
+use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
 /// An API key, without its secret.
@@ -69,10 +68,6 @@ pub enum ApiKeyCreated {
     /// The key was created.
     #[oai(status = 201)]
     Created(Json<ApiKeyCreatedOut>),
-}
-
-fn app(req: &Request) -> Result<&App, ApiError> {
-    req.data::<App>().ok_or_else(ApiError::internal)
 }
 
 pub struct ApiKeysApi;

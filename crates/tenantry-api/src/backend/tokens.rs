@@ -7,7 +7,6 @@ use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use tenantry_app::App;
 use tenantry_auth::tokens::AccessClaims;
 use tenantry_core::UserId;
 use uuid::Uuid;
@@ -15,7 +14,7 @@ use uuid::Uuid;
 use super::users::Deleted;
 use super::BackendTag;
 use crate::enduser::account::{SessionList, SessionOut, TokensOut};
-use crate::security::{ctx, BackendKey};
+use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
 #[derive(Debug, Clone, Object)]
@@ -88,10 +87,6 @@ impl From<AccessClaims> for ClaimsOut {
             active_org_id: c.active_org_id,
         }
     }
-}
-
-fn app(req: &Request) -> Result<&App, ApiError> {
-    req.data::<App>().ok_or_else(ApiError::internal)
 }
 
 pub struct TokensApi;

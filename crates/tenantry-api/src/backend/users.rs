@@ -10,12 +10,12 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use tenantry_app::users::{CreateUser, UpdateUser, User};
-use tenantry_app::{App, Patch};
+use tenantry_app::Patch;
 use tenantry_core::UserId;
 use uuid::Uuid;
 
 use super::{BackendTag, DEFAULT_PAGE, MAX_PAGE};
-use crate::security::{ctx, BackendKey};
+use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
 /// A user account.
@@ -128,10 +128,6 @@ fn patch<T>(m: MaybeUndefined<T>) -> Patch<T> {
         MaybeUndefined::Null => Patch::Null,
         MaybeUndefined::Value(v) => Patch::Value(v),
     }
-}
-
-fn app(req: &Request) -> Result<&App, ApiError> {
-    req.data::<App>().ok_or_else(ApiError::internal)
 }
 
 pub struct UsersApi;

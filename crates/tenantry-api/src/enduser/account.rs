@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{EndUserTag, UserAuth, SESSION_COOKIE};
 use crate::backend::users::UserOut;
-use crate::security::ctx;
+use crate::security::{app, ctx};
 use crate::ApiError;
 
 #[derive(Debug, Clone, Object)]
@@ -172,10 +172,6 @@ pub enum LogoutResponse {
     /// Signed out; the session cookie is cleared.
     #[oai(status = 204)]
     NoContent(#[oai(header = "Set-Cookie")] String),
-}
-
-fn app(req: &Request) -> Result<&App, ApiError> {
-    req.data::<App>().ok_or_else(ApiError::internal)
 }
 
 /// Whether cookies must be `Secure`: the deployment is served over https.
