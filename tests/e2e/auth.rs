@@ -278,6 +278,137 @@ async fn jwks_publishes_keys_before_they_sign(engine: Engine) {
     t.stop().await;
 }
 
+async fn every_link_and_token_expires(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    anon(&t, "/api/v1/signup", json!({ "email": "late@example.com", "password": "patience is key" }), 202).await;
+    let verify = token_from_mail(&t, "late@example.com", "verify_email").await;
+    let signed_in = login(&t, "late@example.com", "patience is key").await;
+    let access = signed_in["tokens"]["access_token"].as_str().unwrap().to_owned();
+    let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap().to_owned();
+    let change = json!({ "new_email": "late@new.example", "password": "patience is key" });
+    with_token(&t, Method::POST, "/api/v1/me/email", &access, Some(change), 202).await;
+    let change_token = token_from_mail(&t, "late@new.example", "email_change_verify").await;
+
+    // Access tokens live 15 minutes.
+    t.clock.advance(chrono::Duration::minutes(16));
+    with_token(&t, Method::GET, "/api/v1/me", &access, None, 401).await;
+    let problem = t.post("/api/backend/v1/tokens/validate", json!({ "access_token": access }), 401).await;
+    assert_eq!(problem_code(&problem), "token-expired");
+    // Verification and email-change links live 24 hours; refresh tokens 30 days.
+    t.clock.advance(chrono::Duration::hours(24));
+    let expired = anon(&t, "/api/v1/email/verify", json!({ "token": verify }), 410).await;
+    assert_eq!(problem_code(&expired), "link-expired");
+    let expired = anon(&t, "/api/v1/email/change/confirm", json!({ "token": change_token }), 410).await;
+    assert_eq!(problem_code(&expired), "link-expired");
+    let fresh = anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh }), 200).await;
+    t.clock.advance(chrono::Duration::days(31));
+    let refresh = fresh["refresh_token"].as_str().unwrap();
+    anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh }), 401).await;
+    t.stop().await;
+}
+
+async fn malformed_and_forged_tokens_are_refused(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let user = t.post("/api/backend/v1/users", json!({ "email": "f@example.com" }), 201).await;
+    let path = format!("/api/backend/v1/users/{}/access-token", user["user_id"].as_str().unwrap());
+    let good = t.post(&path, json!({}), 200).await["access_token"].as_str().unwrap().to_owned();
+    let parts: Vec<&str> = good.split('.').collect();
+    use base64::Engine as _;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let none_alg = format!("{}.{}.", b64(json!({ "alg": "none", "typ": "at+jwt" })), parts[1]);
+    let hs256 = format!("{}.{}.{}", b64(json!({ "alg": "HS256", "typ": "at+jwt" })), parts[1], parts[2]);
+    let jku = format!(
+        "{}.{}.{}",
+        b64(json!({ "alg": "EdDSA", "typ": "at+jwt", "jku": "http://evil.test/jwks" })),
+        parts[1],
+        parts[2]
+    );
+    let forged_claims = format!("{}.{}.{}", parts[0], b64(json!({ "sub": "someone-else" })), parts[2]);
+    for (why, token) in [
+        ("garbage", "not.a.jwt".to_owned()),
+        ("empty", String::new()),
+        ("alg none", none_alg),
+        ("HS256", hs256),
+        ("jku header", jku),
+        ("forged claims", forged_claims),
+        ("refresh token as access token", "x".repeat(43)),
+    ] {
+        let problem = t.post("/api/backend/v1/tokens/validate", json!({ "access_token": token }), 401).await;
+        assert!(problem_code(&problem).starts_with("token-"), "{why}: {problem}");
+        with_token(&t, Method::GET, "/api/v1/me", &token, None, 401).await;
+    }
+    t.stop().await;
+}
+
+async fn disabled_users_cannot_sign_in_or_refresh(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let user =
+        t.post("/api/backend/v1/users", json!({ "email": "d@example.com", "password": "soon disabled" }), 201).await;
+    let signed_in = login(&t, "d@example.com", "soon disabled").await;
+    t.post(&format!("/api/backend/v1/users/{}/disable", user["user_id"].as_str().unwrap()), json!({}), 200).await;
+    let problem =
+        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "soon disabled" }), 403).await;
+    assert_eq!(problem_code(&problem), "user-disabled");
+    let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap();
+    anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh }), 401).await;
+    t.stop().await;
+}
+
+async fn throttles_cover_addresses_and_mail(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    // One address trying many accounts: 50 free attempts, then a delay.
+    for i in 0..50 {
+        anon(&t, "/api/v1/login", json!({ "email": format!("u{i}@example.com"), "password": "guessing" }), 401).await;
+    }
+    let problem = anon(&t, "/api/v1/login", json!({ "email": "u99@example.com", "password": "guessing" }), 429).await;
+    assert_eq!(problem_code(&problem), "too-many-attempts");
+    // No mail bombing: three reset mails to one address, then 429.
+    for _ in 0..3 {
+        anon(&t, "/api/v1/password/forgot", json!({ "email": "victim@example.com" }), 202).await;
+    }
+    anon(&t, "/api/v1/password/forgot", json!({ "email": "victim@example.com" }), 429).await;
+    for _ in 0..3 {
+        anon(&t, "/api/v1/email/verify/resend", json!({ "email": "victim@example.com" }), 202).await;
+    }
+    anon(&t, "/api/v1/email/verify/resend", json!({ "email": "victim@example.com" }), 429).await;
+    t.stop().await;
+}
+
+async fn signup_can_be_turned_off(engine: Engine) {
+    let t = TestApp::spawn_with(engine, |c| c.signup_enabled = false).await;
+    let problem =
+        anon(&t, "/api/v1/signup", json!({ "email": "n@example.com", "password": "no entry here" }), 403).await;
+    assert_eq!(problem_code(&problem), "signup-disabled");
+    t.stop().await;
+}
+
+async fn backend_lists_and_ends_a_users_sessions(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let user =
+        t.post("/api/backend/v1/users", json!({ "email": "s@example.com", "password": "many devices" }), 201).await;
+    let uid = user["user_id"].as_str().unwrap();
+    let a = login(&t, "s@example.com", "many devices").await;
+    login(&t, "s@example.com", "many devices").await;
+    let list = t.get(&format!("/api/backend/v1/users/{uid}/sessions"), 200).await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+    t.delete(&format!("/api/backend/v1/users/{uid}/sessions"), 204).await;
+    let access = a["tokens"]["access_token"].as_str().unwrap();
+    with_token(&t, Method::GET, "/api/v1/me", access, None, 401).await;
+    let list = t.get(&format!("/api/backend/v1/users/{uid}/sessions"), 200).await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 0);
+    // A user cannot see another user's sessions through the end-user API.
+    let other =
+        t.post("/api/backend/v1/users", json!({ "email": "o@example.com", "password": "nosy neighbour" }), 201).await;
+    let nosy = login(&t, "o@example.com", "nosy neighbour").await;
+    let mine =
+        with_token(&t, Method::GET, "/api/v1/me/sessions", nosy["tokens"]["access_token"].as_str().unwrap(), None, 200)
+            .await;
+    assert_eq!(mine["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["sessions"][0]["current"], true);
+    let _ = other;
+    t.stop().await;
+}
+
 /// The `kid` of a JWT's header.
 fn kid(token: &str) -> String {
     use base64::Engine as _;
@@ -295,4 +426,10 @@ engine_tests!(
     signup_does_not_reveal_taken_emails,
     change_password_and_email,
     jwks_publishes_keys_before_they_sign,
+    every_link_and_token_expires,
+    malformed_and_forged_tokens_are_refused,
+    disabled_users_cannot_sign_in_or_refresh,
+    throttles_cover_addresses_and_mail,
+    signup_can_be_turned_off,
+    backend_lists_and_ends_a_users_sessions,
 );
