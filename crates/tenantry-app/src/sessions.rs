@@ -151,8 +151,14 @@ impl App {
         }
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        for (key, _) in login_keys(&email.normalized(), ctx.ip).iter().take(1) {
-            throttles::clear_throttle(tx.ex(), key).await?;
+        // A success wipes the account's failures, and takes back its own count at the address
+        // (other accounts' failures from there still count).
+        let mut keys = login_keys(&email.normalized(), ctx.ip).into_iter();
+        if let Some((account_key, _)) = keys.next() {
+            throttles::clear_throttle(tx.ex(), &account_key).await?;
+        }
+        for (ip_key, _) in keys {
+            throttles::forgive_attempt(tx.ex(), &ip_key).await?;
         }
         let mut row = users::lock_user(tx.ex(), user.id).await?.ok_or_else(bad_credentials)?;
         if let Some(h) = rehash {

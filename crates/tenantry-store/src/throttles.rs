@@ -52,3 +52,8 @@ pub async fn upsert_throttle(ex: Ex<'_>, t: &ThrottleRow) -> Result<()> {
 pub async fn clear_throttle(ex: Ex<'_>, key: &str) -> Result<u64> {
     sql_execute!(ex, "DELETE FROM throttles WHERE key = $1", key)
 }
+
+/// Takes back one counted attempt (it succeeded), without touching any delay already set.
+pub async fn forgive_attempt(ex: Ex<'_>, key: &str) -> Result<u64> {
+    sql_execute!(ex, "UPDATE throttles SET failures = failures - 1 WHERE key = $1 AND failures > 0", key)
+}
