@@ -7,5 +7,6 @@ mod auth;
 mod operations;
 mod peers;
 mod problems;
+mod sdk;
 mod support;
 mod users;

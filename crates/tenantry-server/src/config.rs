@@ -165,7 +165,9 @@ impl Config {
             figment = figment.merge(Toml::file(file));
         }
         let config: Config = figment
-            .merge(Env::prefixed("TENANTRY_").split("__").ignore(&["config", "test_database_url"]))
+            .merge(Env::prefixed("TENANTRY_").split("__").ignore(&["config", "test_database_url", "smtp_url"]))
+            // The documented short form of `TENANTRY_MAIL__SMTP_URL`.
+            .merge(Env::raw().only(&["TENANTRY_SMTP_URL"]).map(|_| "mail.smtp_url".into()))
             .extract()
             .context("invalid configuration")?;
         config.validate()?;
@@ -219,10 +221,12 @@ mod tests {
             jail.create_file("t.toml", "listen = \"0.0.0.0:9000\"\n[password]\nmin_length = 12\n")?;
             jail.set_env("TENANTRY_PUBLIC_URL", "https://auth.example.com");
             jail.set_env("TENANTRY_PASSWORD__MIN_LENGTH", "15");
+            jail.set_env("TENANTRY_SMTP_URL", "smtp://mail.example.com:587?tls=required");
             let c = Config::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.listen.port(), 9000);
             assert_eq!(c.public_url, "https://auth.example.com");
             assert_eq!(c.password.min_length, 15, "the environment wins over the file");
+            assert_eq!(c.mail.smtp_url.as_deref(), Some("smtp://mail.example.com:587?tls=required"));
             Ok(())
         });
     }

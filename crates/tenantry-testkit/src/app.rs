@@ -80,6 +80,11 @@ impl TestApp {
         self.db.engine()
     }
 
+    /// The server's time, as unix seconds.
+    pub fn clock_now(&self) -> i64 {
+        tenantry_core::Clock::now(&*self.clock).timestamp()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -61,10 +61,14 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Starts a sink, or `None` when aiosmtpd is unavailable outside CI.
+    /// Starts a sink on a free port, or `None` when aiosmtpd is unavailable outside CI.
     pub fn start() -> Option<SmtpSink> {
+        Self::start_on(free_port())
+    }
+
+    /// Starts a sink on `port` (for tests that start the server late).
+    pub fn start_on(port: u16) -> Option<SmtpSink> {
         let python = peers_python("aiosmtpd")?;
-        let port = free_port();
         let dir = tempfile::tempdir().expect("temp dir");
         // Mailbox creates the Maildir itself; an existing folder without cur/new/tmp makes it fail.
         let maildir = dir.path().join("maildir");
@@ -103,6 +107,18 @@ impl SmtpSink {
     pub fn messages(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else { return Vec::new() };
         entries.map(|e| std::fs::read_to_string(e.expect("maildir entry").path()).expect("read message")).collect()
+    }
+
+    /// Waits (at most 10 s) until `n` messages have arrived, and returns what has arrived.
+    pub async fn wait_for_count(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n || Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits (at most 10 s) for a message to `to` whose text contains `needle`, and returns it.
