@@ -76,6 +76,8 @@ async fn signup_verify_login_refresh_logout(engine: Engine) {
     let access = fresh["tokens"]["access_token"].as_str().unwrap().to_owned();
     with_token(&t, Method::POST, "/api/v1/logout", &access, Some(json!({})), 204).await;
     with_token(&t, Method::GET, "/api/v1/me", &access, None, 401).await;
+    let problem = t.post("/api/backend/v1/tokens/validate", json!({ "access_token": access }), 401).await;
+    assert_eq!(problem_code(&problem), "session-ended", "the backend sees the logout too");
     let refresh = fresh["tokens"]["refresh_token"].as_str().unwrap();
     anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh }), 401).await;
     t.stop().await;

@@ -333,6 +333,18 @@ impl App {
     /// Resolves an end-user access token to its user and session, checking the session is live
     /// (so logout and revocation take effect before the token expires).
     pub async fn authenticate_access_token(&self, token: &str) -> AppResult<(UserId, Uuid)> {
+        let (user_id, session_id, _) = self.access_token_session(token).await?;
+        Ok((user_id, session_id))
+    }
+
+    /// Validates an access token for a backend: signature, type, issuer, expiry, and that its
+    /// session is still live (logout and revocation count before the token expires).
+    pub async fn validate_access_token_live(&self, token: &str) -> AppResult<AccessClaims> {
+        let (_, _, claims) = self.access_token_session(token).await?;
+        Ok(claims)
+    }
+
+    async fn access_token_session(&self, token: &str) -> AppResult<(UserId, Uuid, AccessClaims)> {
         let claims = self.validate_access_token(token).await?;
         let (user_id, session_id) = match (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) {
             (Ok(u), Ok(s)) => (u, s),
@@ -343,7 +355,7 @@ impl App {
         let session = store::get_session(c.ex(), session_id).await?;
         match session {
             Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => {
-                Ok((UserId::from_uuid(user_id), session_id))
+                Ok((UserId::from_uuid(user_id), session_id, claims))
             }
             _ => Err(invalid_token("session-ended")),
         }
