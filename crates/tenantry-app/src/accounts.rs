@@ -18,14 +18,47 @@ use tenantry_store::users::{self, UserRow};
 use tenantry_store::{Json, Tx};
 use uuid::Uuid;
 
-use crate::record::{audit, emit, Audit, Event};
+use crate::record::{audit, emit, Audit};
 use crate::sessions::throttle;
 use crate::users::User;
 use crate::{Actor, App, AppError, AppResult, Ctx};
 
-const VERIFY_EMAIL: &str = "verify_email";
-const RESET_PASSWORD: &str = "reset_password";
-const CHANGE_EMAIL: &str = "change_email";
+/// The kinds of emailed single-use link: what the token is for, which mail carries it, and where
+/// it points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkKind {
+    VerifyEmail,
+    ResetPassword,
+    ChangeEmail,
+}
+
+impl LinkKind {
+    /// The token's purpose, as stored.
+    const fn purpose(self) -> &'static str {
+        match self {
+            LinkKind::VerifyEmail => "verify_email",
+            LinkKind::ResetPassword => "reset_password",
+            LinkKind::ChangeEmail => "change_email",
+        }
+    }
+
+    const fn template(self) -> &'static str {
+        match self {
+            LinkKind::VerifyEmail => "verify_email",
+            LinkKind::ResetPassword => "reset_password",
+            LinkKind::ChangeEmail => "email_change_verify",
+        }
+    }
+
+    /// The hosted page the link opens.
+    const fn path(self) -> &'static str {
+        match self {
+            LinkKind::VerifyEmail => "/verify-email",
+            LinkKind::ResetPassword => "/reset-password",
+            LinkKind::ChangeEmail => "/confirm-email-change",
+        }
+    }
+}
 
 /// Input of [`App::signup`].
 #[derive(Debug, Clone, Default)]
@@ -56,26 +89,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-fn user_event(user: &User, event_type: EventType) -> Event {
-    Event {
-        event_type,
-        object_id: user.id.as_uuid(),
-        object_version: user.version,
-        org_id: None,
-        data: json!({
-            "user_id": user.id.to_string(),
-            "version": user.version,
-            "email": user.email,
-            "email_verified": user.email_verified,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "username": user.username,
-            "properties": user.properties,
-            "disabled": user.disabled,
-        }),
-    }
-}
-
 impl App {
     fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.settings().auth.issuer)
@@ -98,24 +111,29 @@ impl App {
         Ok(())
     }
 
-    /// Creates a single-use emailed token, voiding older ones of the same purpose.
-    async fn new_email_token(
+    /// Issues a single-use link of `kind` for `user_id`, voiding older unused ones of the same
+    /// kind, and queues the mail that carries it to `to`.
+    async fn mail_link(
         &self,
         tx: &mut Tx,
+        kind: LinkKind,
         user_id: Uuid,
-        purpose: &str,
+        to: &str,
         new_email: Option<String>,
-        ttl: Duration,
         now: DateTime<Utc>,
-    ) -> AppResult<String> {
-        tokens::void_email_tokens(tx.ex(), user_id, purpose, now).await?;
+    ) -> AppResult<()> {
+        let ttl = match kind {
+            LinkKind::ResetPassword => self.settings().auth.reset_ttl,
+            LinkKind::VerifyEmail | LinkKind::ChangeEmail => self.settings().auth.verify_email_ttl,
+        };
+        tokens::void_email_tokens(tx.ex(), user_id, kind.purpose(), now).await?;
         let (token, hash) = new_opaque_token();
         tokens::insert_email_token(
             tx.ex(),
             &EmailTokenRow {
                 id: Uuid::now_v7(),
                 user_id,
-                purpose: purpose.to_owned(),
+                purpose: kind.purpose().to_owned(),
                 token_hash: hash,
                 new_email,
                 created_at: now,
@@ -124,19 +142,20 @@ impl App {
             },
         )
         .await?;
-        Ok(token)
+        let vars = json!({ "link": self.link(kind.path(), &token), "email": to, "expires_in": human(ttl) });
+        self.queue_mail(tx, to, kind.template(), vars, now).await
     }
 
-    /// Spends an emailed token of `purpose`, or says why it cannot be spent.
+    /// Spends an emailed token of `kind`, or says why it cannot be spent.
     async fn spend_email_token(
         &self,
         tx: &mut Tx,
-        purpose: &str,
+        kind: LinkKind,
         token: &str,
         now: DateTime<Utc>,
     ) -> AppResult<EmailTokenRow> {
-        let row =
-            tokens::find_email_token(tx.ex(), purpose, &hash_opaque_token(token)).await?.ok_or_else(link_invalid)?;
+        let hash = hash_opaque_token(token);
+        let row = tokens::find_email_token(tx.ex(), kind.purpose(), &hash).await?.ok_or_else(link_invalid)?;
         if row.used_at.is_some() {
             return Err(link_used());
         }
@@ -194,30 +213,15 @@ impl App {
             Err(e) if e.is_unique_on("email_normalized") => return Ok(()),
             Err(e) => return Err(e.into()),
         }
-        let ttl = self.settings().auth.verify_email_ttl;
-        let token = self.new_email_token(&mut tx, row.id, VERIFY_EMAIL, None, ttl, now).await?;
+        self.mail_link(&mut tx, LinkKind::VerifyEmail, row.id, &row.email, None, now).await?;
         let user = User::from(row);
-        self.queue_mail(
-            &mut tx,
-            &user.email,
-            VERIFY_EMAIL,
-            json!({ "link": self.link("/verify-email", &token), "email": user.email, "expires_in": human(ttl) }),
-            now,
-        )
-        .await?;
-        emit(&mut tx, now, user_event(&user, EventType::UserCreated)).await?;
+        emit(&mut tx, now, user.event(EventType::UserCreated)).await?;
         let actor_ctx = Ctx { actor: Actor::User(user.id), ..ctx.clone() };
         audit(
             &mut tx,
             &actor_ctx,
             now,
-            Audit {
-                action: AuditAction::UserSignedUp,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({ "email": user.email }),
-            },
+            Audit::user(AuditAction::UserSignedUp, user.id, json!({ "email": user.email })),
         )
         .await?;
         tx.commit().await?;
@@ -236,16 +240,7 @@ impl App {
         if user.email_verified || user.disabled {
             return Ok(());
         }
-        let ttl = self.settings().auth.verify_email_ttl;
-        let token = self.new_email_token(&mut tx, user.id, VERIFY_EMAIL, None, ttl, now).await?;
-        self.queue_mail(
-            &mut tx,
-            &user.email,
-            VERIFY_EMAIL,
-            json!({ "link": self.link("/verify-email", &token), "email": user.email, "expires_in": human(ttl) }),
-            now,
-        )
-        .await?;
+        self.mail_link(&mut tx, LinkKind::VerifyEmail, user.id, &user.email, None, now).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
@@ -255,7 +250,7 @@ impl App {
     pub async fn verify_email(&self, ctx: &Ctx, token: &str) -> AppResult<User> {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let t = self.spend_email_token(&mut tx, VERIFY_EMAIL, token, now).await?;
+        let t = self.spend_email_token(&mut tx, LinkKind::VerifyEmail, token, now).await?;
         let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
         if !row.email_verified {
             row.email_verified = true;
@@ -263,18 +258,12 @@ impl App {
             row.updated_at = now;
             users::update_user(tx.ex(), &row).await?;
             let user = User::from(row.clone());
-            emit(&mut tx, now, user_event(&user, EventType::UserUpdated)).await?;
+            emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
             audit(
                 &mut tx,
                 &Ctx { actor: Actor::User(user.id), ..ctx.clone() },
                 now,
-                Audit {
-                    action: AuditAction::EmailVerified,
-                    org_id: None,
-                    target_kind: "user",
-                    target_id: Some(user.id.to_string()),
-                    details: json!({}),
-                },
+                Audit::user(AuditAction::EmailVerified, user.id, json!({})),
             )
             .await?;
         }
@@ -293,29 +282,8 @@ impl App {
         if user.disabled {
             return Ok(());
         }
-        let ttl = self.settings().auth.reset_ttl;
-        let token = self.new_email_token(&mut tx, user.id, RESET_PASSWORD, None, ttl, now).await?;
-        self.queue_mail(
-            &mut tx,
-            &user.email,
-            RESET_PASSWORD,
-            json!({ "link": self.link("/reset-password", &token), "email": user.email, "expires_in": human(ttl) }),
-            now,
-        )
-        .await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::PasswordResetRequested,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({}),
-            },
-        )
-        .await?;
+        self.mail_link(&mut tx, LinkKind::ResetPassword, user.id, &user.email, None, now).await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::PasswordResetRequested, user.id, json!({}))).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
@@ -328,7 +296,7 @@ impl App {
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let t = self.spend_email_token(&mut tx, RESET_PASSWORD, token, now).await?;
+        let t = self.spend_email_token(&mut tx, LinkKind::ResetPassword, token, now).await?;
         let row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
         // Following the emailed link also proves the address.
         self.store_new_password(&mut tx, ctx, row, hash, true, None, now).await?;
@@ -393,22 +361,10 @@ impl App {
         row.version += 1;
         row.updated_at = now;
         users::update_user(tx.ex(), &row).await?;
-        tokens::void_email_tokens(tx.ex(), row.id, RESET_PASSWORD, now).await?;
+        tokens::void_email_tokens(tx.ex(), row.id, LinkKind::ResetPassword.purpose(), now).await?;
         let ended = session_store::revoke_user_sessions(tx.ex(), row.id, keep, now, "password-changed").await?;
         self.queue_mail(tx, &row.email, "password_changed", json!({ "email": row.email }), now).await?;
-        audit(
-            tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::PasswordChanged,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(row.id.to_string()),
-                details: json!({ "sessions_ended": ended }),
-            },
-        )
-        .await
+        audit(tx, ctx, now, Audit::user(AuditAction::PasswordChanged, row.id, json!({ "sessions_ended": ended }))).await
     }
 
     /// Starts an email change for the signed-in user: the new address gets a confirmation link;
@@ -433,24 +389,9 @@ impl App {
         throttle(self, &[(format!("mail:change:{}", user_id), ThrottleRule::EMAIL)]).await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let ttl = self.settings().auth.verify_email_ttl;
-        let token = self
-            .new_email_token(&mut tx, user_id.as_uuid(), CHANGE_EMAIL, Some(new_email.as_str().to_owned()), ttl, now)
-            .await?;
-        self.queue_mail(&mut tx, new_email.as_str(), "email_change_verify", json!({ "link": self.link("/confirm-email-change", &token), "email": new_email.as_str(), "expires_in": human(ttl) }), now).await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::EmailChangeRequested,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user_id.to_string()),
-                details: json!({}),
-            },
-        )
-        .await?;
+        let to = new_email.as_str();
+        self.mail_link(&mut tx, LinkKind::ChangeEmail, user_id.as_uuid(), to, Some(to.to_owned()), now).await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::EmailChangeRequested, user_id, json!({}))).await?;
         tx.commit().await?;
         self.wake_mailer();
         Ok(())
@@ -460,7 +401,7 @@ impl App {
     pub async fn confirm_email_change(&self, ctx: &Ctx, token: &str) -> AppResult<User> {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let t = self.spend_email_token(&mut tx, CHANGE_EMAIL, token, now).await?;
+        let t = self.spend_email_token(&mut tx, LinkKind::ChangeEmail, token, now).await?;
         let new_email = Email::parse(t.new_email.as_deref().unwrap_or_default())?;
         let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
         let old_email = row.email.clone();
@@ -477,19 +418,13 @@ impl App {
             }
         })?;
         let user = User::from(row);
-        emit(&mut tx, now, user_event(&user, EventType::UserUpdated)).await?;
+        emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
         self.queue_mail(&mut tx, &old_email, "email_changed_notice", json!({ "email": user.email }), now).await?;
         audit(
             &mut tx,
             &Ctx { actor: Actor::User(user.id), ..ctx.clone() },
             now,
-            Audit {
-                action: AuditAction::EmailChanged,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({}),
-            },
+            Audit::user(AuditAction::EmailChanged, user.id, json!({})),
         )
         .await?;
         tx.commit().await?;

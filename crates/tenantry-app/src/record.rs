@@ -62,3 +62,10 @@ pub(crate) async fn audit(tx: &mut Tx, ctx: &Ctx, now: DateTime<Utc>, a: Audit) 
     append_audit(tx.ex(), &row).await?;
     Ok(())
 }
+
+impl Audit {
+    /// An entry about a user account (no org).
+    pub(crate) fn user(action: AuditAction, user_id: impl ToString, details: Value) -> Audit {
+        Audit { action, org_id: None, target_kind: "user", target_id: Some(user_id.to_string()), details }
+    }
+}

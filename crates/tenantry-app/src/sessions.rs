@@ -167,44 +167,27 @@ impl App {
         row.last_login_at = Some(now);
         users::update_user(tx.ex(), &row).await?;
         let (cookie_secret, cookie_hash) = new_opaque_token();
-        let session = SessionRow {
-            id: Uuid::now_v7(),
-            user_id: row.id,
-            cookie_hash: Some(cookie_hash),
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + self.settings().auth.session_ttl,
-            revoked_at: None,
-            revoked_reason: None,
-            ip: ctx.ip.map(|ip| ip.to_string()),
-            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
-            mfa_level: 1,
-            sso_connection_id: None,
-            active_org_id: None,
-        };
-        store::insert_session(tx.ex(), &session).await?;
-        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        let session_id = self.open_session(&mut tx, ctx, row.id, Some(cookie_hash), user_agent, now).await?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session_id, now).await?;
         audit(
             &mut tx,
             &Ctx { actor: Actor::User(UserId::from_uuid(row.id)), ..ctx.clone() },
             now,
-            Audit {
-                action: AuditAction::UserLoggedIn,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(row.id.to_string()),
-                details: json!({ "method": "password", "session_id": session.id.to_string() }),
-            },
+            Audit::user(
+                AuditAction::UserLoggedIn,
+                row.id,
+                json!({ "method": "password", "session_id": session_id.to_string() }),
+            ),
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&row, session.id, now).await?;
+        let access_token = self.sign_access_token(&row, session_id, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,
                 expires_in: self.settings().auth.access_ttl.num_seconds(),
                 refresh_token,
-                session_id: session.id,
+                session_id,
             },
             cookie_secret,
             user: User::from(row),
@@ -228,6 +211,35 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(AppError::from)
+    }
+
+    /// Opens a session (one sign-in) for `user_id`; `cookie_hash` when it backs a browser cookie.
+    async fn open_session(
+        &self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        user_id: Uuid,
+        cookie_hash: Option<Vec<u8>>,
+        user_agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Uuid> {
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id,
+            cookie_hash,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.settings().auth.session_ttl,
+            revoked_at: None,
+            revoked_reason: None,
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+            mfa_level: 1,
+            sso_connection_id: None,
+            active_org_id: None,
+        };
+        store::insert_session(tx.ex(), &session).await?;
+        Ok(session.id)
     }
 
     async fn issue_refresh_token(&self, tx: &mut Tx, session_id: Uuid, now: DateTime<Utc>) -> AppResult<String> {
@@ -290,13 +302,11 @@ impl App {
                     &mut tx,
                     ctx,
                     now,
-                    Audit {
-                        action: AuditAction::SessionRevoked,
-                        org_id: None,
-                        target_kind: "user",
-                        target_id: Some(session.user_id.to_string()),
-                        details: json!({ "session_id": session.id.to_string(), "reason": "refresh-token-reuse" }),
-                    },
+                    Audit::user(
+                        AuditAction::SessionRevoked,
+                        session.user_id,
+                        json!({ "session_id": session.id.to_string(), "reason": "refresh-token-reuse" }),
+                    ),
                 )
                 .await?;
                 tx.commit().await?;
@@ -384,13 +394,7 @@ impl App {
             &mut tx,
             ctx,
             now,
-            Audit {
-                action: AuditAction::UserLoggedOut,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user_id.to_string()),
-                details: json!({ "sessions_ended": n, "everywhere": everywhere }),
-            },
+            Audit::user(AuditAction::UserLoggedOut, user_id, json!({ "sessions_ended": n, "everywhere": everywhere })),
         )
         .await?;
         tx.commit().await?;
@@ -420,19 +424,8 @@ impl App {
             }
             None => store::revoke_user_sessions(tx.ex(), user_id.as_uuid(), None, now, "revoked").await?,
         };
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::SessionRevoked,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user_id.to_string()),
-                details: json!({ "sessions_ended": n }),
-            },
-        )
-        .await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::SessionRevoked, user_id, json!({ "sessions_ended": n })))
+            .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -449,43 +442,22 @@ impl App {
         if user.disabled {
             return Err(DomainError::conflict("user-disabled", "This account is disabled.").into());
         }
-        let session = SessionRow {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            cookie_hash: None,
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + self.settings().auth.session_ttl,
-            revoked_at: None,
-            revoked_reason: None,
-            ip: ctx.ip.map(|ip| ip.to_string()),
-            user_agent: None,
-            mfa_level: 1,
-            sso_connection_id: None,
-            active_org_id: None,
-        };
-        store::insert_session(tx.ex(), &session).await?;
-        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        let session_id = self.open_session(&mut tx, ctx, user.id, None, None, now).await?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session_id, now).await?;
         audit(
             &mut tx,
             ctx,
             now,
-            Audit {
-                action: AuditAction::AccessTokenCreated,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({ "session_id": session.id.to_string() }),
-            },
+            Audit::user(AuditAction::AccessTokenCreated, user.id, json!({ "session_id": session_id.to_string() })),
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, now).await?;
+        let access_token = self.sign_access_token(&user, session_id, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
             refresh_token,
-            session_id: session.id,
+            session_id,
         })
     }
 }

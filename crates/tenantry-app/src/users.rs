@@ -52,8 +52,19 @@ impl From<UserRow> for User {
 }
 
 impl User {
+    /// The webhook event of `event_type` about this user, at its current version.
+    pub(crate) fn event(&self, event_type: EventType) -> Event {
+        Event {
+            event_type,
+            object_id: self.id.as_uuid(),
+            object_version: self.version,
+            org_id: None,
+            data: self.event_data(),
+        }
+    }
+
     /// The `data` of user webhook events.
-    fn event_data(&self) -> Value {
+    pub(crate) fn event_data(&self) -> Value {
         json!({
             "user_id": self.id.to_string(),
             "version": self.version,
@@ -200,31 +211,9 @@ impl App {
         let mut tx = self.db().begin().await?;
         store::insert_user(tx.ex(), &row).await.map_err(unique_violation)?;
         let user = User::from(row);
-        emit(
-            &mut tx,
-            now,
-            Event {
-                event_type: EventType::UserCreated,
-                object_id: user.id.as_uuid(),
-                object_version: user.version,
-                org_id: None,
-                data: user.event_data(),
-            },
-        )
-        .await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::UserCreated,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({ "email": user.email }),
-            },
-        )
-        .await?;
+        emit(&mut tx, now, user.event(EventType::UserCreated)).await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::UserCreated, user.id, json!({ "email": user.email })))
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -317,31 +306,9 @@ impl App {
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await.map_err(unique_violation)?;
         let user = User::from(row);
-        emit(
-            &mut tx,
-            now,
-            Event {
-                event_type: EventType::UserUpdated,
-                object_id: user.id.as_uuid(),
-                object_version: user.version,
-                org_id: None,
-                data: user.event_data(),
-            },
-        )
-        .await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::UserUpdated,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: changed_fields(&before, &user),
-            },
-        )
-        .await?;
+        emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::UserUpdated, user.id, changed_fields(&before, &user)))
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -360,19 +327,8 @@ impl App {
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await?;
         let user = User::from(row);
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::UserUpdated,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({ "changed": ["password"] }),
-            },
-        )
-        .await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::UserUpdated, user.id, json!({ "changed": ["password"] })))
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -408,19 +364,7 @@ impl App {
             },
         )
         .await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(user.id.to_string()),
-                details: json!({}),
-            },
-        )
-        .await?;
+        audit(&mut tx, ctx, now, Audit::user(action, user.id, json!({}))).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -445,19 +389,7 @@ impl App {
             },
         )
         .await?;
-        audit(
-            &mut tx,
-            ctx,
-            now,
-            Audit {
-                action: AuditAction::UserDeleted,
-                org_id: None,
-                target_kind: "user",
-                target_id: Some(id.to_string()),
-                details: json!({ "email": row.email }),
-            },
-        )
-        .await?;
+        audit(&mut tx, ctx, now, Audit::user(AuditAction::UserDeleted, id, json!({ "email": row.email }))).await?;
         tx.commit().await?;
         Ok(())
     }
