@@ -76,6 +76,18 @@ id_type!(
     /// One entry of the audit trail.
     AuditId
 );
+id_type!(
+    /// An organization (tenant).
+    OrgId
+);
+id_type!(
+    /// An invitation to join an organization, pending or settled.
+    InviteId
+);
+id_type!(
+    /// An ownership transfer, pending until the current Owner confirms it.
+    TransferId
+);
 
 #[cfg(test)]
 mod tests {

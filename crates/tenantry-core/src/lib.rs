@@ -8,10 +8,12 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod org;
 pub mod throttle;
 pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
-pub use ids::{ApiKeyId, AuditId, EventId, UserId};
+pub use ids::{ApiKeyId, AuditId, EventId, InviteId, OrgId, TransferId, UserId};
+pub use org::{Domain, MaxUsers, OrgName, RoleConfig, RoleName, Slug};
 pub use user::{Email, NewPassword, PasswordPolicy, PersonName, Username};
