@@ -16,7 +16,7 @@ use tenantry_core::{DomainError, ErrorKind};
 
 /// One field's problem.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct FieldProblem {
     /// The field's name, as on the wire.
     pub field: String,
@@ -25,7 +25,7 @@ pub struct FieldProblem {
 
 /// An RFC 9457 problem details object.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct Problem {
     /// A stable URN naming the problem, e.g. `urn:tenantry:problem:email-taken`.
     #[oai(rename = "type")]
@@ -38,7 +38,7 @@ pub struct Problem {
     /// What went wrong, for people.
     pub detail: String,
     /// Problems with individual input fields.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
 }

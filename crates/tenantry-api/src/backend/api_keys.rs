@@ -16,7 +16,7 @@ use crate::ApiError;
 
 /// An API key, without its secret.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ApiKeyOut {
     pub api_key_id: Uuid,
     pub name: String,
@@ -42,7 +42,7 @@ impl From<ApiKey> for ApiKeyOut {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ApiKeyIn {
     /// What the key is for, 1 to 100 characters.
     pub name: String,
@@ -50,14 +50,14 @@ pub struct ApiKeyIn {
 
 /// A new key and its secret. The secret is shown this once; only its hash is kept.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ApiKeyCreatedOut {
     pub api_key: ApiKeyOut,
     pub secret: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ApiKeyPage {
     pub api_keys: Vec<ApiKeyOut>,
     pub next_cursor: Option<String>,

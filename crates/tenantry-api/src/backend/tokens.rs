@@ -18,14 +18,14 @@ use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ValidateIn {
     pub access_token: String,
 }
 
 /// One organization in a token.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct OrgClaimOut {
     pub org_id: String,
     pub name: String,
@@ -38,7 +38,7 @@ pub struct OrgClaimOut {
 
 /// The verified claims of an access token.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ClaimsOut {
     pub iss: String,
     /// The user id.

@@ -20,7 +20,7 @@ use crate::ApiError;
 
 /// A user account.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct UserOut {
     pub user_id: Uuid,
     pub email: String,
@@ -62,7 +62,7 @@ impl From<User> for UserOut {
 
 /// A new user. Without `password` the user signs in by other means (magic link, SSO) or sets one later.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct UserIn {
     pub email: String,
     /// Whether the email is already known to belong to the user. Default false.
@@ -80,7 +80,7 @@ pub struct UserIn {
 
 /// A partial update: absent fields stay; `null` clears a name or the username.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct UserPatch {
     /// A changed email becomes unverified unless `email_verified` is also sent.
     pub email: Option<String>,
@@ -94,14 +94,14 @@ pub struct UserPatch {
 
 /// A new password for a user.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct PasswordIn {
     pub password: String,
 }
 
 /// A page of users.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct UserPage {
     pub users: Vec<UserOut>,
     /// Pass as `cursor` for the next page; absent on the last page.

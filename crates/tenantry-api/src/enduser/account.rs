@@ -17,7 +17,7 @@ use crate::security::{app, ctx};
 use crate::ApiError;
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct SignupIn {
     pub email: String,
     /// At least 8 characters; no composition rules.
@@ -27,33 +27,33 @@ pub struct SignupIn {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct EmailIn {
     pub email: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct TokenIn {
     /// The token from the emailed link.
     pub token: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct LoginIn {
     pub email: String,
     pub password: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct RefreshIn {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct LogoutIn {
     /// End every session of the user, not only this one.
     #[oai(default)]
@@ -61,21 +61,21 @@ pub struct LogoutIn {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ResetIn {
     pub token: String,
     pub password: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ChangePasswordIn {
     pub current_password: String,
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct ChangeEmailIn {
     pub new_email: String,
     /// The current password.
@@ -84,7 +84,7 @@ pub struct ChangeEmailIn {
 
 /// Tokens for a signed-in user.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct TokensOut {
     /// A JWT (EdDSA) verifiable against `/.well-known/jwks.json`.
     pub access_token: String,
@@ -109,14 +109,14 @@ impl From<Tokens> for TokensOut {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct LoginOut {
     pub tokens: TokensOut,
     pub user: UserOut,
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct SessionOut {
     pub session_id: Uuid,
     pub created_at: DateTime<Utc>,
@@ -141,7 +141,7 @@ fn session_out(s: Session, current: Option<Uuid>) -> SessionOut {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct SessionList {
     pub sessions: Vec<SessionOut>,
 }
