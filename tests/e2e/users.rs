@@ -103,6 +103,16 @@ async fn invalid_values_name_their_fields(engine: Engine) {
         (json!({ "email": "a@example.com", "username": "a b" }), "invalid-username", vec!["username"]),
         (json!({ "email": "nope", "last_name": "y".repeat(300) }), "invalid-input", vec!["email", "last_name"]),
         (
+            json!({ "email": "a@example.com", "properties": { "a": "x\u{0}y" } }),
+            "invalid-properties",
+            vec!["properties"],
+        ),
+        (
+            json!({ "email": "a@example.com", "properties": { "k\u{0}": [1, {"n": "\u{0}"}] } }),
+            "invalid-properties",
+            vec!["properties"],
+        ),
+        (
             json!({ "email": "a@example.com", "properties": { "blob": "z".repeat(17 * 1024) } }),
             "properties-too-large",
             vec!["properties"],
@@ -155,6 +165,8 @@ async fn query_pages_by_cursor_in_creation_order(engine: Engine) {
 
     let problem = t.get(&format!("{USERS}?cursor=garbage"), 422).await;
     assert_eq!(problem_code(&problem), "invalid-cursor");
+    let problem = t.get(&format!("{USERS}?email_prefix=a%00b"), 422).await;
+    assert_eq!(problem_code(&problem), "invalid-email-prefix");
     t.stop().await;
 }
 
@@ -193,7 +205,7 @@ async fn updates_patch_and_version(engine: Engine) {
 
     let evs = events(&t, &id(&user)).await;
     let versions: Vec<i64> = evs.iter().map(|e| e.object_version).collect();
-    assert_eq!(versions, [1, 2, 3, 4], "one event per change, versions increasing");
+    assert_eq!(versions, [1, 2, 3, 4, 5], "one event per change (the password too), versions increasing");
     assert!(evs[1..].iter().all(|e| e.event_type == "user.updated"));
     let last_audit = audit(&t, &id(&user)).await.pop().unwrap();
     assert_eq!(last_audit.details.0, json!({ "changed": ["password"] }), "the audit names fields, never values");

@@ -87,7 +87,12 @@ impl ApiError {
         let status = err.status();
         let (code, detail) = match status {
             StatusCode::BAD_REQUEST => ("bad-request", err.to_string()),
-            StatusCode::UNAUTHORIZED => ("unauthenticated", "Send `Authorization: Bearer <API key>`.".to_owned()),
+            StatusCode::UNAUTHORIZED => (
+                "unauthenticated",
+                "Missing credentials: send `Authorization: Bearer <API key>` to the backend API, or an access \
+                 token (or the session cookie) to the end-user API."
+                    .to_owned(),
+            ),
             StatusCode::NOT_FOUND => ("not-found", "There is nothing at this path.".to_owned()),
             StatusCode::METHOD_NOT_ALLOWED => {
                 ("method-not-allowed", "This path does not accept this method.".to_owned())

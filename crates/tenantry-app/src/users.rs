@@ -112,7 +112,24 @@ fn check_properties(p: &Map<String, Value>) -> Result<(), DomainError> {
             format!("Properties are at most {MAX_PROPERTIES_BYTES} bytes of JSON."),
         ));
     }
+    if p.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
+        return Err(DomainError::invalid_field(
+            "invalid-properties",
+            "properties",
+            "Properties cannot contain the NUL character (\\u0000).",
+        ));
+    }
     Ok(())
+}
+
+/// Whether a JSON value holds a NUL character anywhere; PostgreSQL cannot store one in text or jsonb.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 fn optional_name(raw: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
@@ -245,6 +262,14 @@ impl App {
     ) -> AppResult<Page<User>> {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
+        if email_prefix.is_some_and(|p| p.chars().any(char::is_control)) {
+            return Err(DomainError::invalid_field(
+                "invalid-email-prefix",
+                "email_prefix",
+                "The prefix cannot contain control characters.",
+            )
+            .into());
+        }
         let q = UserQuery {
             email_prefix: email_prefix.map(str::trim).filter(|p| !p.is_empty()).map(str::to_lowercase),
             after,
@@ -327,6 +352,8 @@ impl App {
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await?;
         let user = User::from(row);
+        // Every version has its event, so consumers see no gaps (the data never includes the password).
+        emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
         audit(&mut tx, ctx, now, Audit::user(AuditAction::UserUpdated, user.id, json!({ "changed": ["password"] })))
             .await?;
         tx.commit().await?;

@@ -3,11 +3,14 @@
 //! generator shares the cores with the server, and a busy neighbour skews every figure, so the
 //! report shows all three.
 
+use std::time::Instant;
+
 use anyhow::Context;
 
 /// Cumulative CPU counters at one instant, in clock ticks.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSnapshot {
+    at: Instant,
     /// All CPUs, busy (anything but idle and iowait).
     busy: u64,
     /// All CPUs, everything.
@@ -22,6 +25,7 @@ impl CpuSnapshot {
         let stat = std::fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
         let (busy, total) = machine_ticks(&stat).context("no cpu line in /proc/stat")?;
         Ok(CpuSnapshot {
+            at: Instant::now(),
             busy,
             total,
             server: process_ticks(&format!("/proc/{server_pid}/stat"))?,
@@ -38,6 +42,7 @@ impl CpuSnapshot {
         let generator = later.generator.saturating_sub(self.generator);
         let busy = later.busy.saturating_sub(self.busy);
         CpuUse {
+            seconds: later.at.saturating_duration_since(self.at).as_secs_f64(),
             server: share(server),
             generator: share(generator),
             other: share(busy.saturating_sub(server + generator)),
@@ -48,9 +53,19 @@ impl CpuSnapshot {
 /// Average cores used over an interval.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuUse {
+    /// The interval's length.
+    pub seconds: f64,
     pub server: f64,
     pub generator: f64,
     pub other: f64,
+}
+
+impl CpuUse {
+    /// Server CPU time per request, in microseconds: unlike throughput, it barely moves when other
+    /// processes compete for the cores.
+    pub fn server_micros_per(&self, requests: u64) -> f64 {
+        self.server * self.seconds * 1e6 / requests.max(1) as f64
+    }
 }
 
 /// Busy and total ticks from the aggregate `cpu` line of `/proc/stat`.

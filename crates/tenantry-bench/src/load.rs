@@ -112,27 +112,44 @@ fn nearest_rank(sorted: &[u32], p: f64) -> u32 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A scenario's figures, with whatever the caller sampled as the measured window opened and after
+/// its last answer (CPU counters), so those samples cover the same window as the figures.
+pub struct Run<S> {
+    pub measurement: Measurement,
+    pub window_start: S,
+    pub window_end: S,
+}
+
 /// Runs `scenario` against `target` and collects every task's figures.
-pub async fn run(scenario: Scenario, target: &Arc<Target>, spec: &LoadSpec) -> anyhow::Result<Measurement> {
+pub async fn run<S>(
+    scenario: Scenario,
+    target: &Arc<Target>,
+    spec: &LoadSpec,
+    sample: impl Fn() -> anyhow::Result<S>,
+) -> anyhow::Result<Run<S>> {
     let start = Instant::now();
     let window = Window { measure_from: start + spec.warmup, end: start + spec.warmup + spec.duration };
     let mut tasks = JoinSet::new();
     for task in 0..spec.connections {
         tasks.spawn(drive(RequestSource::new(scenario, task, target.clone()), window));
     }
+    tokio::time::sleep_until(window.measure_from.into()).await;
+    let window_start = sample()?;
     let mut total = TaskStats::new(window.measure_from);
     while let Some(joined) = tasks.join_next().await {
         total.absorb(joined.context("a load task panicked")??);
     }
+    let window_end = sample()?;
     total.latencies_us.sort_unstable();
     let elapsed = total.last_answer.saturating_duration_since(window.measure_from);
-    Ok(Measurement {
+    let measurement = Measurement {
         scenario,
         errors: total.errors,
         first_error: total.first_error,
         elapsed: if elapsed.is_zero() { spec.duration } else { elapsed },
         latencies_us: total.latencies_us,
-    })
+    };
+    Ok(Run { measurement, window_start, window_end })
 }
 
 /// When measuring starts and when tasks stop sending.

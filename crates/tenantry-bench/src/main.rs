@@ -134,8 +134,9 @@ async fn bench_on(
     opts: &Options,
 ) -> anyhow::Result<EngineReport> {
     let user_ids = seed::seed_users(db.url(), opts.users).await?;
-    let api_key = binary.create_api_key(db.url())?;
-    let mut process = binary.start(db.url()).await?;
+    let workdir = tempfile::Builder::new().prefix("tenantry-bench-server-").tempdir()?;
+    let api_key = binary.create_api_key(db.url(), workdir.path())?;
+    let mut process = binary.start(db.url(), workdir.path()).await?;
     // Let start-up settle before calling the server idle; meanwhile, see what else runs.
     let before = CpuSnapshot::take(process.pid())?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -153,10 +154,10 @@ async fn bench_on(
     let mut results = Vec::new();
     for scenario in Scenario::ALL {
         eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), spec.connections);
-        let start = CpuSnapshot::take(process.pid())?;
-        let measurement = load::run(scenario, &target, &spec).await?;
-        let cpu = start.until(&CpuSnapshot::take(process.pid())?);
-        results.push(ScenarioResult { measurement, cpu });
+        let pid = process.pid();
+        let run = load::run(scenario, &target, &spec, || CpuSnapshot::take(pid)).await?;
+        let cpu = run.window_start.until(&run.window_end);
+        results.push(ScenarioResult { measurement: run.measurement, cpu });
     }
     let after = process.memory()?;
     process.stop()?;

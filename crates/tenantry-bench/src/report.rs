@@ -87,19 +87,20 @@ pub fn text_table(r: &EngineReport) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<28} {:>10} {:>8} {:>8} {:>9} {:>7}  CPU cores: server / load gen / other",
-        "scenario", "req/s", "p50 ms", "p99 ms", "vs no-op", "errors"
+        "{:<28} {:>10} {:>8} {:>8} {:>9} {:>7} {:>12}  CPU cores: server / load gen / other",
+        "scenario", "req/s", "p50 ms", "p99 ms", "vs no-op", "errors", "server µs/req"
     );
     for ScenarioResult { measurement: m, cpu: c } in &r.results {
         let _ = writeln!(
             out,
-            "{:<28} {:>10.0} {:>8.2} {:>8.2} {:>9} {:>7}  {}",
+            "{:<28} {:>10.0} {:>8.2} {:>8.2} {:>9} {:>7} {:>12.0}  {}",
             m.scenario.label(),
             m.per_second(),
             millis(m, 50.0),
             millis(m, 99.0),
             percent(r.ratio(m.scenario)),
             m.errors,
+            c.server_micros_per(m.requests()),
             cpu(c),
         );
         if let Some(e) = &m.first_error {
@@ -112,13 +113,13 @@ pub fn text_table(r: &EngineReport) -> String {
 /// The whole run as markdown: figures, memory, and each target met or missed.
 pub fn markdown(reports: &[EngineReport], connections: usize, users: usize) -> String {
     let mut out = format!("\n<!-- tenantry-bench: {connections} connections, {users} users seeded -->\n\n");
-    out.push_str("| engine | scenario | req/s | p50 (ms) | p99 (ms) | vs no-op | errors | CPU cores: server / load gen / other |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("| engine | scenario | req/s | p50 (ms) | p99 (ms) | vs no-op | errors | server CPU (µs/req) | CPU cores: server / load gen / other |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for r in reports {
         for ScenarioResult { measurement: m, cpu: c } in &r.results {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {:.0} | {} |",
                 engine_name(r.engine),
                 m.scenario.label(),
                 m.per_second(),
@@ -126,6 +127,7 @@ pub fn markdown(reports: &[EngineReport], connections: usize, users: usize) -> S
                 millis(m, 99.0),
                 percent(r.ratio(m.scenario)),
                 m.errors,
+                c.server_micros_per(m.requests()),
                 cpu(c),
             );
         }

@@ -46,19 +46,25 @@ impl ServerBinary {
                 path.display()
             );
         }
-        Ok(ServerBinary(path))
+        // Absolute, since the server runs in another folder.
+        Ok(ServerBinary(path.canonicalize()?))
     }
 
-    fn command(&self, database_url: &str) -> Command {
+    /// A command run in `workdir`, so files the server creates by default (`data/master.key`)
+    /// land there and not in the caller's folder.
+    fn command(&self, database_url: &str, workdir: &Path) -> Command {
         let mut cmd = Command::new(&self.0);
-        cmd.env("TENANTRY_DATABASE_URL", database_url).env("TENANTRY_LOG_LEVEL", "warn").env_remove("TENANTRY_CONFIG");
+        cmd.current_dir(workdir)
+            .env("TENANTRY_DATABASE_URL", database_url)
+            .env("TENANTRY_LOG_LEVEL", "warn")
+            .env_remove("TENANTRY_CONFIG");
         cmd
     }
 
-    /// Runs `tenantry api-key create` and returns the key it prints.
-    pub fn create_api_key(&self, database_url: &str) -> anyhow::Result<String> {
+    /// Runs `tenantry api-key create` in `workdir` and returns the key it prints.
+    pub fn create_api_key(&self, database_url: &str, workdir: &Path) -> anyhow::Result<String> {
         let out = self
-            .command(database_url)
+            .command(database_url, workdir)
             .args(["api-key", "create", "--name", "bench"])
             .stderr(Stdio::inherit())
             .output()
@@ -73,11 +79,11 @@ impl ServerBinary {
         Ok(key)
     }
 
-    /// Starts `tenantry serve` on a free loopback port and waits until `/healthz` answers.
-    pub async fn start(&self, database_url: &str) -> anyhow::Result<ServerProcess> {
+    /// Starts `tenantry serve` in `workdir` on a free loopback port and waits until `/healthz` answers.
+    pub async fn start(&self, database_url: &str, workdir: &Path) -> anyhow::Result<ServerProcess> {
         let addr = free_loopback_addr()?;
         let child = self
-            .command(database_url)
+            .command(database_url, workdir)
             .arg("serve")
             .env("TENANTRY_LISTEN", addr.to_string())
             .stdin(Stdio::null())

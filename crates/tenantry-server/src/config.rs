@@ -190,6 +190,9 @@ impl Config {
         if !(60..=3600).contains(&self.access_token_ttl_secs) {
             bail!("access_token_ttl_secs must be between 60 and 3600");
         }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            bail!("log_level is not a valid filter (e.g. `info` or `tenantry=debug,info`)");
+        }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::{header, HeaderValue, Method, StatusCode};
+use poem::middleware::CatchPanic;
 use poem::web::Data;
 use poem::{handler, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OperationId;
@@ -36,6 +37,10 @@ pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl En
         .at("/metrics", poem::get(metrics_text))
         .data(app)
         .data(metrics.clone());
+    let inner = inner.with(CatchPanic::new().with_handler(|_| {
+        tracing::error!("a request handler panicked");
+        ApiError::internal().into_response()
+    }));
     inner.around(move |ep, req| shell(ep, req, metrics.clone(), body_limit))
 }
 
@@ -50,6 +55,20 @@ fn plain_route(path: &str) -> &'static str {
         "/.well-known/openid-configuration" => "discovery",
         p if p.starts_with("/docs") => "docs",
         _ => "other",
+    }
+}
+
+/// The method as a metrics label; anything unusual is `OTHER`, so clients cannot grow the label set.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
     }
 }
 
@@ -129,7 +148,7 @@ async fn shell<E: Endpoint>(
     }
     let status = resp.status();
     let elapsed = started.elapsed();
-    metrics.record(method.as_str(), route, status.as_u16(), elapsed);
+    metrics.record(method_label(&method), route, status.as_u16(), elapsed);
     span.in_scope(|| {
         let micros = elapsed.as_micros() as u64;
         if status.is_server_error() {
