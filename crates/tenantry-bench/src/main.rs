@@ -7,10 +7,15 @@
 //! 2. creates a backend API key with `tenantry api-key create` and starts the release `tenantry`
 //!    binary as a child process on a free loopback port ([`server`]);
 //! 3. drives each [`load::Scenario`] over keep-alive HTTP/1.1 connections from this process, after a
-//!    warm-up, and records throughput, latency percentiles and errors ([`load`]);
+//!    warm-up, and records throughput, latency percentiles and errors ([`load`]), and where the CPU
+//!    went meanwhile: server, load generator, everything else ([`cpu`]);
 //! 4. reads the server's resident memory when idle and after the run, stops it, drops the database,
 //!    and prints a table and a markdown table with every scenario as a ratio to the no-op route
 //!    ([`report`]).
+//!
+//! Server and load generator share the machine's cores, and so does anything else running: the
+//! harness warns when other processes were busy before the load started, and reports the server's
+//! CPU time per request, which stays comparable between runs when throughput does not.
 //!
 //! The server is always the `tenantry` binary next to this one; when started through `cargo run`,
 //! the harness first runs `cargo build --release -p tenantry-server` so the binary is current.
@@ -123,7 +128,9 @@ async fn bench_engine(engine: Engine, binary: &ServerBinary, opts: &Options) -> 
     eprintln!("== {engine:?}: preparing a database with {} users", opts.users);
     let db = BenchDatabase::create(engine, &opts.postgres_url).await?;
     let result = bench_on(engine, &db, binary, opts).await;
-    db.remove().await?;
+    if let Err(e) = db.remove().await {
+        eprintln!("== warning: cannot remove the benchmark database: {e:#}");
+    }
     result
 }
 

@@ -13,8 +13,10 @@ use hyper::Request;
 
 use crate::http::Connection;
 
-/// Variables the harness sets itself; any other `TENANTRY_*` variable reaches the server as is.
-const SET_BY_HARNESS: [&str; 3] = ["TENANTRY_DATABASE_URL", "TENANTRY_LISTEN", "TENANTRY_LOG_LEVEL"];
+/// Variables the harness sets (or, for the config file, removes); any other `TENANTRY_*` variable
+/// reaches the server as is.
+const CONTROLLED_BY_HARNESS: [&str; 4] =
+    ["TENANTRY_DATABASE_URL", "TENANTRY_LISTEN", "TENANTRY_LOG_LEVEL", "TENANTRY_CONFIG"];
 
 /// How long the server may take to answer `/healthz` after being spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,11 +114,17 @@ fn build_server(cargo: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the `TENANTRY_*` variables the server inherits, since they change what is measured.
+/// Prints the `TENANTRY_*` variables the server inherits, since they change what is measured;
+/// values of names that look secret are not shown.
 pub fn print_passed_through_env() {
     for (name, value) in std::env::vars() {
-        if name.starts_with("TENANTRY_") && !name.starts_with("TENANTRY_BENCH_") && !SET_BY_HARNESS.contains(&&*name) {
-            eprintln!("== passing {name}={value} to the server");
+        if name.starts_with("TENANTRY_")
+            && !name.starts_with("TENANTRY_BENCH_")
+            && !CONTROLLED_BY_HARNESS.contains(&&*name)
+        {
+            let secret = ["KEY", "SECRET", "PASSWORD", "TOKEN", "URL"].iter().any(|w| name.contains(w));
+            let shown = if secret { "<hidden>" } else { &value };
+            eprintln!("== passing {name}={shown} to the server");
         }
     }
 }
