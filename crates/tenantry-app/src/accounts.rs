@@ -81,7 +81,7 @@ fn link_invalid() -> AppError {
     DomainError::not_found("link-invalid", "This link is not valid.").into()
 }
 
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d.num_hours() >= 1 {
         format!("{} hours", d.num_hours())
     } else {
@@ -90,12 +90,12 @@ fn human(d: Duration) -> String {
 }
 
 impl App {
-    fn link(&self, path: &str, token: &str) -> String {
+    pub(crate) fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.settings().auth.issuer)
     }
 
     /// Queues a templated email inside `tx`; the mail worker sends it after the commit.
-    async fn queue_mail(
+    pub(crate) async fn queue_mail(
         &self,
         tx: &mut Tx,
         to: &str,
@@ -268,6 +268,8 @@ impl App {
             .await?;
         }
         tx.commit().await?;
+        // A newly verified address joins its domain's org, if one auto-joins it (DESIGN §4.12).
+        self.auto_join(ctx, UserId::from_uuid(row.id)).await?;
         Ok(User::from(row))
     }
 

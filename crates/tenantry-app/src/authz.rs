@@ -24,6 +24,16 @@ pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) ->
     }
 }
 
+/// Acting in an org at all: anyone but an anonymous caller. Whether a user may act in a given org
+/// is their stored membership's (`App::org_access`), and what they may do there is the org rules'
+/// (`tenantry_core::org`).
+pub fn require_org_actor(actor: &Actor) -> Result<(), DomainError> {
+    match actor {
+        Actor::Anonymous => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

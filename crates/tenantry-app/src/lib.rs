@@ -14,9 +14,14 @@ pub mod api_keys;
 pub mod authz;
 mod ctx;
 mod error;
+pub mod invites;
 mod keys;
+pub mod members;
+pub mod orgs;
 mod record;
+pub mod roles;
 pub mod sessions;
+pub mod transfers;
 pub mod users;
 
 use std::sync::Arc;
@@ -37,6 +42,7 @@ pub struct AppSettings {
     pub password_params: PasswordParams,
     pub password_policy: PasswordPolicy,
     pub auth: AuthSettings,
+    pub orgs: orgs::OrgSettings,
 }
 
 /// Sign-in, session and token settings.
@@ -79,6 +85,7 @@ pub struct App {
     settings: Arc<AppSettings>,
     keyring: Arc<Keyring>,
     keys: Arc<keys::KeyCache>,
+    roles_cache: Arc<roles::RolesCache>,
     mail_wake: Arc<Notify>,
 }
 
@@ -93,6 +100,7 @@ impl App {
             settings: Arc::new(settings),
             keyring: Arc::new(keyring),
             keys: Arc::default(),
+            roles_cache: Arc::default(),
             mail_wake: Arc::new(Notify::new()),
         })
     }

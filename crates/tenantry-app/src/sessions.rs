@@ -1,7 +1,6 @@
 //! Signing in and staying signed in: password login (throttled per account and per address),
 //! sessions, refresh-token rotation with reuse detection, access tokens, logout.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -181,7 +180,9 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&row, session_id, now).await?;
+        // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12).
+        self.auto_join(ctx, UserId::from_uuid(row.id)).await?;
+        let access_token = self.sign_access_token(&row, session_id, None, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,
@@ -259,12 +260,19 @@ impl App {
         Ok(token)
     }
 
+    /// Signs an access token for `user` in `session_id`; its `orgs` claim is read now, so it
+    /// follows every membership change at the next refresh.
     pub(crate) async fn sign_access_token(
         &self,
         user: &UserRow,
         session_id: Uuid,
+        active_org: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
+        let orgs = {
+            let mut c = self.db().acquire().await?;
+            self.org_claims(c.ex(), user.id, active_org).await?
+        };
         let claims = AccessClaims {
             iss: self.settings().auth.issuer.clone(),
             sub: user.id.to_string(),
@@ -276,8 +284,9 @@ impl App {
             sid: session_id.to_string(),
             email: user.email.clone(),
             email_verified: user.email_verified,
-            orgs: BTreeMap::new(),
-            active_org_id: None,
+            orgs: orgs.orgs,
+            active_org_id: orgs.active_org_id,
+            orgs_truncated: orgs.truncated,
         };
         let signer = self.signer(now).await?;
         Ok(signer.sign_access(&claims))
@@ -323,7 +332,43 @@ impl App {
         store::touch_session(tx.ex(), session.id, now).await?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, now).await?;
+        let access_token = self.sign_access_token(&user, session.id, session.active_org_id, now).await?;
+        Ok(Tokens {
+            access_token,
+            expires_in: self.settings().auth.access_ttl.num_seconds(),
+            refresh_token,
+            session_id: session.id,
+        })
+    }
+
+    /// Selects the org the signed-in session acts in (the org switcher), or clears it, and hands
+    /// out fresh tokens that say so. The user must be a member of the org.
+    pub async fn set_active_org(
+        &self,
+        ctx: &Ctx,
+        session_id: Uuid,
+        org_id: Option<tenantry_core::OrgId>,
+    ) -> AppResult<Tokens> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "Only a signed-in user has an active organization.").into());
+        };
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let session = store::get_session(tx.ex(), session_id).await?;
+        let session = match session {
+            Some(s) if s.user_id == user_id.as_uuid() && s.revoked_at.is_none() && s.expires_at > now => s,
+            _ => return Err(invalid_token("session-ended")),
+        };
+        if let Some(org) = org_id {
+            tenantry_store::members::get_member(tx.ex(), org.as_uuid(), user_id.as_uuid())
+                .await?
+                .ok_or_else(crate::orgs::org_not_found)?;
+        }
+        store::set_active_org(tx.ex(), session.id, org_id.map(|o| o.as_uuid())).await?;
+        let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(|| invalid_token("session-ended"))?;
+        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
+        tx.commit().await?;
+        let access_token = self.sign_access_token(&user, session.id, org_id.map(|o| o.as_uuid()), now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -452,7 +497,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session_id, now).await?;
+        let access_token = self.sign_access_token(&user, session_id, None, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),

@@ -123,7 +123,7 @@ fn check_properties(p: &Map<String, Value>) -> Result<(), DomainError> {
 }
 
 /// Whether a JSON value holds a NUL character anywhere; PostgreSQL cannot store one in text or jsonb.
-fn has_nul(v: &Value) -> bool {
+pub(crate) fn has_nul(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains('\0'),
         Value::Array(items) => items.iter().any(has_nul),

@@ -1,9 +1,16 @@
 //! Argon2id password hashing (PHC strings), off the async runtime.
+//!
+//! At most one hash per core runs at a time; further callers wait for a permit. Without the bound,
+//! a burst of sign-ins would start one 19 MiB hash per request on the blocking pool: memory would
+//! grow with the burst, and the runtime's worker threads would compete with dozens of hashing
+//! threads for the cores, so every other request (health checks included) would wait on them.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::{Arc, OnceLock};
+
+use tokio::sync::Semaphore;
 
 /// Argon2id cost parameters. The default is OWASP's first recommendation (19 MiB, 2 passes, 1 lane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +49,8 @@ struct Inner {
     /// A hash of a random password, verified against when the user is unknown so that an unknown
     /// email costs the same time as a wrong password.
     dummy: OnceLock<String>,
+    /// One permit per core: the hashes that may run at once.
+    running: Semaphore,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -60,7 +69,9 @@ impl PasswordHasher {
         let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
             .map_err(|e| HashError(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        Ok(PasswordHasher { inner: Arc::new(Inner { argon, params, dummy: OnceLock::new() }) })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let inner = Inner { argon, params, dummy: OnceLock::new(), running: Semaphore::new(cores) };
+        Ok(PasswordHasher { inner: Arc::new(inner) })
     }
 
     pub fn params(&self) -> PasswordParams {
@@ -77,15 +88,24 @@ impl PasswordHasher {
             .map_err(|e| HashError(e.to_string()))
     }
 
-    /// Hashes on the blocking pool.
+    /// Hashes on the blocking pool, once a core is free for it.
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.hash_blocking(&password))
-            .await
-            .map_err(|e| HashError(e.to_string()))?
+        self.off_runtime(move || this.hash_blocking(&password)).await
     }
 
-    fn verify_blocking(&self, password: &str, stored: Option<&str>) -> Result<PasswordVerdict, HashError> {
+    /// Runs one hash's work on the blocking pool while holding a per-core permit.
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let _permit = self.inner.running.acquire().await.map_err(|e| HashError(e.to_string()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|e| HashError(e.to_string()))?
+    }
+
+    /// Verifies synchronously; see [`PasswordHasher::verify`]. Call from blocking contexts only
+    /// (benchmarks measure the raw rate with it).
+    pub fn verify_blocking(&self, password: &str, stored: Option<&str>) -> Result<PasswordVerdict, HashError> {
         let Some(stored) = stored else {
             // Same work as a real check, same answer as a wrong password.
             let dummy =
@@ -114,9 +134,7 @@ impl PasswordHasher {
     /// spends one hash's time and answers [`PasswordVerdict::Mismatch`].
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<PasswordVerdict, HashError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.verify_blocking(&password, stored.as_deref()))
-            .await
-            .map_err(|e| HashError(e.to_string()))?
+        self.off_runtime(move || this.verify_blocking(&password, stored.as_deref())).await
     }
 }
 
@@ -140,6 +158,37 @@ mod tests {
             assert_eq!(h.verify(wrong.into(), Some(a.clone())).await.unwrap(), PasswordVerdict::Mismatch, "{wrong:?}");
         }
         assert_eq!(h.verify("x".into(), None).await.unwrap(), PasswordVerdict::Mismatch);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_one_hash_per_core_runs_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let h = PasswordHasher::new(cheap()).unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..cores * 4)
+            .map(|_| {
+                let (h, running, most) = (h.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    h.off_runtime(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert!(
+            most.load(Ordering::SeqCst) <= cores,
+            "{} hashes ran at once on {cores} cores",
+            most.load(Ordering::SeqCst)
+        );
     }
 
     #[tokio::test]

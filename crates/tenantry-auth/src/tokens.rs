@@ -138,6 +138,9 @@ pub struct AccessClaims {
     pub orgs: BTreeMap<String, OrgClaim>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_org_id: Option<String>,
+    /// The user is in more orgs than a token lists; `orgs` holds the first ones and the active one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orgs_truncated: bool,
 }
 
 /// The user's standing in one org.
@@ -404,6 +407,7 @@ mod tests {
             email_verified: true,
             orgs: BTreeMap::from([(org.org_id.clone(), org)]),
             active_org_id: None,
+            orgs_truncated: false,
         }
     }
 

@@ -5,7 +5,7 @@
 //! inside the window; throughput is the count of 2xx answers divided by the time from the window's
 //! start to the last answer. Anything else (a non-2xx status, a broken connection) is an error.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,20 +30,42 @@ pub enum Scenario {
     FetchUser,
     /// `POST /api/backend/v1/users` with a fresh email and no password.
     CreateUser,
+    /// `POST /api/v1/token/refresh`: each connection rotates its own session's refresh token.
+    Refresh,
+    /// `POST /api/v1/login` with the right password of a random seeded user, each connection
+    /// from its own loopback address; `/healthz` is probed meanwhile.
+    Login,
 }
 
 impl Scenario {
     /// Run in this order: the ceiling first, and creation last because it grows the database.
-    pub const ALL: [Scenario; 3] = [Scenario::Noop, Scenario::FetchUser, Scenario::CreateUser];
+    pub const ALL: [Scenario; 5] =
+        [Scenario::Noop, Scenario::FetchUser, Scenario::Refresh, Scenario::Login, Scenario::CreateUser];
 
     pub fn label(self) -> &'static str {
         match self {
             Scenario::Noop => "no-op JSON (GET /healthz)",
             Scenario::FetchUser => "fetch user by id",
             Scenario::CreateUser => "create user (no password)",
+            Scenario::Refresh => "token refresh (rotate + sign)",
+            Scenario::Login => "password login (Argon2id)",
         }
     }
 }
+
+/// Users seeded with a password for [`Scenario::Login`]; their emails are [`login_email`].
+pub const LOGIN_USERS: usize = 1_000;
+
+/// The password of every login user.
+pub const LOGIN_PASSWORD: &str = "bench correct horse battery";
+
+/// The email of the `n`-th login user.
+pub fn login_email(n: usize) -> String {
+    format!("login-{n}@bench.example.com")
+}
+
+/// How often the probe asks `/healthz` while logins load the server.
+const PROBE_EVERY: Duration = Duration::from_millis(10);
 
 /// The server under load and what requests need to address it.
 pub struct Target {
@@ -51,16 +73,24 @@ pub struct Target {
     host: HeaderValue,
     authorization: HeaderValue,
     user_ids: Vec<Uuid>,
+    /// One refresh token per connection, each starting its own rotation chain.
+    refresh_tokens: Vec<String>,
 }
 
 impl Target {
-    pub fn new(addr: SocketAddr, api_key: &str, user_ids: Vec<Uuid>) -> anyhow::Result<Target> {
+    pub fn new(
+        addr: SocketAddr,
+        api_key: &str,
+        user_ids: Vec<Uuid>,
+        refresh_tokens: Vec<String>,
+    ) -> anyhow::Result<Target> {
         Ok(Target {
             addr,
             host: HeaderValue::from_str(&addr.to_string())?,
             authorization: HeaderValue::from_str(&format!("Bearer {api_key}"))
                 .context("the API key is not a header")?,
             user_ids,
+            refresh_tokens,
         })
     }
 }
@@ -85,6 +115,8 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// Latency of every 2xx answer in the window, in microseconds, sorted.
     latencies_us: Vec<u32>,
+    /// Latencies of the `/healthz` probe that ran beside the scenario, sorted; empty without one.
+    probe_latencies_us: Vec<u32>,
 }
 
 impl Measurement {
@@ -100,6 +132,12 @@ impl Measurement {
     /// The `p`-th percentile latency (nearest rank), or zero without answers.
     pub fn percentile(&self, p: f64) -> Duration {
         Duration::from_micros(u64::from(nearest_rank(&self.latencies_us, p)))
+    }
+
+    /// The `p`-th percentile of the `/healthz` probe, if one ran.
+    pub fn probe_percentile(&self, p: f64) -> Option<Duration> {
+        (!self.probe_latencies_us.is_empty())
+            .then(|| Duration::from_micros(u64::from(nearest_rank(&self.probe_latencies_us, p))))
     }
 }
 
@@ -131,8 +169,9 @@ pub async fn run<S>(
     let window = Window { measure_from: start + spec.warmup, end: start + spec.warmup + spec.duration };
     let mut tasks = JoinSet::new();
     for task in 0..spec.connections {
-        tasks.spawn(drive(RequestSource::new(scenario, task, target.clone()), window));
+        tasks.spawn(drive(RequestSource::new(scenario, task, target.clone())?, window));
     }
+    let probe = (scenario == Scenario::Login).then(|| tokio::spawn(probe_healthz(target.clone(), window)));
     tokio::time::sleep_until(window.measure_from.into()).await;
     let window_start = sample()?;
     let mut total = TaskStats::new(window.measure_from);
@@ -140,6 +179,11 @@ pub async fn run<S>(
         total.absorb(joined.context("a load task panicked")??);
     }
     let window_end = sample()?;
+    let mut probe_latencies_us = match probe {
+        Some(p) => p.await.context("the probe panicked")??,
+        None => Vec::new(),
+    };
+    probe_latencies_us.sort_unstable();
     total.latencies_us.sort_unstable();
     let elapsed = total.last_answer.saturating_duration_since(window.measure_from);
     let measurement = Measurement {
@@ -148,8 +192,32 @@ pub async fn run<S>(
         first_error: total.first_error,
         elapsed: if elapsed.is_zero() { spec.duration } else { elapsed },
         latencies_us: total.latencies_us,
+        probe_latencies_us,
     };
     Ok(Run { measurement, window_start, window_end })
+}
+
+/// Asks `/healthz` every [`PROBE_EVERY`] on a connection of its own, during the measured window,
+/// and returns each answer's latency: how responsive the server stays while others load it.
+async fn probe_healthz(target: Arc<Target>, window: Window) -> anyhow::Result<Vec<u32>> {
+    let mut conn = Connection::open(target.addr).await?;
+    let mut latencies = Vec::new();
+    tokio::time::sleep_until(window.measure_from.into()).await;
+    let mut ticks = tokio::time::interval(PROBE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let sent = Instant::now();
+        if sent >= window.end {
+            return Ok(latencies);
+        }
+        let req = Request::get("/healthz").header(HOST, target.host.clone()).body(Full::default())?;
+        let status = conn.send(req).await?;
+        if !status.is_success() {
+            anyhow::bail!("/healthz answered {status} during the load");
+        }
+        latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
 }
 
 /// When measuring starts and when tasks stop sending.
@@ -197,44 +265,80 @@ impl TaskStats {
 
 /// One connection sending back to back until the window ends; a broken connection is reopened.
 async fn drive(mut source: RequestSource, window: Window) -> anyhow::Result<TaskStats> {
-    let addr = source.target.addr;
-    let mut conn = Connection::open(addr).await?;
+    let mut conn = source.connect().await?;
     let mut stats = TaskStats::new(window.measure_from);
     loop {
         let sent = Instant::now();
         if sent >= window.end {
             return Ok(stats);
         }
-        let outcome = conn.send(source.next()?).await;
+        let outcome = conn.exchange(source.next()?).await;
         let answered = Instant::now();
         let measured = sent >= window.measure_from;
         match outcome {
-            Ok(status) if status.is_success() => {
-                if measured {
-                    stats.success(sent, answered);
-                }
-            }
-            Ok(status) => stats.error(measured, || format!("{}: HTTP {status}", source.scenario.label())),
+            Ok((status, body)) if status.is_success() => match source.observe(&body) {
+                Ok(()) if measured => stats.success(sent, answered),
+                Ok(()) => {}
+                Err(e) => stats.error(measured, || format!("{}: {e:#}", source.scenario.label())),
+            },
+            Ok((status, body)) => stats.error(measured, || {
+                format!("{}: HTTP {status}: {}", source.scenario.label(), String::from_utf8_lossy(&body))
+            }),
             Err(e) => {
                 stats.error(measured, || format!("{}: {e:#}", source.scenario.label()));
-                conn = Connection::open(addr).await?;
+                conn = source.connect().await?;
             }
         }
     }
 }
 
-/// The requests of one task: random seeded ids to fetch, or unique emails to create.
+/// The requests of one task: random seeded ids to fetch, unique emails to create, the next
+/// refresh token of its chain, or a random login user.
 struct RequestSource {
     scenario: Scenario,
     task: usize,
     target: Arc<Target>,
     rng: StdRng,
     sequence: u64,
+    /// [`Scenario::Refresh`]: the token to present next.
+    refresh_token: String,
 }
 
 impl RequestSource {
-    fn new(scenario: Scenario, task: usize, target: Arc<Target>) -> RequestSource {
-        RequestSource { scenario, task, target, rng: StdRng::seed_from_u64(task as u64), sequence: 0 }
+    fn new(scenario: Scenario, task: usize, target: Arc<Target>) -> anyhow::Result<RequestSource> {
+        let refresh_token = match scenario {
+            Scenario::Refresh => {
+                target.refresh_tokens.get(task).cloned().context("one refresh token per connection")?
+            }
+            _ => String::new(),
+        };
+        Ok(RequestSource {
+            scenario,
+            task,
+            target,
+            rng: StdRng::seed_from_u64(task as u64),
+            sequence: 0,
+            refresh_token,
+        })
+    }
+
+    /// A connection for this task: logins come from an address of their own (127.0.1.x), as
+    /// separate clients would, so the per-address sign-in throttle sees each client's own count.
+    async fn connect(&self) -> anyhow::Result<Connection> {
+        match self.scenario {
+            Scenario::Login => Connection::open_from(self.target.addr, client_address(self.task)).await,
+            _ => Connection::open(self.target.addr).await,
+        }
+    }
+
+    /// Takes what a successful answer hands on: the next refresh token of the chain.
+    fn observe(&mut self, body: &[u8]) -> anyhow::Result<()> {
+        if self.scenario == Scenario::Refresh {
+            let tokens: serde_json::Value = serde_json::from_slice(body).context("the refresh answer is not JSON")?;
+            self.refresh_token =
+                tokens["refresh_token"].as_str().context("the refresh answer has no refresh_token")?.to_owned();
+        }
+        Ok(())
     }
 
     fn next(&mut self) -> anyhow::Result<Req> {
@@ -260,9 +364,38 @@ impl RequestSource {
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(Full::new(Bytes::from(serde_json::to_vec(&body)?)))?
             }
+            Scenario::Refresh => json_post(
+                t,
+                "/api/v1/token/refresh",
+                &serde_json::json!({
+                    "refresh_token": self.refresh_token,
+                }),
+            )?,
+            Scenario::Login => json_post(
+                t,
+                "/api/v1/login",
+                &serde_json::json!({
+                    "email": login_email(self.rng.gen_range(0..LOGIN_USERS)),
+                    "password": LOGIN_PASSWORD,
+                }),
+            )?,
         };
         Ok(req)
     }
+}
+
+/// An end-user API `POST` with a JSON body and no credentials beyond the body.
+fn json_post(t: &Target, path: &str, body: &serde_json::Value) -> anyhow::Result<Req> {
+    Ok(Request::post(path)
+        .header(HOST, t.host.clone())
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?)
+}
+
+/// The source address of the `task`-th login connection: 127.0.1.1, 127.0.1.2, …
+fn client_address(task: usize) -> IpAddr {
+    let n = task % 254 + 1;
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1 + (task / 254) as u8, n as u8))
 }
 
 /// The email of the `sequence`-th user a task creates; seeded users are `seed-*`, so none collide.
@@ -283,6 +416,13 @@ mod tests {
         assert_eq!(nearest_rank(&v, 0.0), 1);
         assert_eq!(nearest_rank(&[7], 99.0), 7);
         assert_eq!(nearest_rank(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn login_clients_have_distinct_loopback_addresses() {
+        let addrs: std::collections::HashSet<IpAddr> = (0..600).map(client_address).collect();
+        assert_eq!(addrs.len(), 600);
+        assert!(addrs.iter().all(IpAddr::is_loopback));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! The server is always the `tenantry` binary next to this one; when started through `cargo run`,
 //! the harness first runs `cargo build --release -p tenantry-server` so the binary is current.
 
+mod argon;
 mod cpu;
 mod database;
 mod http;
@@ -141,9 +142,12 @@ async fn bench_on(
     opts: &Options,
 ) -> anyhow::Result<EngineReport> {
     let user_ids = seed::seed_users(db.url(), opts.users).await?;
+    let password_hash = argon::bench_password_hash()?;
+    seed::seed_login_users(db.url(), &password_hash).await?;
     let workdir = tempfile::Builder::new().prefix("tenantry-bench-server-").tempdir()?;
     let api_key = binary.create_api_key(db.url(), workdir.path())?;
     let mut process = binary.start(db.url(), workdir.path()).await?;
+    let refresh_tokens = seed::open_sessions(process.addr(), &api_key, &user_ids, opts.connections).await?;
     // Let start-up settle before calling the server idle; meanwhile, see what else runs.
     let before = CpuSnapshot::take(process.pid())?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -152,14 +156,21 @@ async fn bench_on(
         eprintln!("== warning: other processes use {background:.2} cores before the run; figures will be low");
     }
     let idle = process.memory()?;
-    let target = Arc::new(Target::new(process.addr(), &api_key, user_ids)?);
+    let target = Arc::new(Target::new(process.addr(), &api_key, user_ids, refresh_tokens)?);
     let spec = LoadSpec {
         connections: opts.connections,
         warmup: Duration::from_secs(opts.warmup_secs),
         duration: Duration::from_secs(opts.duration_secs),
     };
     let mut results = Vec::new();
+    let mut argon2_per_sec = None;
     for scenario in Scenario::ALL {
+        if scenario == Scenario::Login {
+            // The ceiling for logins, on the same cores, while the server idles.
+            let rate = argon::raw_rate(&password_hash, spec.duration.min(Duration::from_secs(5)))?;
+            eprintln!("== {engine:?}: raw Argon2id {rate:.1} verifications/s on all cores");
+            argon2_per_sec = Some(rate);
+        }
         eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), spec.connections);
         let pid = process.pid();
         let run = load::run(scenario, &target, &spec, || CpuSnapshot::take(pid)).await?;
@@ -168,5 +179,5 @@ async fn bench_on(
     }
     let after = process.memory()?;
     process.stop()?;
-    Ok(EngineReport { engine, background, idle, after, results })
+    Ok(EngineReport { engine, background, idle, after, results, argon2_per_sec })
 }

@@ -9,6 +9,20 @@ pub enum EventType {
     UserDeleted,
     UserDisabled,
     UserEnabled,
+    UserAddedToOrg,
+    UserRemovedFromOrg,
+    UserRoleChangedWithinOrg,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgInvitationCreated,
+    OrgInvitationAccepted,
+    OrgInvitationRevoked,
+    OrgOwnershipTransferred,
+    /// For billing: the number of active members changed (data: `member_count`, `max_users`).
+    OrgMemberCountChanged,
+    /// For billing: members plus pending invites reached `max_users`.
+    OrgSeatLimitReached,
 }
 
 impl EventType {
@@ -18,6 +32,18 @@ impl EventType {
         EventType::UserDeleted,
         EventType::UserDisabled,
         EventType::UserEnabled,
+        EventType::UserAddedToOrg,
+        EventType::UserRemovedFromOrg,
+        EventType::UserRoleChangedWithinOrg,
+        EventType::OrgCreated,
+        EventType::OrgUpdated,
+        EventType::OrgDeleted,
+        EventType::OrgInvitationCreated,
+        EventType::OrgInvitationAccepted,
+        EventType::OrgInvitationRevoked,
+        EventType::OrgOwnershipTransferred,
+        EventType::OrgMemberCountChanged,
+        EventType::OrgSeatLimitReached,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -27,6 +53,18 @@ impl EventType {
             EventType::UserDeleted => "user.deleted",
             EventType::UserDisabled => "user.disabled",
             EventType::UserEnabled => "user.enabled",
+            EventType::UserAddedToOrg => "user.added_to_org",
+            EventType::UserRemovedFromOrg => "user.removed_from_org",
+            EventType::UserRoleChangedWithinOrg => "user.role_changed_within_org",
+            EventType::OrgCreated => "org.created",
+            EventType::OrgUpdated => "org.updated",
+            EventType::OrgDeleted => "org.deleted",
+            EventType::OrgInvitationCreated => "org.invitation_created",
+            EventType::OrgInvitationAccepted => "org.invitation_accepted",
+            EventType::OrgInvitationRevoked => "org.invitation_revoked",
+            EventType::OrgOwnershipTransferred => "org.ownership_transferred",
+            EventType::OrgMemberCountChanged => "org.member_count_changed",
+            EventType::OrgSeatLimitReached => "org.seat_limit_reached",
         }
     }
 
@@ -56,6 +94,24 @@ pub enum AuditAction {
     EmailChangeRequested,
     EmailChanged,
     UserSignedUp,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgDomainAdded,
+    OrgDomainRemoved,
+    MemberAdded,
+    MemberRemoved,
+    MemberLeft,
+    MemberRoleChanged,
+    InvitationCreated,
+    InvitationResent,
+    InvitationRevoked,
+    InvitationAccepted,
+    InvitationDeclined,
+    OwnershipTransferRequested,
+    OwnershipTransferCancelled,
+    OwnershipTransferred,
+    RolesUpdated,
 }
 
 impl AuditAction {
@@ -79,6 +135,24 @@ impl AuditAction {
             AuditAction::EmailChangeRequested => "user.email_change_requested",
             AuditAction::EmailChanged => "user.email_changed",
             AuditAction::UserSignedUp => "user.signed_up",
+            AuditAction::OrgCreated => "org.created",
+            AuditAction::OrgUpdated => "org.updated",
+            AuditAction::OrgDeleted => "org.deleted",
+            AuditAction::OrgDomainAdded => "org.domain_added",
+            AuditAction::OrgDomainRemoved => "org.domain_removed",
+            AuditAction::MemberAdded => "org.member_added",
+            AuditAction::MemberRemoved => "org.member_removed",
+            AuditAction::MemberLeft => "org.member_left",
+            AuditAction::MemberRoleChanged => "org.member_role_changed",
+            AuditAction::InvitationCreated => "org.invitation_created",
+            AuditAction::InvitationResent => "org.invitation_resent",
+            AuditAction::InvitationRevoked => "org.invitation_revoked",
+            AuditAction::InvitationAccepted => "org.invitation_accepted",
+            AuditAction::InvitationDeclined => "org.invitation_declined",
+            AuditAction::OwnershipTransferRequested => "org.ownership_transfer_requested",
+            AuditAction::OwnershipTransferCancelled => "org.ownership_transfer_cancelled",
+            AuditAction::OwnershipTransferred => "org.ownership_transferred",
+            AuditAction::RolesUpdated => "roles.updated",
         }
     }
 }

@@ -22,15 +22,22 @@ pub enum MailTemplate {
     /// Sent to the old address once the change is done. Needs `email` (the new address); `link`
     /// is optional.
     EmailChangedNotice,
+    /// An invitation into an org. Needs `link`, `expires_in`, `org_name`, `inviter`, `role`.
+    OrgInvite,
+    /// Asks an owner to confirm handing ownership over. Needs `link`, `expires_in`, `org_name`,
+    /// `target` (the new owner's email), `new_role` (the owner's role afterwards).
+    OwnershipTransfer,
 }
 
 impl MailTemplate {
-    pub const ALL: [MailTemplate; 5] = [
+    pub const ALL: [MailTemplate; 7] = [
         MailTemplate::VerifyEmail,
         MailTemplate::ResetPassword,
         MailTemplate::PasswordChanged,
         MailTemplate::EmailChangeVerify,
         MailTemplate::EmailChangedNotice,
+        MailTemplate::OrgInvite,
+        MailTemplate::OwnershipTransfer,
     ];
 
     /// The file name stem, also stored in the queue.
@@ -41,6 +48,8 @@ impl MailTemplate {
             MailTemplate::PasswordChanged => "password_changed",
             MailTemplate::EmailChangeVerify => "email_change_verify",
             MailTemplate::EmailChangedNotice => "email_changed_notice",
+            MailTemplate::OrgInvite => "org_invite",
+            MailTemplate::OwnershipTransfer => "ownership_transfer",
         }
     }
 
@@ -57,6 +66,8 @@ impl MailTemplate {
             }
             MailTemplate::PasswordChanged => &[],
             MailTemplate::EmailChangedNotice => &["email"],
+            MailTemplate::OrgInvite => &["link", "expires_in", "org_name", "inviter", "role"],
+            MailTemplate::OwnershipTransfer => &["link", "expires_in", "org_name", "target", "new_role"],
         }
     }
 
@@ -85,7 +96,15 @@ macro_rules! email_files {
 /// Every file under `hosted-pages/emails/`, by name.
 pub(crate) const FILES: &[(&str, &str)] = email_files!(
     partials: ["_layout.html", "_button.html"],
-    templates: ["verify_email", "reset_password", "password_changed", "email_change_verify", "email_changed_notice"]
+    templates: [
+        "verify_email",
+        "reset_password",
+        "password_changed",
+        "email_change_verify",
+        "email_changed_notice",
+        "org_invite",
+        "ownership_transfer"
+    ]
 );
 
 /// The loaded templates. Built once at start-up; a syntax error in a file fails there.

@@ -104,6 +104,7 @@ fn claims() -> AccessClaims {
         email_verified: true,
         orgs: BTreeMap::from([(org_id.clone(), org)]),
         active_org_id: Some(org_id),
+        orgs_truncated: false,
     }
 }
 

@@ -33,6 +33,10 @@ pub struct AccessClaims {
     /// The org the user has selected, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_org_id: Option<String>,
+    /// The user is in more orgs than a token lists: `orgs` holds the first ones and the active
+    /// one; ask the backend API for the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub orgs_truncated: bool,
 }
 
 impl AccessClaims {

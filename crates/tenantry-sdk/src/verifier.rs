@@ -373,6 +373,7 @@ mod tests {
             email_verified: true,
             orgs: BTreeMap::from([(org.org_id.clone(), org)]),
             active_org_id: Some("0197a000-0000-7000-8000-000000000001".into()),
+            orgs_truncated: false,
         }
     }
 

@@ -71,6 +71,58 @@ pub struct Config {
     /// Run the background workers (mail delivery) in this process.
     pub workers_enabled: bool,
     pub mail: MailSettings,
+    pub orgs: OrgsConfig,
+}
+
+/// Which orgs an access token lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenOrgsMode {
+    /// Every org of the user, up to `token_max_orgs`.
+    #[default]
+    All,
+    /// Only the org the session has selected.
+    Active,
+}
+
+/// Organizations (DESIGN §4.10–4.11). The word for "Organization" is `mail.org_word`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgsConfig {
+    /// Whether users may create organizations themselves.
+    pub users_can_create: bool,
+    /// Whether every user must belong to an organization (sign-in then asks to create or join one).
+    pub require_membership: bool,
+    /// Whether each new user gets a personal organization at signup.
+    pub personal_org_at_signup: bool,
+    /// The most organizations one user may belong to; unset is no cap.
+    pub max_orgs_per_user: Option<u32>,
+    /// Invitation lifetime in hours.
+    pub invite_ttl_hours: i64,
+    /// How long an ownership transfer waits for the owner's confirmation, in hours.
+    pub transfer_ttl_hours: i64,
+    pub token_orgs: TokenOrgsMode,
+    /// The most organizations an access token lists.
+    pub token_max_orgs: u32,
+    /// The role hierarchy, additional roles and app permissions; unset: Owner > Admin > Member >
+    /// Viewer. Once set through the backend API, the stored roles win.
+    pub roles: Option<tenantry_app::roles::RolesSpec>,
+}
+
+impl Default for OrgsConfig {
+    fn default() -> Self {
+        OrgsConfig {
+            users_can_create: true,
+            require_membership: false,
+            personal_org_at_signup: false,
+            max_orgs_per_user: None,
+            invite_ttl_hours: 24 * 7,
+            transfer_ttl_hours: 24,
+            token_orgs: TokenOrgsMode::All,
+            token_max_orgs: 25,
+            roles: None,
+        }
+    }
 }
 
 /// Outgoing email.
@@ -129,6 +181,7 @@ impl Default for Config {
             access_token_ttl_secs: 900,
             workers_enabled: true,
             mail: MailSettings::default(),
+            orgs: OrgsConfig::default(),
         }
     }
 }
@@ -150,6 +203,7 @@ impl std::fmt::Debug for Config {
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
             .field("workers_enabled", &self.workers_enabled)
             .field("mail", &self.mail)
+            .field("orgs", &self.orgs)
             .finish()
     }
 }
@@ -195,6 +249,17 @@ impl Config {
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");
+        }
+        if !(1..=24 * 90).contains(&self.orgs.invite_ttl_hours)
+            || !(1..=24 * 30).contains(&self.orgs.transfer_ttl_hours)
+        {
+            bail!("orgs.invite_ttl_hours must be 1 to 2160 and orgs.transfer_ttl_hours 1 to 720");
+        }
+        if !(1..=1000).contains(&self.orgs.token_max_orgs) {
+            bail!("orgs.token_max_orgs must be between 1 and 1000");
+        }
+        if let Some(roles) = &self.orgs.roles {
+            roles.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?;
         }
         Ok(())
     }

@@ -15,14 +15,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
+use tenantry_app::orgs::{OrgSettings, TokenOrgs};
 use tenantry_app::{App, AppSettings, AuthSettings};
 use tenantry_auth::{Keyring, MasterKey, PasswordParams};
-use tenantry_core::{Clock, PasswordPolicy};
+use tenantry_core::{Clock, PasswordPolicy, RoleConfig};
 use tenantry_mail::{MailConfig, MailWorker, Mailer};
 use tenantry_store::{Db, DbOptions, Engine};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, LogFormat, MailSettings, PasswordConfig};
+pub use config::{Config, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode};
 pub use http::REQUEST_ID;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -53,10 +54,35 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs),
             ..AuthSettings::default()
         },
+        orgs: org_settings(config)?,
     };
     let app = App::new(db, settings, clock, keyring)?;
     app.ensure_signing_key().await.context("cannot prepare token signing keys")?;
     Ok(app)
+}
+
+/// The organization settings of the configuration (validated already).
+fn org_settings(config: &Config) -> anyhow::Result<OrgSettings> {
+    let o = &config.orgs;
+    let roles = match &o.roles {
+        Some(spec) => spec.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?,
+        None => RoleConfig::default(),
+    };
+    Ok(OrgSettings {
+        org_word: config.mail.org_word.clone(),
+        users_can_create: o.users_can_create,
+        require_membership: o.require_membership,
+        personal_org_at_signup: o.personal_org_at_signup,
+        max_orgs_per_user: o.max_orgs_per_user,
+        invite_ttl: chrono::Duration::hours(o.invite_ttl_hours),
+        transfer_ttl: chrono::Duration::hours(o.transfer_ttl_hours),
+        token_orgs: match o.token_orgs {
+            TokenOrgsMode::All => TokenOrgs::All,
+            TokenOrgsMode::Active => TokenOrgs::ActiveOnly,
+        },
+        token_max_orgs: o.token_max_orgs,
+        roles,
+    })
 }
 
 /// The master key from `master_key`, else from `master_key_file`, created on first start.

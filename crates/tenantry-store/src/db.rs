@@ -71,6 +71,8 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    // See the PostgreSQL pool: no ping per checkout.
+                    .test_before_acquire(false)
                     .connect_with(connect)
                     .await?;
                 Ok(Db::Sqlite(pool))
@@ -80,6 +82,11 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    // sqlx pings every connection before handing it out, a full round trip per
+                    // query. Without the ping, a connection that died while idle (a database
+                    // restart) fails one query and is then discarded; idle and lifetime limits
+                    // still recycle connections.
+                    .test_before_acquire(false)
                     .connect_with(connect)
                     .await?;
                 Ok(Db::Postgres(pool))
@@ -190,6 +197,14 @@ impl Ex<'_> {
         match self {
             Ex::Sqlite(_) => Engine::Sqlite,
             Ex::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The same connection for one more statement, for store functions that run several.
+    pub fn reborrow(&mut self) -> Ex<'_> {
+        match self {
+            Ex::Sqlite(c) => Ex::Sqlite(&mut **c),
+            Ex::Postgres(c) => Ex::Postgres(&mut **c),
         }
     }
 }

@@ -147,3 +147,38 @@ pub async fn lock_refresh_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<
 pub async fn use_refresh_token(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
     sql_execute!(ex, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id, now)
 }
+
+/// Ends every live session whose active org is `org_id` (the org was deleted).
+pub async fn revoke_sessions_in_org(ex: Ex<'_>, org_id: Uuid, now: DateTime<Utc>, reason: &str) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE active_org_id = $1 AND revoked_at IS NULL",
+        org_id,
+        now,
+        reason
+    )
+}
+
+/// Ends a user's live sessions whose active org is `org_id` (they left or were removed).
+pub async fn revoke_user_sessions_in_org(
+    ex: Ex<'_>,
+    user_id: Uuid,
+    org_id: Uuid,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+         WHERE user_id = $1 AND active_org_id = $2 AND revoked_at IS NULL",
+        user_id,
+        org_id,
+        now,
+        reason
+    )
+}
+
+/// Selects the org a session acts in (`None` clears it).
+pub async fn set_active_org(ex: Ex<'_>, id: Uuid, org_id: Option<Uuid>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE sessions SET active_org_id = $2 WHERE id = $1", id, org_id)
+}

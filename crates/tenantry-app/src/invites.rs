@@ -1,0 +1,475 @@
+//! Invitations (DESIGN §4.2–4.4) and domain auto-join (§4.12).
+//!
+//! An invite carries a single-use token (256 random bits, emailed, stored as its SHA-256) that
+//! expires after the deployment's invite lifetime. Resending replaces token and expiry; revoking
+//! works on pending invites only. The invitee accepts or declines signed in as the invited
+//! address; the seat check is repeated at acceptance inside the org's lock, so racing accepts
+//! cannot overfill `max_users`.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tenantry_auth::{hash_opaque_token, new_opaque_token};
+use tenantry_core::events::{AuditAction, EventType};
+use tenantry_core::org::{
+    check_invite, is_auto_join_eligible, perm, require_permission, DomainPolicy, InviteeState, NewInvite,
+};
+use tenantry_core::{DomainError, Email, ErrorKind, MaxUsers, OrgId, RoleConfig, UserId};
+use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
+use tenantry_store::members::{self as member_store, MemberRow};
+use tenantry_store::orgs::{self as org_store, OrgRow};
+use tenantry_store::{users, Json, Tx};
+use uuid::Uuid;
+
+use crate::accounts::human;
+use crate::members::{max_users, resolve_additional, PendingInvite};
+use crate::orgs::{Access, Lock, Org};
+use crate::record::{audit, emit, Audit, Event};
+use crate::{Actor, App, AppError, AppResult, Ctx, Page};
+
+/// Input of [`App::create_invite`].
+#[derive(Debug, Clone, Default)]
+pub struct CreateInvite {
+    pub email: String,
+    /// The lowest role when absent.
+    pub role: Option<String>,
+    pub additional_roles: Vec<String>,
+}
+
+/// What anyone holding an invite link may learn about it: nothing more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteDetails {
+    pub org_name: String,
+    pub inviter: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn invite_invalid() -> AppError {
+    DomainError::not_found("invite-invalid", "This invitation link is not valid.").into()
+}
+
+fn invite_not_found() -> AppError {
+    DomainError::not_found("invite-not-found", "This organization has no such invitation.").into()
+}
+
+/// Why a stored invite can no longer be used, if it cannot.
+fn unusable(invite: &InviteRow, now: DateTime<Utc>) -> Option<AppError> {
+    let gone = |code, detail: &str| Some(AppError::from(DomainError::new(ErrorKind::Gone, code, detail)));
+    match invite.state.as_str() {
+        "pending" if invite.expires_at > now => None,
+        "pending" | "expired" => gone("invite-expired", "This invitation has expired. Ask for a new one."),
+        "revoked" => gone("invite-revoked", "This invitation was revoked."),
+        _ => gone("invite-used", "This invitation was already answered."),
+    }
+}
+
+fn invite_event(event_type: EventType, i: &InviteRow) -> Event {
+    Event {
+        event_type,
+        object_id: i.id,
+        object_version: i.version,
+        org_id: Some(i.org_id),
+        data: json!({
+            "invite_id": i.id.to_string(),
+            "org_id": i.org_id.to_string(),
+            "email": i.email,
+            "role": i.role,
+            "additional_roles": i.additional_roles.0,
+            "state": i.state,
+            "expires_at": i.expires_at,
+            "accepted_by": i.answered_by.map(|u| u.to_string()),
+            "version": i.version,
+        }),
+    }
+}
+
+impl App {
+    /// Invites an address into an org (DESIGN §4.2) and emails the link.
+    pub async fn create_invite(&self, ctx: &Ctx, org_id: OrgId, input: CreateInvite) -> AppResult<PendingInvite> {
+        let roles = self.roles().await?;
+        let email = Email::parse(&input.email)?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
+        require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
+        let role = match &input.role {
+            Some(r) => roles.resolve(r)?,
+            None => roles.lowest_role().clone(),
+        };
+        let additional = resolve_additional(&roles, &input.additional_roles)?;
+        let normalized = email.normalized();
+        let mut invitee = InviteeState::Newcomer;
+        if let Some(user) = users::find_user_by_email(tx.ex(), None, &normalized).await? {
+            if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
+                invitee = InviteeState::ActiveMember;
+            }
+        }
+        if invitee == InviteeState::Newcomer {
+            if let Some(mut pending) = store::find_pending_invite(tx.ex(), org.id, &normalized).await? {
+                if pending.expires_at > now {
+                    invitee = InviteeState::PendingInvite;
+                } else {
+                    // An expired invite frees the address (and its seat) for a new one.
+                    pending.state = "expired".to_owned();
+                    pending.version += 1;
+                    pending.updated_at = now;
+                    store::update_invite(tx.ex(), &pending).await?;
+                }
+            }
+        }
+        let domains = self.org_domains(&mut tx, org.id).await?;
+        let live = store::count_live_invites(tx.ex(), org.id, now).await?;
+        check_invite(
+            &roles,
+            access.org_actor(),
+            &NewInvite {
+                email: &email,
+                role: &role,
+                invitee,
+                domains: DomainPolicy { domains: &domains, restrict_members: org.domain_restrict },
+                max_users: max_users(&org),
+                members: u64::try_from(org.member_count).unwrap_or(0),
+                pending_invites: u64::try_from(live).unwrap_or(0),
+            },
+        )?;
+        let (token, token_hash) = new_opaque_token();
+        let invite = InviteRow {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            email: email.as_str().to_owned(),
+            email_normalized: normalized,
+            role: role.as_str().to_owned(),
+            additional_roles: Json(additional.iter().map(|r| r.as_str().to_owned()).collect()),
+            invited_by: access.user_id(),
+            token_hash,
+            state: "pending".to_owned(),
+            expires_at: now + self.settings().orgs.invite_ttl,
+            answered_by: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_invite(tx.ex(), &invite).await?;
+        self.mail_invite(&mut tx, &org, &access, &invite, &token, now).await?;
+        emit(&mut tx, now, invite_event(EventType::OrgInvitationCreated, &invite)).await?;
+        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationCreated, &invite)).await?;
+        let org_view = Org::from_row(org, Vec::new());
+        self.emit_seat_events(&mut tx, &org_view, live + 1, now, false).await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(PendingInvite::from(&invite))
+    }
+
+    async fn mail_invite(
+        &self,
+        tx: &mut Tx,
+        org: &OrgRow,
+        access: &Access,
+        invite: &InviteRow,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let inviter = match access.user_id() {
+            Some(id) => match users::get_user(tx.ex(), id).await? {
+                Some(u) => display_name(&u),
+                None => org.name.clone(),
+            },
+            None => format!("The {} team", org.name),
+        };
+        let vars = json!({
+            "link": self.link("/invites/accept", token),
+            "expires_in": human(self.settings().orgs.invite_ttl),
+            "email": invite.email,
+            "org_name": org.name,
+            "inviter": inviter,
+            "role": invite.role,
+        });
+        self.queue_mail(tx, &invite.email, "org_invite", vars, now).await
+    }
+
+    /// Refuses an actor who could not have sent this invite: inviting needs the permission, and
+    /// an invite's role must not be above the actor's (owner invites only from owners).
+    fn check_may_handle(roles: &RoleConfig, access: &Access, invite: &InviteRow) -> AppResult<()> {
+        let role = roles.resolve(&invite.role)?;
+        let email = Email::parse(&invite.email)?;
+        check_invite(
+            roles,
+            access.org_actor(),
+            &NewInvite {
+                email: &email,
+                role: &role,
+                invitee: InviteeState::Newcomer,
+                domains: DomainPolicy { domains: &[], restrict_members: false },
+                max_users: MaxUsers::UNLIMITED,
+                members: 0,
+                pending_invites: 0,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Sends a pending invite again with a new token and expiry; the old link dies (DESIGN §4.4).
+    pub async fn resend_invite(&self, ctx: &Ctx, org_id: OrgId, invite_id: Uuid) -> AppResult<PendingInvite> {
+        let roles = self.roles().await?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
+        require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
+        let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
+        if invite.state != "pending" {
+            return Err(DomainError::conflict("invite-not-pending", "Only a pending invitation can be resent.").into());
+        }
+        Self::check_may_handle(&roles, &access, &invite)?;
+        if invite.expires_at <= now {
+            // It held no seat while expired; taking one again needs a free seat.
+            let live = store::count_live_invites(tx.ex(), org.id, now).await?;
+            tenantry_core::org::check_seat_available(
+                max_users(&org),
+                u64::try_from(org.member_count).unwrap_or(0),
+                u64::try_from(live).unwrap_or(0),
+            )?;
+        }
+        let (token, token_hash) = new_opaque_token();
+        invite.token_hash = token_hash;
+        invite.expires_at = now + self.settings().orgs.invite_ttl;
+        invite.version += 1;
+        invite.updated_at = now;
+        store::update_invite(tx.ex(), &invite).await?;
+        self.mail_invite(&mut tx, &org, &access, &invite, &token, now).await?;
+        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationResent, &invite)).await?;
+        tx.commit().await?;
+        self.wake_mailer();
+        Ok(PendingInvite::from(&invite))
+    }
+
+    /// Revokes a pending invite (DESIGN §4.4); an answered one cannot be revoked.
+    pub async fn revoke_invite(&self, ctx: &Ctx, org_id: OrgId, invite_id: Uuid) -> AppResult<()> {
+        let roles = self.roles().await?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
+        require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
+        let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
+        if invite.state != "pending" {
+            return Err(DomainError::conflict(
+                "invite-not-pending",
+                format!("This invitation is {} and can no longer be revoked.", invite.state),
+            )
+            .into());
+        }
+        Self::check_may_handle(&roles, &access, &invite)?;
+        invite.state = "revoked".to_owned();
+        invite.version += 1;
+        invite.updated_at = now;
+        store::update_invite(tx.ex(), &invite).await?;
+        emit(&mut tx, now, invite_event(EventType::OrgInvitationRevoked, &invite)).await?;
+        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationRevoked, &invite)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An org's invites in id order, pending ones only unless `all_states`: any member may see them.
+    pub async fn list_invites(
+        &self,
+        ctx: &Ctx,
+        org_id: OrgId,
+        all_states: bool,
+        cursor: Option<Uuid>,
+        limit: u32,
+    ) -> AppResult<Page<PendingInvite>> {
+        let roles = self.roles().await?;
+        let limit = limit.clamp(1, 100);
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let (org, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
+        require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
+        let rows = store::list_invites(
+            c.ex(),
+            org.id,
+            &InviteQuery {
+                live_at: (!all_states).then_some(now),
+                after: cursor,
+                limit: limit + 1,
+                ..InviteQuery::default()
+            },
+        )
+        .await?;
+        let items = rows.iter().map(PendingInvite::from).collect();
+        Ok(Page::from_overfetch(items, limit, |i: &PendingInvite| i.invite_id.to_string()))
+    }
+
+    /// What an invite link shows before signing in: org name, inviter, role, expiry.
+    pub async fn invite_details(&self, token: &str) -> AppResult<InviteDetails> {
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let invite =
+            store::find_invite_by_token(c.ex(), &hash_opaque_token(token)).await?.ok_or_else(invite_invalid)?;
+        if let Some(e) = unusable(&invite, now) {
+            return Err(e);
+        }
+        let org = org_store::get_org(c.ex(), invite.org_id).await?.ok_or_else(invite_invalid)?;
+        let inviter = match invite.invited_by {
+            Some(id) => users::get_user(c.ex(), id).await?.map_or_else(|| org.name.clone(), |u| display_name(&u)),
+            None => format!("The {} team", org.name),
+        };
+        Ok(InviteDetails { org_name: org.name, inviter, role: invite.role, expires_at: invite.expires_at })
+    }
+
+    /// The signed-in user accepts an invite sent to their address (DESIGN §4.3).
+    pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
+        let (mut tx, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
+        let org = org_store::lock_org(tx.ex(), invite.org_id).await?.ok_or_else(invite_invalid)?;
+        if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
+            return Err(
+                DomainError::conflict("already-member", "You are already a member of this organization.").into()
+            );
+        }
+        let email = Email::parse(&user.email)?;
+        self.check_can_join(&mut tx, &org, &user, &email, Some(invite.id), now).await?;
+        let member = MemberRow {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            user_id: user.id,
+            role: invite.role.clone(),
+            additional_roles: invite.additional_roles.clone(),
+            is_creator: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        member_store::insert_member(tx.ex(), &member).await?;
+        invite.state = "accepted".to_owned();
+        invite.answered_by = Some(user.id);
+        invite.version += 1;
+        invite.updated_at = now;
+        if store::update_invite(tx.ex(), &invite).await? == 0 {
+            return Err(invite_invalid());
+        }
+        emit(&mut tx, now, invite_event(EventType::OrgInvitationAccepted, &invite)).await?;
+        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationAccepted, &invite)).await?;
+        let org_now = self.bump_member_count(&mut tx, org, 1, now).await?;
+        self.record_member_added(&mut tx, ctx, &org_now, &member, "invited", now).await?;
+        tx.commit().await?;
+        let roles = self.roles().await?;
+        Ok(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name))
+    }
+
+    /// The signed-in user declines an invite sent to their address.
+    pub async fn decline_invite(&self, ctx: &Ctx, token: &str) -> AppResult<()> {
+        let (mut tx, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
+        invite.state = "declined".to_owned();
+        invite.answered_by = Some(user.id);
+        invite.version += 1;
+        invite.updated_at = now;
+        store::update_invite(tx.ex(), &invite).await?;
+        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationDeclined, &invite)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Opens the transaction of an answer: the invite by token (locked), still pending and
+    /// unexpired, and the signed-in user, who must be the invited address.
+    async fn answerable_invite(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+    ) -> AppResult<(Tx, InviteRow, tenantry_store::users::UserRow, DateTime<Utc>)> {
+        let user_id = match ctx.actor {
+            Actor::User(id) => id,
+            Actor::Anonymous => {
+                return Err(DomainError::unauthenticated(
+                    "unauthenticated",
+                    "Sign in (or sign up) with the invited address to answer the invitation.",
+                )
+                .into())
+            }
+            _ => {
+                return Err(
+                    DomainError::forbidden("user-only", "Only the invited user can answer an invitation.").into()
+                )
+            }
+        };
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let invite =
+            store::lock_invite_by_token(tx.ex(), &hash_opaque_token(token)).await?.ok_or_else(invite_invalid)?;
+        if let Some(e) = unusable(&invite, now) {
+            return Err(e);
+        }
+        let user = users::get_user(tx.ex(), user_id.as_uuid()).await?.ok_or_else(invite_invalid)?;
+        if user.pool_id.is_some() || user.email_normalized != invite.email_normalized {
+            return Err(DomainError::forbidden(
+                "invite-wrong-account",
+                "This invitation was sent to another address. Sign in with the invited address to answer it.",
+            )
+            .into());
+        }
+        Ok((tx, invite, user, now))
+    }
+
+    /// Domain auto-join (DESIGN §4.12): a user with a verified email at an org's auto-join domain
+    /// joins it at the lowest role, if a seat is free and the user may join; otherwise nothing
+    /// happens. Called on signup, email verification and sign-in.
+    pub(crate) async fn auto_join(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Option<OrgId>> {
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let Some(user) = users::get_user(tx.ex(), user_id.as_uuid()).await? else {
+            return Ok(None);
+        };
+        let Ok(email) = Email::parse(&user.email) else {
+            return Ok(None);
+        };
+        let Some(candidate) = org_store::find_auto_join_org(tx.ex(), &email.domain()).await? else {
+            return Ok(None);
+        };
+        let Some(org) = org_store::lock_org(tx.ex(), candidate.id).await? else {
+            return Ok(None);
+        };
+        let domains = self.org_domains(&mut tx, org.id).await?;
+        if !org.domain_auto_join || !is_auto_join_eligible(&email, user.email_verified, &domains) {
+            return Ok(None);
+        }
+        if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
+            return Ok(None);
+        }
+        if self.check_can_join(&mut tx, &org, &user, &email, None, now).await.is_err() {
+            return Ok(None);
+        }
+        let roles = self.roles().await?;
+        let member = MemberRow {
+            id: Uuid::now_v7(),
+            org_id: org.id,
+            user_id: user.id,
+            role: roles.lowest_role().as_str().to_owned(),
+            additional_roles: Json(Vec::new()),
+            is_creator: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        member_store::insert_member(tx.ex(), &member).await?;
+        let org_now = self.bump_member_count(&mut tx, org, 1, now).await?;
+        let join_ctx = Ctx { actor: Actor::User(user_id), ..ctx.clone() };
+        self.record_member_added(&mut tx, &join_ctx, &org_now, &member, "auto-joined", now).await?;
+        tx.commit().await?;
+        Ok(Some(org_now.id))
+    }
+}
+
+fn display_name(u: &tenantry_store::users::UserRow) -> String {
+    match (&u.first_name, &u.last_name) {
+        (Some(f), Some(l)) => format!("{f} {l}"),
+        (Some(f), None) => f.clone(),
+        _ => u.email.clone(),
+    }
+}
+
+fn invite_audit(action: AuditAction, i: &InviteRow) -> Audit {
+    Audit {
+        action,
+        org_id: Some(i.org_id),
+        target_kind: "invite",
+        target_id: Some(i.id.to_string()),
+        details: json!({ "email": i.email, "role": i.role }),
+    }
+}

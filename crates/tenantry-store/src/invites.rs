@@ -1,0 +1,199 @@
+//! The `org_invites` and `ownership_transfers` tables. Both carry a single-use token stored as
+//! its SHA-256; single use holds across nodes because every state change is an `UPDATE … WHERE
+//! state = 'pending'` on a row the transaction has locked.
+//!
+//! **Invariant:** functions about one org's invites take its `org_id` and filter on it; only the
+//! look-up by token hash does not, since the token alone names the invite.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::members::prefix_range;
+use crate::{Engine, Ex, Result};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct InviteRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub role: String,
+    pub additional_roles: Json<Vec<String>>,
+    pub invited_by: Option<Uuid>,
+    pub token_hash: Vec<u8>,
+    /// `pending`, `accepted`, `declined`, `revoked` or `expired`.
+    pub state: String,
+    pub expires_at: DateTime<Utc>,
+    pub answered_by: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, org_id, email, email_normalized, role, additional_roles, invited_by, token_hash, state, \
+    expires_at, answered_by, version, created_at, updated_at";
+
+pub async fn insert_invite(ex: Ex<'_>, i: &InviteRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO org_invites (id, org_id, email, email_normalized, role, additional_roles, invited_by, \
+         token_hash, state, expires_at, answered_by, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        i.id,
+        i.org_id,
+        &i.email,
+        &i.email_normalized,
+        &i.role,
+        &i.additional_roles,
+        i.invited_by,
+        &i.token_hash,
+        &i.state,
+        i.expires_at,
+        i.answered_by,
+        i.version,
+        i.created_at,
+        i.updated_at,
+    )?;
+    Ok(())
+}
+
+pub async fn get_invite(ex: Ex<'_>, org_id: Uuid, id: Uuid) -> Result<Option<InviteRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND id = $2");
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id, id)
+}
+
+/// The invite a token names, whatever its state.
+pub async fn find_invite_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<InviteRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM org_invites WHERE token_hash = $1");
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, token_hash)
+}
+
+/// [`find_invite_by_token`], locking the row on PostgreSQL (SQLite's write transaction already
+/// excludes other writers).
+pub async fn lock_invite_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<InviteRow>> {
+    let sql = match ex.engine() {
+        Engine::Postgres => format!("SELECT {COLUMNS} FROM org_invites WHERE token_hash = $1 FOR UPDATE"),
+        Engine::Sqlite => format!("SELECT {COLUMNS} FROM org_invites WHERE token_hash = $1"),
+    };
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, token_hash)
+}
+
+/// The pending invite of an address to an org, expired or not.
+pub async fn find_pending_invite(ex: Ex<'_>, org_id: Uuid, email_normalized: &str) -> Result<Option<InviteRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND email_normalized = $2 AND state = 'pending'");
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id, email_normalized)
+}
+
+/// Writes the mutable columns of an invite.
+pub async fn update_invite(ex: Ex<'_>, i: &InviteRow) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE org_invites SET role = $3, additional_roles = $4, token_hash = $5, state = $6, expires_at = $7, \
+         answered_by = $8, version = $9, updated_at = $10 WHERE org_id = $1 AND id = $2",
+        i.org_id,
+        i.id,
+        &i.role,
+        &i.additional_roles,
+        &i.token_hash,
+        &i.state,
+        i.expires_at,
+        i.answered_by,
+        i.version,
+        i.updated_at,
+    )
+}
+
+/// Pending invites that have not expired: each holds a seat.
+pub async fn count_live_invites(ex: Ex<'_>, org_id: Uuid, now: DateTime<Utc>) -> Result<i64> {
+    sql_scalar!(
+        ex,
+        fetch_one,
+        i64,
+        "SELECT COUNT(*) FROM org_invites WHERE org_id = $1 AND state = 'pending' AND expires_at > $2",
+        org_id,
+        now
+    )
+}
+
+/// Filters of an invite listing.
+#[derive(Debug, Clone, Default)]
+pub struct InviteQuery {
+    pub role: Option<String>,
+    pub email_prefix: Option<String>,
+    /// Only pending invites that have not expired; otherwise every state.
+    pub live_at: Option<DateTime<Utc>>,
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// A page of an org's invites in id order.
+pub async fn list_invites(ex: Ex<'_>, org_id: Uuid, q: &InviteQuery) -> Result<Vec<InviteRow>> {
+    let (lo, hi) = prefix_range(&q.email_prefix);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND ($2 IS NULL OR role = $2) \
+         AND ($3 IS NULL OR email_normalized >= $3) AND ($4 IS NULL OR email_normalized < $4) \
+         AND ($5 IS NULL OR (state = 'pending' AND expires_at > $5)) \
+         AND ($6 IS NULL OR id > $6) ORDER BY id LIMIT $7"
+    );
+    sql_rows!(ex, fetch_all, InviteRow, &sql, org_id, &q.role, lo, hi, q.live_at, q.after, i64::from(q.limit))
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TransferRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub from_user_id: Uuid,
+    pub to_user_id: Uuid,
+    pub token_hash: Vec<u8>,
+    /// `pending`, `confirmed`, `cancelled` or `expired`.
+    pub state: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const TRANSFER_COLUMNS: &str =
+    "id, org_id, from_user_id, to_user_id, token_hash, state, expires_at, created_at, updated_at";
+
+pub async fn insert_transfer(ex: Ex<'_>, t: &TransferRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO ownership_transfers (id, org_id, from_user_id, to_user_id, token_hash, state, expires_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        t.id,
+        t.org_id,
+        t.from_user_id,
+        t.to_user_id,
+        &t.token_hash,
+        &t.state,
+        t.expires_at,
+        t.created_at,
+        t.updated_at,
+    )?;
+    Ok(())
+}
+
+/// The org's pending transfer, expired or not.
+pub async fn find_pending_transfer(ex: Ex<'_>, org_id: Uuid) -> Result<Option<TransferRow>> {
+    let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ownership_transfers WHERE org_id = $1 AND state = 'pending'");
+    sql_rows!(ex, fetch_optional, TransferRow, &sql, org_id)
+}
+
+pub async fn find_transfer_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<TransferRow>> {
+    let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ownership_transfers WHERE token_hash = $1");
+    sql_rows!(ex, fetch_optional, TransferRow, &sql, token_hash)
+}
+
+/// Moves a pending transfer to `state`; 0 rows when it was no longer pending.
+pub async fn finish_transfer(ex: Ex<'_>, org_id: Uuid, id: Uuid, state: &str, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE ownership_transfers SET state = $3, updated_at = $4 WHERE org_id = $1 AND id = $2 AND state = 'pending'",
+        org_id,
+        id,
+        state,
+        now
+    )
+}
