@@ -2,6 +2,7 @@
 //! takes a [`crate::security::BackendKey`].
 
 pub mod api_keys;
+pub mod orgs;
 pub mod tokens;
 pub mod users;
 
@@ -15,6 +16,10 @@ pub enum BackendTag {
     ApiKeys,
     /// Access tokens and sessions.
     Tokens,
+    /// Organizations, their members, invitations, domains and audit trail.
+    Orgs,
+    /// The deployment's roles and permissions.
+    Roles,
 }
 
 /// Default and maximum page sizes of list endpoints.

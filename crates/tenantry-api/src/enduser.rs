@@ -2,6 +2,7 @@
 //! hosted pages call the same use cases.
 
 pub mod account;
+pub mod orgs;
 
 use poem::Request;
 use poem_openapi::auth::{ApiKey, Bearer};
@@ -21,6 +22,8 @@ pub enum EndUserTag {
     Authentication,
     /// The signed-in user's own account.
     Account,
+    /// Organizations the signed-in user belongs to, their members and invitations.
+    Orgs,
 }
 
 /// A signed-in user: who, and through which session.

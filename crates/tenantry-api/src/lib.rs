@@ -23,8 +23,10 @@ pub type Apis = (
     backend::users::UsersApi,
     backend::api_keys::ApiKeysApi,
     backend::tokens::TokensApi,
+    backend::orgs::OrgsApi,
     enduser::account::AccountApi,
     enduser::account::MeApi,
+    enduser::orgs::OrgsApi,
 );
 
 /// The OpenAPI service for all APIs. It carries no `servers` entry, so the document is the same
@@ -34,8 +36,10 @@ pub fn openapi_service() -> OpenApiService<Apis, ()> {
         backend::users::UsersApi,
         backend::api_keys::ApiKeysApi,
         backend::tokens::TokensApi,
+        backend::orgs::OrgsApi,
         enduser::account::AccountApi,
         enduser::account::MeApi,
+        enduser::orgs::OrgsApi,
     );
     OpenApiService::new(apis, API_TITLE, API_VERSION).description(
         "Identity for B2B SaaS: users, organizations, API keys and signed webhooks. \

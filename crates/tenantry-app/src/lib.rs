@@ -35,6 +35,7 @@ use tokio::sync::Notify;
 
 pub use ctx::{Actor, Ctx, Page, Patch};
 pub use error::{AppError, AppResult};
+pub use users::parse_cursor;
 
 /// Settings the use cases need, resolved from the deployment's configuration.
 #[derive(Debug, Clone, Default)]

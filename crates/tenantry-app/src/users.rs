@@ -447,7 +447,7 @@ fn changed_fields(before: &UserRow, after: &User) -> Value {
 }
 
 /// Parses a list cursor (the last id of the previous page).
-pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, DomainError> {
+pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, DomainError> {
     match cursor.filter(|c| !c.is_empty()) {
         None => Ok(None),
         Some(c) => uuid::Uuid::parse_str(c).map(Some).map_err(|_| {
