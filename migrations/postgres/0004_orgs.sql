@@ -104,3 +104,6 @@ CREATE TABLE role_config (
 
 -- Sessions acting in an org end with the org, or with the member's place in it.
 CREATE INDEX sessions_active_org ON sessions (active_org_id) WHERE active_org_id IS NOT NULL;
+
+-- "What did we send to this address?": support tooling and the benchmark's invite round trip.
+CREATE INDEX mail_queue_to ON mail_queue (to_address, id);

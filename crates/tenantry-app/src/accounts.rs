@@ -226,6 +226,9 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_mailer();
+        if self.settings().orgs.personal_org_at_signup {
+            self.create_personal_org(&actor_ctx, &user).await?;
+        }
         Ok(())
     }
 

@@ -147,9 +147,9 @@ pub(crate) fn org_not_found() -> AppError {
 /// Names the rule behind a unique violation on `orgs` or `org_domains`.
 fn unique_violation(e: StoreError) -> AppError {
     if e.is_unique_on("slug") {
-        DomainError::invalid_field("slug-taken", "slug", "Another organization already has this slug.").into()
+        DomainError::conflict("slug-taken", "Another organization already has this slug.").into()
     } else if e.is_unique_on("domain") {
-        DomainError::invalid_field("domain-taken", "domain", "Another organization already holds this domain.").into()
+        DomainError::conflict("domain-taken", "Another organization already holds this domain.").into()
     } else {
         e.into()
     }
@@ -357,9 +357,26 @@ impl App {
     /// Creates an org. A user who creates one becomes its Owner (and must be allowed to create
     /// orgs, and be under the per-user org limit); the backend may name an Owner or none.
     pub async fn create_org(&self, ctx: &Ctx, input: CreateOrg) -> AppResult<Org> {
+        self.create_org_via(ctx, input, Via::Request).await
+    }
+
+    /// The personal org of a new account (DESIGN §4.11, when the deployment asks for one): named
+    /// after the user, with them as its Owner, whether or not users may create orgs themselves.
+    pub(crate) async fn create_personal_org(&self, ctx: &Ctx, user: &crate::users::User) -> AppResult<Org> {
+        let who = user.first_name.clone().unwrap_or_else(|| user.email.split('@').next().unwrap_or("My").to_owned());
+        let mut name: String =
+            format!("{who}'s {}", self.settings().orgs.org_word).chars().take(OrgName::MAX_CHARS).collect();
+        if OrgName::parse(&name).is_err() {
+            name = format!("Personal {}", self.settings().orgs.org_word);
+        }
+        let input = CreateOrg { name, ..CreateOrg::default() };
+        self.create_org_via(&Ctx { actor: Actor::User(user.id), ..ctx.clone() }, input, Via::Signup).await
+    }
+
+    async fn create_org_via(&self, ctx: &Ctx, input: CreateOrg, via: Via) -> AppResult<Org> {
         let creator = match ctx.actor {
             Actor::User(id) => {
-                if !self.settings().orgs.users_can_create {
+                if via == Via::Request && !self.settings().orgs.users_can_create {
                     return Err(DomainError::forbidden(
                         "org-creation-disabled",
                         format!("Creating an {} is turned off for this deployment.", self.org_word_lower()),
@@ -480,13 +497,12 @@ impl App {
     /// The first free slug among `base`, `base-2`, `base-3`, …
     async fn free_slug(&self, tx: &mut Tx, base: &Slug) -> AppResult<Slug> {
         for n in 1..=SLUG_ATTEMPTS {
-            let candidate = base.with_suffix(n);
+            let candidate = if n == 1 { base.clone() } else { base.with_suffix(n) };
             if !store::slug_taken(tx.ex(), candidate.as_str()).await? {
                 return Ok(candidate);
             }
         }
-        Err(DomainError::invalid_field("slug-taken", "slug", "Every slug made from this name is taken; choose a slug.")
-            .into())
+        Err(DomainError::conflict("slug-taken", "Every slug made from this name is taken; choose a slug.").into())
     }
 
     pub(crate) fn org_word_lower(&self) -> String {
@@ -763,6 +779,13 @@ impl App {
         }
         Ok(claims)
     }
+}
+
+/// How an org comes to be created: asked for, or made for a new account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Request,
+    Signup,
 }
 
 /// Whether a use case locks the org row (every membership change does, so that seat counts and

@@ -37,6 +37,9 @@ pub struct SignedIn {
     pub tokens: Tokens,
     pub cookie_secret: String,
     pub user: User,
+    /// The deployment requires every user to belong to an org and this one belongs to none: the
+    /// next step is to create or join one (DESIGN §4.11).
+    pub needs_org: bool,
 }
 
 /// A session as listed to its user or to the backend.
@@ -182,6 +185,10 @@ impl App {
         tx.commit().await?;
         // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12).
         self.auto_join(ctx, UserId::from_uuid(row.id)).await?;
+        let needs_org = self.settings().orgs.require_membership && {
+            let mut c = self.db().acquire().await?;
+            tenantry_store::orgs::count_orgs_of_user(c.ex(), row.id).await? == 0
+        };
         let access_token = self.sign_access_token(&row, session_id, None, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
@@ -192,6 +199,7 @@ impl App {
             },
             cookie_secret,
             user: User::from(row),
+            needs_org,
         })
     }
 

@@ -232,6 +232,11 @@ impl App {
         audit(&mut tx, ctx, now, Audit::user(AuditAction::UserCreated, user.id, json!({ "email": user.email })))
             .await?;
         tx.commit().await?;
+        // A user created with a verified address is signed up by the backend: it joins its
+        // domain's org when one auto-joins it (DESIGN §4.12).
+        if user.email_verified {
+            self.auto_join(ctx, user.id).await?;
+        }
         Ok(user)
     }
 

@@ -5,6 +5,7 @@
 //! inside the window; throughput is the count of 2xx answers divided by the time from the window's
 //! start to the last answer. Anything else (a non-2xx status, a broken connection) is an error.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +17,15 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::Request;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tenantry_store::mail_queue::latest_mail_to;
+use tenantry_store::Db;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::http::{Connection, Req};
 
 /// What is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scenario {
     /// `GET /healthz`: a constant JSON body, no database; the ceiling the others are compared to.
     Noop,
@@ -35,12 +38,44 @@ pub enum Scenario {
     /// `POST /api/v1/login` with the right password of a random seeded user, each connection
     /// from its own loopback address; `/healthz` is probed meanwhile.
     Login,
+    /// `GET /api/backend/v1/orgs/{id}` of a random seeded org.
+    FetchOrg,
+    /// The first page (50) of the big org's member list, over one connection: latency.
+    MembersFirstPage,
+    /// Page 1,000 of the big org's member list, by cursor, over one connection: latency.
+    MembersDeepPage,
+    /// Refresh rotation for a user in one org.
+    RefreshOneOrg,
+    /// Refresh rotation for a user in 50 orgs (every org in the token).
+    RefreshFiftyOrgs,
+    /// Backend invite, then the invitee accepts with the emailed token: one round trip.
+    InviteAccept,
 }
 
 impl Scenario {
     /// Run in this order: the ceiling first, and creation last because it grows the database.
-    pub const ALL: [Scenario; 5] =
-        [Scenario::Noop, Scenario::FetchUser, Scenario::Refresh, Scenario::Login, Scenario::CreateUser];
+    pub const ALL: [Scenario; 11] = [
+        Scenario::Noop,
+        Scenario::FetchUser,
+        Scenario::FetchOrg,
+        Scenario::MembersFirstPage,
+        Scenario::MembersDeepPage,
+        Scenario::Refresh,
+        Scenario::RefreshOneOrg,
+        Scenario::RefreshFiftyOrgs,
+        Scenario::Login,
+        Scenario::InviteAccept,
+        Scenario::CreateUser,
+    ];
+
+    /// Connections for this scenario: latency scenarios use one, so the figure is service time
+    /// rather than queueing behind 63 other requests on 2 cores.
+    pub fn connections(self, default: usize) -> usize {
+        match self {
+            Scenario::MembersFirstPage | Scenario::MembersDeepPage => 1,
+            _ => default,
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -49,6 +84,12 @@ impl Scenario {
             Scenario::CreateUser => "create user (no password)",
             Scenario::Refresh => "token refresh (rotate + sign)",
             Scenario::Login => "password login (Argon2id)",
+            Scenario::FetchOrg => "fetch org by id",
+            Scenario::MembersFirstPage => "members of a 100k org, page 1",
+            Scenario::MembersDeepPage => "members of a 100k org, page 1000",
+            Scenario::RefreshOneOrg => "refresh, user in 1 org",
+            Scenario::RefreshFiftyOrgs => "refresh, user in 50 orgs",
+            Scenario::InviteAccept => "invite + accept round trip",
         }
     }
 }
@@ -73,24 +114,33 @@ pub struct Target {
     host: HeaderValue,
     authorization: HeaderValue,
     user_ids: Vec<Uuid>,
-    /// One refresh token per connection, each starting its own rotation chain.
-    refresh_tokens: Vec<String>,
+    /// Per refresh scenario, one refresh token per connection, each its own rotation chain.
+    pub refresh_tokens: HashMap<Scenario, Vec<String>>,
+    pub orgs: Option<OrgTarget>,
+}
+
+/// What the organization scenarios address.
+pub struct OrgTarget {
+    pub org_ids: Vec<Uuid>,
+    pub big_org: Uuid,
+    pub deep_cursor: Uuid,
+    pub invite_org: Uuid,
+    /// Per connection: invitees as (email, access token), used once each.
+    pub invitees: Vec<Vec<(String, String)>>,
+    /// Where the benchmark reads the invitation emails the server queues.
+    pub db: Db,
 }
 
 impl Target {
-    pub fn new(
-        addr: SocketAddr,
-        api_key: &str,
-        user_ids: Vec<Uuid>,
-        refresh_tokens: Vec<String>,
-    ) -> anyhow::Result<Target> {
+    pub fn new(addr: SocketAddr, api_key: &str, user_ids: Vec<Uuid>) -> anyhow::Result<Target> {
         Ok(Target {
             addr,
             host: HeaderValue::from_str(&addr.to_string())?,
             authorization: HeaderValue::from_str(&format!("Bearer {api_key}"))
                 .context("the API key is not a header")?,
             user_ids,
-            refresh_tokens,
+            refresh_tokens: HashMap::new(),
+            orgs: None,
         })
     }
 }
@@ -168,7 +218,7 @@ pub async fn run<S>(
     let start = Instant::now();
     let window = Window { measure_from: start + spec.warmup, end: start + spec.warmup + spec.duration };
     let mut tasks = JoinSet::new();
-    for task in 0..spec.connections {
+    for task in 0..scenario.connections(spec.connections) {
         tasks.spawn(drive(RequestSource::new(scenario, task, target.clone())?, window));
     }
     let probe = (scenario == Scenario::Login).then(|| tokio::spawn(probe_healthz(target.clone(), window)));
@@ -272,24 +322,33 @@ async fn drive(mut source: RequestSource, window: Window) -> anyhow::Result<Task
         if sent >= window.end {
             return Ok(stats);
         }
-        let outcome = conn.exchange(source.next()?).await;
+        let outcome = source.step(&mut conn).await;
         let answered = Instant::now();
         let measured = sent >= window.measure_from;
         match outcome {
-            Ok((status, body)) if status.is_success() => match source.observe(&body) {
-                Ok(()) if measured => stats.success(sent, answered),
-                Ok(()) => {}
-                Err(e) => stats.error(measured, || format!("{}: {e:#}", source.scenario.label())),
-            },
-            Ok((status, body)) => stats.error(measured, || {
-                format!("{}: HTTP {status}: {}", source.scenario.label(), String::from_utf8_lossy(&body))
-            }),
+            Ok(Step::Done) if measured => stats.success(sent, answered),
+            Ok(Step::Done) => {}
+            Ok(Step::Exhausted) => return Ok(stats),
+            Ok(Step::Refused(what)) => stats.error(measured, || format!("{}: {what}", source.scenario.label())),
             Err(e) => {
                 stats.error(measured, || format!("{}: {e:#}", source.scenario.label()));
                 conn = source.connect().await?;
             }
         }
     }
+}
+
+/// How one iteration of a scenario ended (a broken connection is an `Err` instead).
+enum Step {
+    Done,
+    /// A non-2xx answer or an unusable body.
+    Refused(String),
+    /// The task used up what was prepared for it (invitees).
+    Exhausted,
+}
+
+fn refused(status: hyper::StatusCode, body: &[u8]) -> Step {
+    Step::Refused(format!("HTTP {status}: {}", String::from_utf8_lossy(body)))
 }
 
 /// The requests of one task: random seeded ids to fetch, unique emails to create, the next
@@ -306,11 +365,12 @@ struct RequestSource {
 
 impl RequestSource {
     fn new(scenario: Scenario, task: usize, target: Arc<Target>) -> anyhow::Result<RequestSource> {
-        let refresh_token = match scenario {
-            Scenario::Refresh => {
-                target.refresh_tokens.get(task).cloned().context("one refresh token per connection")?
+        let refresh_token = match target.refresh_tokens.get(&scenario) {
+            Some(tokens) => tokens.get(task).cloned().context("one refresh token per connection")?,
+            None if matches!(scenario, Scenario::Refresh | Scenario::RefreshOneOrg | Scenario::RefreshFiftyOrgs) => {
+                anyhow::bail!("no refresh tokens prepared for {}", scenario.label())
             }
-            _ => String::new(),
+            None => String::new(),
         };
         Ok(RequestSource {
             scenario,
@@ -331,9 +391,60 @@ impl RequestSource {
         }
     }
 
+    /// One iteration: a request (two for the invite round trip) and what its answer hands on.
+    async fn step(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
+        if self.scenario == Scenario::InviteAccept {
+            return self.invite_round_trip(conn).await;
+        }
+        let (status, body) = conn.exchange(self.next()?).await?;
+        if !status.is_success() {
+            return Ok(refused(status, &body));
+        }
+        Ok(match self.observe(&body) {
+            Ok(()) => Step::Done,
+            Err(e) => Step::Refused(format!("{e:#}")),
+        })
+    }
+
+    /// The backend invites the next invitee; the benchmark reads the token from the queued
+    /// email (as the invitee would from their mailbox); the invitee accepts with it.
+    async fn invite_round_trip(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
+        let t = self.target.clone();
+        let orgs = t.orgs.as_ref().context("no organizations seeded")?;
+        let Some((email, access_token)) = orgs.invitees.get(self.task).and_then(|l| l.get(self.sequence as usize))
+        else {
+            return Ok(Step::Exhausted);
+        };
+        self.sequence += 1;
+        let invite = Request::post(format!("/api/backend/v1/orgs/{}/invites", orgs.invite_org))
+            .header(HOST, t.host.clone())
+            .header(AUTHORIZATION, t.authorization.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Full::new(Bytes::from(serde_json::to_vec(&serde_json::json!({ "email": email }))?)))?;
+        let (status, body) = conn.exchange(invite).await?;
+        if !status.is_success() {
+            return Ok(refused(status, &body));
+        }
+        let mail = {
+            let mut c = orgs.db.acquire().await?;
+            latest_mail_to(c.ex(), email, "org_invite").await?
+        };
+        let link = mail.as_ref().and_then(|m| m.vars.0.get("link")).and_then(|l| l.as_str()).unwrap_or_default();
+        let Some(token) = link.split("token=").nth(1) else {
+            return Ok(Step::Refused(format!("no invitation email queued for {email}")));
+        };
+        let accept = Request::post("/api/v1/invites/accept")
+            .header(HOST, t.host.clone())
+            .header(AUTHORIZATION, format!("Bearer {access_token}"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(Full::new(Bytes::from(serde_json::to_vec(&serde_json::json!({ "token": token }))?)))?;
+        let (status, body) = conn.exchange(accept).await?;
+        Ok(if status.is_success() { Step::Done } else { refused(status, &body) })
+    }
+
     /// Takes what a successful answer hands on: the next refresh token of the chain.
     fn observe(&mut self, body: &[u8]) -> anyhow::Result<()> {
-        if self.scenario == Scenario::Refresh {
+        if matches!(self.scenario, Scenario::Refresh | Scenario::RefreshOneOrg | Scenario::RefreshFiftyOrgs) {
             let tokens: serde_json::Value = serde_json::from_slice(body).context("the refresh answer is not JSON")?;
             self.refresh_token =
                 tokens["refresh_token"].as_str().context("the refresh answer has no refresh_token")?.to_owned();
@@ -364,13 +475,25 @@ impl RequestSource {
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(Full::new(Bytes::from(serde_json::to_vec(&body)?)))?
             }
-            Scenario::Refresh => json_post(
-                t,
-                "/api/v1/token/refresh",
-                &serde_json::json!({
-                    "refresh_token": self.refresh_token,
-                }),
-            )?,
+            Scenario::Refresh | Scenario::RefreshOneOrg | Scenario::RefreshFiftyOrgs => {
+                json_post(t, "/api/v1/token/refresh", &serde_json::json!({ "refresh_token": self.refresh_token }))?
+            }
+            Scenario::FetchOrg => {
+                let orgs = t.orgs.as_ref().context("no organizations seeded")?;
+                let id = orgs.org_ids.get(self.rng.gen_range(0..orgs.org_ids.len().max(1))).context("no orgs")?;
+                backend_get(t, &format!("/api/backend/v1/orgs/{id}"))?
+            }
+            Scenario::MembersFirstPage => {
+                let orgs = t.orgs.as_ref().context("no organizations seeded")?;
+                backend_get(t, &format!("/api/backend/v1/orgs/{}/members?limit=50", orgs.big_org))?
+            }
+            Scenario::MembersDeepPage => {
+                let orgs = t.orgs.as_ref().context("no organizations seeded")?;
+                let path =
+                    format!("/api/backend/v1/orgs/{}/members?limit=50&cursor={}", orgs.big_org, orgs.deep_cursor);
+                backend_get(t, &path)?
+            }
+            Scenario::InviteAccept => anyhow::bail!("the invite round trip is two requests"),
             Scenario::Login => json_post(
                 t,
                 "/api/v1/login",
@@ -382,6 +505,14 @@ impl RequestSource {
         };
         Ok(req)
     }
+}
+
+/// A backend API `GET`.
+fn backend_get(t: &Target, path: &str) -> anyhow::Result<Req> {
+    Ok(Request::get(path)
+        .header(HOST, t.host.clone())
+        .header(AUTHORIZATION, t.authorization.clone())
+        .body(Full::default())?)
 }
 
 /// An end-user API `POST` with a JSON body and no credentials beyond the body.

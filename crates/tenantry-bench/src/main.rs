@@ -39,7 +39,10 @@ use tenantry_store::Engine;
 
 use crate::cpu::CpuSnapshot;
 use crate::database::BenchDatabase;
-use crate::load::{LoadSpec, Scenario, Target};
+use crate::load::{LoadSpec, OrgTarget, Scenario, Target};
+
+/// Invitees prepared per connection for the invite round trip (each accepts once).
+const INVITES_PER_CONNECTION: usize = 250;
 use crate::report::{EngineReport, ScenarioResult};
 use crate::server::ServerBinary;
 
@@ -85,8 +88,12 @@ struct Options {
     #[arg(long, default_value_t = 64, global = true)]
     connections: usize,
     /// Users seeded before the server starts.
-    #[arg(long, default_value_t = 100_000, global = true)]
+    #[arg(long, default_value_t = 1_000_000, global = true)]
     users: usize,
+    /// Orgs seeded (each with an owner; the first with 100,000 members); 0 skips the org
+    /// scenarios.
+    #[arg(long, default_value_t = 100_000, global = true)]
+    orgs: usize,
     /// A PostgreSQL URL whose user may create databases; a fresh one is made and dropped per run.
     #[arg(
         long,
@@ -144,10 +151,52 @@ async fn bench_on(
     let user_ids = seed::seed_users(db.url(), opts.users).await?;
     let password_hash = argon::bench_password_hash()?;
     seed::seed_login_users(db.url(), &password_hash).await?;
+    let org_seed = match opts.orgs {
+        0 => None,
+        n => Some(seed::seed_orgs(db.url(), &user_ids, n).await?),
+    };
     let workdir = tempfile::Builder::new().prefix("tenantry-bench-server-").tempdir()?;
     let api_key = binary.create_api_key(db.url(), workdir.path())?;
     let mut process = binary.start(db.url(), workdir.path()).await?;
-    let refresh_tokens = seed::open_sessions(process.addr(), &api_key, &user_ids, opts.connections).await?;
+    // Refresh chains for users in no org: the seeded users after every org member.
+    let free = org_seed.as_ref().map_or(0..user_ids.len(), |o| o.free_users.clone());
+    let n = opts.connections;
+    let free_users = &user_ids[free];
+    if free_users.len() < n {
+        bail!("seed more users: {} are in no org, {n} are needed", free_users.len());
+    }
+    let sessions = seed::open_sessions(process.addr(), &api_key, &free_users[..n]).await?;
+    let mut target = Target::new(process.addr(), &api_key, user_ids.clone())?;
+    target.refresh_tokens.insert(Scenario::Refresh, sessions.into_iter().map(|s| s.refresh).collect());
+    if let Some(o) = &org_seed {
+        for (scenario, user) in
+            [(Scenario::RefreshOneOrg, o.single_org_user), (Scenario::RefreshFiftyOrgs, o.multi_org_user)]
+        {
+            let sessions = seed::open_sessions(process.addr(), &api_key, &vec![user; n]).await?;
+            target.refresh_tokens.insert(scenario, sessions.into_iter().map(|s| s.refresh).collect());
+        }
+        let wanted = (n * INVITES_PER_CONNECTION).min(free_users.len() - n);
+        eprintln!("== {engine:?}: signing in {wanted} invitees");
+        let invitees = &free_users[n..n + wanted];
+        let sessions = seed::open_sessions(process.addr(), &api_key, invitees).await?;
+        let first_free = o.free_users.start + n;
+        let mut per_task = vec![Vec::new(); n];
+        for (i, s) in sessions.into_iter().enumerate() {
+            per_task[i % n].push((seed::seeded_email(first_free + i), s.access));
+        }
+        target.orgs = Some(OrgTarget {
+            org_ids: o.org_ids.clone(),
+            big_org: o.big_org,
+            deep_cursor: o.deep_cursor,
+            invite_org: o.invite_org,
+            invitees: per_task,
+            db: tenantry_store::Db::connect(
+                db.url(),
+                &tenantry_store::DbOptions { max_connections: 4, ..Default::default() },
+            )
+            .await?,
+        });
+    }
     // Let start-up settle before calling the server idle; meanwhile, see what else runs.
     let before = CpuSnapshot::take(process.pid())?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -156,7 +205,7 @@ async fn bench_on(
         eprintln!("== warning: other processes use {background:.2} cores before the run; figures will be low");
     }
     let idle = process.memory()?;
-    let target = Arc::new(Target::new(process.addr(), &api_key, user_ids, refresh_tokens)?);
+    let target = Arc::new(target);
     let spec = LoadSpec {
         connections: opts.connections,
         warmup: Duration::from_secs(opts.warmup_secs),
@@ -165,13 +214,25 @@ async fn bench_on(
     let mut results = Vec::new();
     let mut argon2_per_sec = None;
     for scenario in Scenario::ALL {
+        let org_scenario = matches!(
+            scenario,
+            Scenario::FetchOrg
+                | Scenario::MembersFirstPage
+                | Scenario::MembersDeepPage
+                | Scenario::RefreshOneOrg
+                | Scenario::RefreshFiftyOrgs
+                | Scenario::InviteAccept
+        );
+        if org_scenario && target.orgs.is_none() {
+            continue;
+        }
         if scenario == Scenario::Login {
             // The ceiling for logins, on the same cores, while the server idles.
             let rate = argon::raw_rate(&password_hash, spec.duration.min(Duration::from_secs(5)))?;
             eprintln!("== {engine:?}: raw Argon2id {rate:.1} verifications/s on all cores");
             argon2_per_sec = Some(rate);
         }
-        eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), spec.connections);
+        eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), scenario.connections(spec.connections));
         let pid = process.pid();
         let run = load::run(scenario, &target, &spec, || CpuSnapshot::take(pid)).await?;
         let cpu = run.window_start.until(&run.window_end);

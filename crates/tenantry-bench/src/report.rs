@@ -17,6 +17,10 @@ const AFTER_MAX_MB: f64 = 150.0;
 const LOGIN_MIN_RATIO_TO_ARGON2: f64 = 0.90;
 const HEALTHZ_P99_MAX_MS_DURING_LOGINS: f64 = 20.0;
 const REFRESH_MIN_PER_SEC: f64 = 1_500.0;
+const FETCH_ORG_MIN_RATIO: f64 = 0.40;
+const MEMBERS_P99_MAX_MS: f64 = 10.0;
+const REFRESH_FIFTY_MIN_RATIO: f64 = 0.50;
+const INVITE_ACCEPT_MIN_PER_SEC_POSTGRES: f64 = 300.0;
 
 /// One scenario's figures and where the CPU went meanwhile (warm-up included).
 #[derive(Debug, Clone)]
@@ -247,6 +251,40 @@ fn checks(r: &EngineReport) -> Vec<Check> {
             measured: format!("{rate:.0}/s"),
             met: rate >= REFRESH_MIN_PER_SEC,
         });
+    }
+    if let Some(ratio) = r.ratio(Scenario::FetchOrg) {
+        out.push(Check {
+            target: "fetch org ≥ 40 % of no-op",
+            measured: percent(Some(ratio)),
+            met: ratio >= FETCH_ORG_MIN_RATIO,
+        });
+    }
+    for (scenario, target) in [
+        (Scenario::MembersFirstPage, "member list page 1 p99 ≤ 10 ms"),
+        (Scenario::MembersDeepPage, "member list page 1000 p99 ≤ 10 ms"),
+    ] {
+        if let Some(m) = r.result(scenario) {
+            let ms = millis(m, 99.0);
+            out.push(Check { target, measured: format!("{ms:.2} ms"), met: ms <= MEMBERS_P99_MAX_MS });
+        }
+    }
+    if let (Some(one), Some(fifty)) = (r.result(Scenario::RefreshOneOrg), r.result(Scenario::RefreshFiftyOrgs)) {
+        let ratio = fifty.per_second() / one.per_second().max(f64::MIN_POSITIVE);
+        out.push(Check {
+            target: "refresh in 50 orgs ≥ 50 % of refresh in 1 org",
+            measured: percent(Some(ratio)),
+            met: ratio >= REFRESH_FIFTY_MIN_RATIO,
+        });
+    }
+    if r.engine == Engine::Postgres {
+        if let Some(m) = r.result(Scenario::InviteAccept) {
+            let rate = m.per_second();
+            out.push(Check {
+                target: "invite + accept ≥ 300/s (PostgreSQL)",
+                measured: format!("{rate:.0}/s"),
+                met: rate >= INVITE_ACCEPT_MIN_PER_SEC_POSTGRES,
+            });
+        }
     }
     let (idle, after) = (megabytes(r.idle.rss_kib), megabytes(r.after.rss_kib));
     out.push(Check { target: "idle RSS ≤ 40 MB", measured: format!("{idle:.1} MB"), met: idle <= IDLE_MAX_MB });

@@ -11,6 +11,8 @@ use hyper::header::{AUTHORIZATION, HOST};
 use hyper::Request;
 use serde_json::Map;
 use tenantry_core::{Clock, SystemClock};
+use tenantry_store::members::{insert_member, MemberRow};
+use tenantry_store::orgs::{insert_org, OrgRow};
 use tenantry_store::users::{insert_user, UserRow};
 use tenantry_store::{Db, DbOptions, Json};
 use uuid::Uuid;
@@ -63,20 +65,18 @@ pub async fn seed_login_users(url: &str, password_hash: &str) -> anyhow::Result<
     Ok(())
 }
 
-/// Opens `count` sessions through the backend API (`POST /users/{id}/access-token`), one per
-/// seeded user, and returns their refresh tokens: one rotation chain per connection.
-pub async fn open_sessions(
-    addr: SocketAddr,
-    api_key: &str,
-    user_ids: &[Uuid],
-    count: usize,
-) -> anyhow::Result<Vec<String>> {
-    if user_ids.len() < count {
-        bail!("seed at least as many users as connections ({count})");
-    }
+/// A session's tokens.
+pub struct SessionTokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Opens one session per entry of `user_ids` through the backend API (`POST
+/// /users/{id}/access-token`) and returns their tokens.
+pub async fn open_sessions(addr: SocketAddr, api_key: &str, user_ids: &[Uuid]) -> anyhow::Result<Vec<SessionTokens>> {
     let mut conn = Connection::open(addr).await?;
-    let mut tokens = Vec::with_capacity(count);
-    for id in &user_ids[..count] {
+    let mut tokens = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
         let req = Request::post(format!("/api/backend/v1/users/{id}/access-token"))
             .header(HOST, addr.to_string())
             .header(AUTHORIZATION, format!("Bearer {api_key}"))
@@ -85,16 +85,23 @@ pub async fn open_sessions(
         if !status.is_success() {
             bail!("creating a session answered {status}: {}", String::from_utf8_lossy(&body));
         }
-        let tokens_out: serde_json::Value = serde_json::from_slice(&body)?;
-        tokens.push(tokens_out["refresh_token"].as_str().context("no refresh_token in the answer")?.to_owned());
+        let out: serde_json::Value = serde_json::from_slice(&body)?;
+        let field =
+            |name: &str| out[name].as_str().map(str::to_owned).with_context(|| format!("no {name} in the answer"));
+        tokens.push(SessionTokens { access: field("access_token")?, refresh: field("refresh_token")? });
     }
     Ok(tokens)
+}
+
+/// The email of the `n`-th seeded user.
+pub fn seeded_email(n: usize) -> String {
+    format!("seed-{n}@bench.example.com")
 }
 
 /// The `n`-th seeded user: unverified, passwordless, with a first name, like one the API creates.
 fn seeded_user(n: usize) -> UserRow {
     let now = SystemClock.now();
-    let email = format!("seed-{n}@bench.example.com");
+    let email = seeded_email(n);
     UserRow {
         id: Uuid::now_v7(),
         pool_id: None,
@@ -113,4 +120,117 @@ fn seeded_user(n: usize) -> UserRow {
         updated_at: now,
         last_login_at: None,
     }
+}
+
+/// What the organization scenarios need to address the seeded orgs.
+#[derive(Debug, Clone)]
+pub struct OrgSeed {
+    /// Every seeded org, in creation order; `org_ids[0]` is the big one.
+    pub org_ids: Vec<Uuid>,
+    /// The org with [`BIG_ORG_MEMBERS`] members.
+    pub big_org: Uuid,
+    /// The cursor of page [`DEEP_PAGE`] of the big org's member list ([`MEMBER_PAGE`] per page).
+    pub deep_cursor: Uuid,
+    /// A user who belongs to [`MULTI_ORGS`] orgs, and one who belongs to one.
+    pub multi_org_user: Uuid,
+    pub single_org_user: Uuid,
+    /// An unlimited org that invitations go to.
+    pub invite_org: Uuid,
+    /// Seeded users in no org, free to be invited: their indexes in the seeded users.
+    pub free_users: std::ops::Range<usize>,
+}
+
+/// Members of the big org.
+pub const BIG_ORG_MEMBERS: usize = 100_000;
+/// Orgs of the multi-org user.
+pub const MULTI_ORGS: usize = 50;
+/// Page size of the member-list scenarios, and how deep the deep page is.
+pub const MEMBER_PAGE: usize = 50;
+pub const DEEP_PAGE: usize = 1_000;
+
+/// Seeds `orgs` orgs, each owned by one seeded user; the first also gets [`BIG_ORG_MEMBERS`]
+/// members, one user joins [`MULTI_ORGS`] of them and another one. Straight through the store,
+/// like the users.
+pub async fn seed_orgs(url: &str, user_ids: &[Uuid], orgs: usize) -> anyhow::Result<OrgSeed> {
+    let started = Instant::now();
+    let needed = orgs + BIG_ORG_MEMBERS + 2 + 1;
+    if orgs < MULTI_ORGS + 3 || user_ids.len() < needed {
+        bail!("the organization scenarios need at least {} orgs and {needed} users", MULTI_ORGS + 3);
+    }
+    let db = Db::connect(url, &DbOptions::default()).await.context("cannot open the benchmark database")?;
+    let now = SystemClock.now();
+    let org_ids: Vec<Uuid> = (0..orgs).map(|_| Uuid::now_v7()).collect();
+    // Org n is owned by user n; the big org's members are the next users; then the two others.
+    let multi_org_user = user_ids[orgs + BIG_ORG_MEMBERS];
+    let single_org_user = user_ids[orgs + BIG_ORG_MEMBERS + 1];
+    let mut members: Vec<(Uuid, Uuid, &str)> = (0..orgs).map(|n| (org_ids[n], user_ids[n], "Owner")).collect();
+    members.extend((0..BIG_ORG_MEMBERS).map(|n| (org_ids[0], user_ids[orgs + n], "Member")));
+    members.extend((1..=MULTI_ORGS).map(|n| (org_ids[n], multi_org_user, "Member")));
+    members.push((org_ids[MULTI_ORGS + 1], single_org_user, "Member"));
+    let mut counts = std::collections::HashMap::<Uuid, i32>::new();
+    for (org, _, _) in &members {
+        *counts.entry(*org).or_default() += 1;
+    }
+    for (c, chunk) in org_ids.chunks(BATCH).enumerate() {
+        let mut tx = db.begin().await?;
+        for (i, id) in chunk.iter().enumerate() {
+            let n = c * BATCH + i;
+            let name = format!("Seed Org {n}");
+            let row = OrgRow {
+                id: *id,
+                name_normalized: name.to_lowercase(),
+                name,
+                slug: format!("seed-org-{n}"),
+                metadata: Json(Map::new()),
+                max_users: None,
+                member_count: counts.get(id).copied().unwrap_or(0),
+                domain_auto_join: false,
+                domain_restrict: false,
+                isolated: false,
+                mfa_required_at: None,
+                mfa_grace_until: None,
+                created_by: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            insert_org(tx.ex(), &row).await.with_context(|| format!("cannot seed org {n}"))?;
+        }
+        tx.commit().await?;
+    }
+    let mut big_org_members = Vec::with_capacity(BIG_ORG_MEMBERS + 1);
+    for chunk in members.chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        for (org, user, role) in chunk {
+            let row = MemberRow {
+                id: Uuid::now_v7(),
+                org_id: *org,
+                user_id: *user,
+                role: (*role).to_owned(),
+                additional_roles: Json(Vec::new()),
+                is_creator: false,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            insert_member(tx.ex(), &row).await.context("cannot seed a membership")?;
+            if *org == org_ids[0] {
+                big_org_members.push(row.id);
+            }
+        }
+        tx.commit().await?;
+    }
+    db.close().await;
+    big_org_members.sort();
+    let deep_cursor = big_org_members[(DEEP_PAGE - 1) * MEMBER_PAGE - 1];
+    eprintln!("== seeded {orgs} orgs and {} memberships in {:.1} s", members.len(), started.elapsed().as_secs_f64());
+    Ok(OrgSeed {
+        big_org: org_ids[0],
+        invite_org: org_ids[MULTI_ORGS + 2],
+        org_ids,
+        deep_cursor,
+        multi_org_user,
+        single_org_user,
+        free_users: needed..user_ids.len(),
+    })
 }

@@ -15,8 +15,14 @@ use crate::http::Connection;
 
 /// Variables the harness sets (or, for the config file, removes); any other `TENANTRY_*` variable
 /// reaches the server as is.
-const CONTROLLED_BY_HARNESS: [&str; 4] =
-    ["TENANTRY_DATABASE_URL", "TENANTRY_LISTEN", "TENANTRY_LOG_LEVEL", "TENANTRY_CONFIG"];
+const CONTROLLED_BY_HARNESS: [&str; 6] = [
+    "TENANTRY_DATABASE_URL",
+    "TENANTRY_LISTEN",
+    "TENANTRY_LOG_LEVEL",
+    "TENANTRY_CONFIG",
+    "TENANTRY_WORKERS_ENABLED",
+    "TENANTRY_ORGS__TOKEN_MAX_ORGS",
+];
 
 /// How long the server may take to answer `/healthz` after being spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,6 +65,11 @@ impl ServerBinary {
         cmd.current_dir(workdir)
             .env("TENANTRY_DATABASE_URL", database_url)
             .env("TENANTRY_LOG_LEVEL", "warn")
+            // The invite round trip reads invitation emails from the queue, as a mailbox would;
+            // no worker sends (and empties) them meanwhile.
+            .env("TENANTRY_WORKERS_ENABLED", "false")
+            // The user in 50 orgs gets all 50 in the token, so the refresh scenario measures them.
+            .env("TENANTRY_ORGS__TOKEN_MAX_ORGS", "50")
             .env_remove("TENANTRY_CONFIG");
         cmd
     }

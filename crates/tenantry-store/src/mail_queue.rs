@@ -259,3 +259,10 @@ pub async fn count_mail_by_state(ex: Ex<'_>) -> Result<MailCounts> {
     }
     Ok(counts)
 }
+
+/// The newest mail queued to `to_address` with `template`, if any.
+pub async fn latest_mail_to(ex: Ex<'_>, to_address: &str, template: &str) -> Result<Option<MailRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM mail_queue WHERE to_address = $1 AND template = $2 ORDER BY id DESC LIMIT 1");
+    sql_rows!(ex, fetch_optional, MailRow, &sql, to_address, template)
+}

@@ -113,6 +113,9 @@ impl From<Tokens> for TokensOut {
 pub struct LoginOut {
     pub tokens: TokensOut,
     pub user: UserOut,
+    /// The deployment requires every user to belong to an organization and this user belongs to
+    /// none: create one or accept an invitation next.
+    pub needs_org: bool,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -186,7 +189,7 @@ fn session_cookie(app: &App, value: &str, max_age_secs: i64) -> String {
 
 fn login_response(app: &App, s: SignedIn) -> LoginResponse {
     let cookie = session_cookie(app, &s.cookie_secret, app.settings().auth.session_ttl.num_seconds());
-    LoginResponse::Ok(Json(LoginOut { tokens: s.tokens.into(), user: s.user.into() }), cookie)
+    LoginResponse::Ok(Json(LoginOut { tokens: s.tokens.into(), user: s.user.into(), needs_org: s.needs_org }), cookie)
 }
 
 fn user_agent(req: &Request) -> Option<&str> {
