@@ -5,6 +5,12 @@
 mod api_keys;
 mod auth;
 mod operations;
+mod orgs;
+mod orgs_authz;
+mod orgs_invites;
+mod orgs_members;
+mod orgs_races;
+mod orgs_tokens;
 mod peers;
 mod problems;
 mod sdk;
