@@ -206,7 +206,57 @@ async fn every_change_has_its_event_and_audit_entry(engine: Engine) {
     t.stop().await;
 }
 
+/// Revoking an invite while its invitee accepts it: exactly one wins, and neither fails.
+async fn racing_revoke_and_accept_of_one_invite(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let owner = signed_in(&t, "owner@acme.com").await;
+    let org = oid(&create_org(&t, &owner, "Acme").await);
+    for round in 0..10 {
+        let email = format!("r{round}@acme.com");
+        let user = signed_in(&t, &email).await;
+        let invite = t.post(&format!("{B}/orgs/{org}/invites"), json!({ "email": email }), 201).await;
+        let token = mailed_token(&t, &email, "org_invite").await;
+        let revoke = t
+            .client
+            .delete(t.url(&format!("{U}/orgs/{org}/invites/{}", invite["invite_id"].as_str().unwrap())))
+            .bearer_auth(&owner.access);
+        let accept = t
+            .client
+            .post(t.url(&format!("{U}/invites/accept")))
+            .bearer_auth(&user.access)
+            .json(&json!({ "token": token }));
+        let (r, a) = tokio::join!(revoke.send(), accept.send());
+        let (r, a) = (r.unwrap().status().as_u16(), a.unwrap().status().as_u16());
+        assert!(matches!((r, a), (204, 410) | (409, 200)), "round {round}: revoke {r}, accept {a}");
+    }
+    t.stop().await;
+}
+
+/// Concurrent metadata merges of different keys all land.
+async fn concurrent_metadata_merges_all_land(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let org = oid(&t.post(&format!("{B}/orgs"), json!({ "name": "Acme" }), 201).await);
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let req = t
+                .client
+                .patch(t.url(&format!("{B}/orgs/{org}/metadata")))
+                .bearer_auth(&t.api_key)
+                .json(&json!({ format!("k{i}"): i }));
+            tokio::spawn(async move { status(req.send().await.unwrap()).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let metadata = t.get(&format!("{B}/orgs/{org}"), 200).await["metadata"].clone();
+    assert_eq!(metadata.as_object().unwrap().len(), 10, "{metadata}");
+    t.stop().await;
+}
+
 engine_tests!(
+    racing_revoke_and_accept_of_one_invite,
+    concurrent_metadata_merges_all_land,
     parallel_adds_fill_exactly_the_free_seats,
     racing_accepts_and_adds_never_overfill,
     concurrent_demotions_keep_an_owner,

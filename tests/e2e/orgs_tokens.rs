@@ -168,6 +168,25 @@ async fn roles_are_configuration(engine: Engine) {
     let claim = &c["orgs"][&org];
     assert_eq!(claim["additional_roles"], json!(["Billing"]));
     assert_eq!(claim["permissions"], json!(["org.billing", "org.view", "projects.read", "projects.write"]));
+    // An Admin cannot grant an additional role whose permissions they lack (org.billing is the
+    // Owner's): not to a member, not through an invite.
+    let admin = signed_in(&t, "admin@acme.com").await;
+    add(&t, &org, &admin, "Admin").await;
+    let viewer = signed_in(&t, "viewer@acme.com").await;
+    add(&t, &org, &viewer, "Viewer").await;
+    let grant = Some(json!({ "additional_roles": ["Billing"] }));
+    let path = format!("/orgs/{org}/members/{}", viewer.id);
+    assert_eq!(refused(&t, &admin, Method::PATCH, &path, grant.clone(), 403).await, "role-above-yours");
+    let body = Some(json!({ "email": "sneaky@acme.com", "additional_roles": ["Billing"] }));
+    let code = refused(&t, &admin, Method::POST, &format!("/orgs/{org}/invites"), body, 403).await;
+    assert_eq!(code, "role-above-yours");
+    // A member who holds it already keeps it when an Admin changes their hierarchy role.
+    let path = format!("/orgs/{org}/members/{}", ann.id);
+    let demoted = as_user(&t, &admin, Method::PATCH, &path, Some(json!({ "role": "Viewer" })), 200).await;
+    assert_eq!(demoted["additional_roles"], json!(["Billing"]));
+    as_user(&t, &admin, Method::PATCH, &path, Some(json!({ "role": "Member" })), 200).await;
+    // The Owner may grant it.
+    as_user(&t, &owner, Method::PATCH, &format!("/orgs/{org}/members/{}", viewer.id), grant, 200).await;
     // Invites may carry additional roles too.
     let body = json!({ "email": "bo@acme.com", "role": "Viewer", "additional_roles": ["Billing"] });
     assert_eq!(t.post(&format!("{B}/orgs/{org}/invites"), body, 201).await["additional_roles"], json!(["Billing"]));

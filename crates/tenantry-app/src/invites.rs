@@ -21,7 +21,7 @@ use tenantry_store::{users, Json, Tx};
 use uuid::Uuid;
 
 use crate::accounts::human;
-use crate::members::{max_users, resolve_additional, PendingInvite};
+use crate::members::{check_additional_grantable, max_users, resolve_additional, PendingInvite};
 use crate::orgs::{Access, Lock, Org};
 use crate::record::{audit, emit, Audit, Event};
 use crate::{Actor, App, AppError, AppResult, Ctx, Page};
@@ -97,6 +97,7 @@ impl App {
             None => roles.lowest_role().clone(),
         };
         let additional = resolve_additional(&roles, &input.additional_roles)?;
+        check_additional_grantable(&roles, &access, &additional, &[])?;
         let normalized = email.normalized();
         let mut invitee = InviteeState::Newcomer;
         if let Some(user) = users::find_user_by_email(tx.ex(), None, &normalized).await? {
@@ -317,8 +318,7 @@ impl App {
 
     /// The signed-in user accepts an invite sent to their address (DESIGN §4.3).
     pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
-        let (mut tx, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
-        let org = org_store::lock_org(tx.ex(), invite.org_id).await?.ok_or_else(invite_invalid)?;
+        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
         if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
             return Err(
                 DomainError::conflict("already-member", "You are already a member of this organization.").into()
@@ -356,7 +356,7 @@ impl App {
 
     /// The signed-in user declines an invite sent to their address.
     pub async fn decline_invite(&self, ctx: &Ctx, token: &str) -> AppResult<()> {
-        let (mut tx, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
+        let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
         invite.state = "declined".to_owned();
         invite.answered_by = Some(user.id);
         invite.version += 1;
@@ -367,13 +367,18 @@ impl App {
         Ok(())
     }
 
-    /// Opens the transaction of an answer: the invite by token (locked), still pending and
-    /// unexpired, and the signed-in user, who must be the invited address.
+    /// Opens the transaction of an answer: the invite's org and the invite by token (both locked,
+    /// in that order), still pending and unexpired, and the signed-in user, who must be the
+    /// invited address.
+    ///
+    /// The org is locked before the invite, in the order every other invite change takes (create,
+    /// resend and revoke lock the org, then write the invite): locking the invite first would let
+    /// an accept and a revoke of the same invite deadlock on PostgreSQL.
     async fn answerable_invite(
         &self,
         ctx: &Ctx,
         token: &str,
-    ) -> AppResult<(Tx, InviteRow, tenantry_store::users::UserRow, DateTime<Utc>)> {
+    ) -> AppResult<(Tx, OrgRow, InviteRow, tenantry_store::users::UserRow, DateTime<Utc>)> {
         let user_id = match ctx.actor {
             Actor::User(id) => id,
             Actor::Anonymous => {
@@ -390,9 +395,11 @@ impl App {
             }
         };
         let now = self.clock().now();
+        let token_hash = hash_opaque_token(token);
         let mut tx = self.db().begin().await?;
-        let invite =
-            store::lock_invite_by_token(tx.ex(), &hash_opaque_token(token)).await?.ok_or_else(invite_invalid)?;
+        let found = store::find_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
+        let org = org_store::lock_org(tx.ex(), found.org_id).await?.ok_or_else(invite_invalid)?;
+        let invite = store::lock_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }
@@ -404,7 +411,7 @@ impl App {
             )
             .into());
         }
-        Ok((tx, invite, user, now))
+        Ok((tx, org, invite, user, now))
     }
 
     /// Domain auto-join (DESIGN §4.12): a user with a verified email at an org's auto-join domain

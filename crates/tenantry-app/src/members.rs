@@ -191,6 +191,34 @@ pub(crate) fn resolve_additional(roles: &RoleConfig, raw: &[String]) -> AppResul
     Ok(out)
 }
 
+/// A member may grant only additional roles whose permissions they hold themselves; the backend
+/// may grant any. Without this an Admin could hand an Owner-only permission (`org.delete`,
+/// `org.transfer_ownership`, `org.billing`) to anyone through an additional role, around the rule
+/// that only Owners grant Owner powers. Roles in `held` (the target has them already) are not
+/// checked again, so changing such a member's hierarchy role keeps them.
+pub(crate) fn check_additional_grantable(
+    roles: &RoleConfig,
+    access: &Access,
+    granted: &[RoleName],
+    held: &[String],
+) -> AppResult<()> {
+    let Access::Member(me, _) = access else {
+        return Ok(());
+    };
+    let mine = roles.effective_permissions(&me.role, &me.additional_roles);
+    for role in granted.iter().filter(|r| !held.iter().any(|h| h == r.as_str())) {
+        let lacking = roles.own_permissions(role).into_iter().flatten().find(|p| !mine.contains(*p));
+        if let Some(p) = lacking {
+            return Err(DomainError::forbidden(
+                "role-above-yours",
+                format!("You cannot grant the role '{role}': it holds the '{p}' permission, which your roles do not."),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn names(roles: &[RoleName]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_owned()).collect()
 }
@@ -353,7 +381,11 @@ impl App {
         let owners = store::count_members_with_role(tx.ex(), org.id, roles.owner_role().as_str()).await?;
         check_change_role(&roles, access.org_actor(), &target, &new_role, u64::try_from(owners).unwrap_or(0))?;
         let additional = match &input.additional_roles {
-            Some(list) => names(&resolve_additional(&roles, list)?),
+            Some(list) => {
+                let granted = resolve_additional(&roles, list)?;
+                check_additional_grantable(&roles, &access, &granted, &row.additional_roles.0)?;
+                names(&granted)
+            }
             None => row.additional_roles.0.clone(),
         };
         if new_role.as_str() == row.role && additional == row.additional_roles.0 {

@@ -554,7 +554,19 @@ impl App {
     /// Updates name, slug and domain settings (members with `org.update`, or the backend), and
     /// `max_users` and metadata (backend only). Lowering `max_users` evicts nobody.
     pub async fn update_org(&self, ctx: &Ctx, org_id: OrgId, input: UpdateOrg) -> AppResult<Org> {
-        let backend_only = !matches!(input.max_users, Patch::Absent) || input.metadata.is_some();
+        self.update_org_with(ctx, org_id, input, None).await
+    }
+
+    /// [`App::update_org`], merging `merge` into the metadata as stored under the org's lock when
+    /// given, so that concurrent merges never lose one another's keys.
+    async fn update_org_with(
+        &self,
+        ctx: &Ctx,
+        org_id: OrgId,
+        mut input: UpdateOrg,
+        merge: Option<Map<String, Value>>,
+    ) -> AppResult<Org> {
+        let backend_only = !matches!(input.max_users, Patch::Absent) || input.metadata.is_some() || merge.is_some();
         let name = input.name.as_deref().map(OrgName::parse).transpose()?;
         let slug = input.slug.as_deref().map(Slug::parse).transpose()?;
         let max_users = match &input.max_users {
@@ -574,6 +586,12 @@ impl App {
             return Err(
                 DomainError::forbidden("backend-only", "Only the backend API changes max_users and metadata.").into()
             );
+        }
+        if let Some(patch) = &merge {
+            let mut merged = row.metadata.0.clone();
+            merge_patch(&mut merged, patch);
+            check_metadata(&merged)?;
+            input.metadata = Some(merged);
         }
         let before = row.clone();
         if let Some(n) = name {
@@ -613,13 +631,9 @@ impl App {
     /// Merges `patch` into the org's metadata (RFC 7396): backend only.
     pub async fn merge_org_metadata(&self, ctx: &Ctx, org_id: OrgId, patch: Map<String, Value>) -> AppResult<Org> {
         authz::require_backend(&ctx.actor)?;
-        let current = {
-            let mut c = self.db().acquire().await?;
-            store::get_org(c.ex(), org_id.as_uuid()).await?.ok_or_else(org_not_found)?.metadata.0
-        };
-        let mut merged = current;
-        merge_patch(&mut merged, &patch);
-        self.update_org(ctx, org_id, UpdateOrg { metadata: Some(merged), ..UpdateOrg::default() }).await
+        // The patch itself is bounded like the metadata it merges into.
+        check_metadata(&patch)?;
+        self.update_org_with(ctx, org_id, UpdateOrg::default(), Some(patch)).await
     }
 
     /// Adds a domain. The backend may add any; a member with `org.update` only their own verified
