@@ -418,6 +418,7 @@ impl App {
     /// joins it at the lowest role, if a seat is free and the user may join; otherwise nothing
     /// happens. Called on signup, email verification and sign-in.
     pub(crate) async fn auto_join(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Option<OrgId>> {
+        let roles = self.roles().await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let Some(user) = users::get_user(tx.ex(), user_id.as_uuid()).await? else {
@@ -442,7 +443,6 @@ impl App {
         if self.check_can_join(&mut tx, &org, &user, &email, None, now).await.is_err() {
             return Ok(None);
         }
-        let roles = self.roles().await?;
         let member = MemberRow {
             id: Uuid::now_v7(),
             org_id: org.id,

@@ -511,9 +511,12 @@ impl App {
 
     /// An org by id: members see it, the backend sees any.
     pub async fn get_org(&self, ctx: &Ctx, org_id: OrgId) -> AppResult<Org> {
+        // The roles first: reloading them takes a pooled connection of its own, and holding one
+        // while waiting for another can starve the pool under load.
+        let roles = self.roles().await?;
         let mut c = self.db().acquire().await?;
         let (row, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
-        require_permission(&*self.roles().await?, access.org_actor(), perm::ORG_VIEW)?;
+        require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
         let domains = store::list_org_domains(c.ex(), row.id).await?;
         Ok(Org::from_row(row, domains))
     }
@@ -762,13 +765,10 @@ impl App {
 
     /// What a token for `user_id` says about their orgs: every org (up to the deployment's cap,
     /// the active one always kept), or only the active org, as the deployment chooses.
-    pub(crate) async fn org_claims(
-        &self,
-        mut ex: Ex<'_>,
-        user_id: Uuid,
-        active_org: Option<Uuid>,
-    ) -> AppResult<OrgClaims> {
+    pub(crate) async fn org_claims(&self, user_id: Uuid, active_org: Option<Uuid>) -> AppResult<OrgClaims> {
         let roles = self.roles().await?;
+        let mut c = self.db().acquire().await?;
+        let mut ex = c.ex();
         let settings = &self.settings().orgs;
         let mut claims = OrgClaims::default();
         let active = match active_org {

@@ -277,10 +277,7 @@ impl App {
         active_org: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
-        let orgs = {
-            let mut c = self.db().acquire().await?;
-            self.org_claims(c.ex(), user.id, active_org).await?
-        };
+        let orgs = self.org_claims(user.id, active_org).await?;
         let claims = AccessClaims {
             iss: self.settings().auth.issuer.clone(),
             sub: user.id.to_string(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::members::prefix_range;
+use crate::members::{after, prefix_range};
 use crate::{Engine, Ex, Result};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -135,9 +135,9 @@ pub async fn list_invites(ex: Ex<'_>, org_id: Uuid, q: &InviteQuery) -> Result<V
         "SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND ($2 IS NULL OR role = $2) \
          AND ($3 IS NULL OR email_normalized >= $3) AND ($4 IS NULL OR email_normalized < $4) \
          AND ($5 IS NULL OR (state = 'pending' AND expires_at > $5)) \
-         AND ($6 IS NULL OR id > $6) ORDER BY id LIMIT $7"
+         AND id > $6 ORDER BY id LIMIT $7"
     );
-    sql_rows!(ex, fetch_all, InviteRow, &sql, org_id, &q.role, lo, hi, q.live_at, q.after, i64::from(q.limit))
+    sql_rows!(ex, fetch_all, InviteRow, &sql, org_id, &q.role, lo, hi, q.live_at, after(q.after), i64::from(q.limit))
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -41,6 +41,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL (use sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
+    /// The database was closed while waiting to write.
+    #[error("the database is closed")]
+    Closed,
 }
 
 impl From<sqlx::Error> for StoreError {

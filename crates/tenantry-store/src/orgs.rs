@@ -135,9 +135,9 @@ pub async fn list_orgs(ex: Ex<'_>, q: &OrgQuery) -> Result<Vec<OrgRow>> {
     let sql = format!(
         "SELECT {cols} FROM orgs o WHERE ($1 IS NULL OR o.name_normalized >= $1) AND ($2 IS NULL OR o.name_normalized < $2) \
          AND ($3 IS NULL OR o.id IN (SELECT d.org_id FROM org_domains d WHERE d.domain = $3)) \
-         AND ($4 IS NULL OR o.id > $4) ORDER BY o.id LIMIT $5"
+         AND o.id > $4 ORDER BY o.id LIMIT $5"
     );
-    sql_rows!(ex, fetch_all, OrgRow, &sql, lo, hi, &q.domain, q.after, i64::from(q.limit))
+    sql_rows!(ex, fetch_all, OrgRow, &sql, lo, hi, &q.domain, crate::members::after(q.after), i64::from(q.limit))
 }
 
 /// Orgs created by `user_id` or in which they are a member: counted against the per-user limit.

@@ -106,9 +106,9 @@ pub async fn list_users(ex: Ex<'_>, q: &UserQuery) -> Result<Vec<UserRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE pool_id IS NULL \
          AND ($1 IS NULL OR email_normalized >= $1) AND ($2 IS NULL OR email_normalized < $2) \
-         AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+         AND id > $3 ORDER BY id LIMIT $4"
     );
-    sql_rows!(ex, fetch_all, UserRow, &sql, lo, hi, q.after, i64::from(q.limit))
+    sql_rows!(ex, fetch_all, UserRow, &sql, lo, hi, crate::members::after(q.after), i64::from(q.limit))
 }
 
 /// Writes every mutable column of `u` and sets `version` to `u.version`.
