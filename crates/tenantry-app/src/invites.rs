@@ -118,8 +118,9 @@ impl App {
                 }
             }
         }
-        let domains = self.org_domains(&mut tx, org.id).await?;
-        let live = store::count_live_invites(tx.ex(), org.id, now).await?;
+        // Domains matter only under restriction, live invites only under a seat limit.
+        let domains = if org.domain_restrict { self.org_domains(&mut tx, org.id).await? } else { Vec::new() };
+        let live = if org.max_users.is_some() { store::count_live_invites(tx.ex(), org.id, now).await? } else { 0 };
         check_invite(
             &roles,
             access.org_actor(),
@@ -154,8 +155,10 @@ impl App {
         self.mail_invite(&mut tx, &org, &access, &invite, &token, now).await?;
         emit(&mut tx, now, invite_event(EventType::OrgInvitationCreated, &invite)).await?;
         audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationCreated, &invite)).await?;
-        let org_view = Org::from_row(org, Vec::new());
-        self.emit_seat_events(&mut tx, &org_view, live + 1, now, false).await?;
+        if org.max_users.is_some() {
+            let org_view = Org::from_row(org, Vec::new());
+            self.emit_seat_events(&mut tx, &org_view, live + 1, now, false).await?;
+        }
         tx.commit().await?;
         self.wake_mailer();
         Ok(PendingInvite::from(&invite))
@@ -418,6 +421,20 @@ impl App {
     /// joins it at the lowest role, if a seat is free and the user may join; otherwise nothing
     /// happens. Called on signup, email verification and sign-in.
     pub(crate) async fn auto_join(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Option<OrgId>> {
+        // Nearly every sign-in has nothing to join: find that out with reads, before taking the
+        // writer lock (SQLite) or opening a transaction.
+        {
+            let mut c = self.db().acquire().await?;
+            let Some(user) = users::get_user(c.ex(), user_id.as_uuid()).await? else {
+                return Ok(None);
+            };
+            let Ok(email) = Email::parse(&user.email) else {
+                return Ok(None);
+            };
+            if !user.email_verified || org_store::find_auto_join_org(c.ex(), &email.domain()).await?.is_none() {
+                return Ok(None);
+            }
+        }
         let roles = self.roles().await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;

@@ -341,13 +341,21 @@ impl App {
         if user.disabled {
             return Err(DomainError::conflict("user-disabled", "This account is disabled.").into());
         }
-        let domains = self.org_domains(tx, org.id).await?;
-        check_email_domain_allowed(email, DomainPolicy { domains: &domains, restrict_members: org.domain_restrict })?;
-        let count = org_store::count_orgs_of_user(tx.ex(), user.id).await?;
-        check_org_limit(self.settings().orgs.max_orgs_per_user, u64::try_from(count).unwrap_or(0))?;
-        let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
-        let others = u64::try_from(live).unwrap_or(0).saturating_sub(u64::from(accepting.is_some()));
-        check_seat_available(max_users(org), u64::try_from(org.member_count).unwrap_or(0), others)?;
+        // Each check reads only when its rule is in force: most orgs restrict no domain and have no
+        // seat limit, and most deployments have no per-user cap.
+        if org.domain_restrict {
+            let domains = self.org_domains(tx, org.id).await?;
+            check_email_domain_allowed(email, DomainPolicy { domains: &domains, restrict_members: true })?;
+        }
+        if let Some(cap) = self.settings().orgs.max_orgs_per_user {
+            let count = org_store::count_orgs_of_user(tx.ex(), user.id).await?;
+            check_org_limit(Some(cap), u64::try_from(count).unwrap_or(0))?;
+        }
+        if org.max_users.is_some() {
+            let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
+            let others = u64::try_from(live).unwrap_or(0).saturating_sub(u64::from(accepting.is_some()));
+            check_seat_available(max_users(org), u64::try_from(org.member_count).unwrap_or(0), others)?;
+        }
         Ok(())
     }
 
@@ -494,9 +502,9 @@ impl App {
         org.version += 1;
         org.updated_at = now;
         org_store::update_org(tx.ex(), &org).await?;
-        let domains = org_store::list_org_domains(tx.ex(), org.id).await?;
         let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
-        let out = Org::from_row(org, domains);
+        // The seat events carry counts, not domains; the caller needs the org's id and version.
+        let out = Org::from_row(org, Vec::new());
         self.emit_seat_events(tx, &out, live, now, true).await?;
         Ok(out)
     }

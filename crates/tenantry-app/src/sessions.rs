@@ -307,9 +307,9 @@ impl App {
         let hash = hash_opaque_token(refresh_token);
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let token = store::lock_refresh_token(tx.ex(), &hash).await?.ok_or_else(invalid)?;
-        let session = store::get_session(tx.ex(), token.session_id).await?.ok_or_else(invalid)?;
-        if token.used_at.is_some() || store::use_refresh_token(tx.ex(), token.id, now).await? == 0 {
+        let found = store::lock_refresh_token_with_session(tx.ex(), &hash).await?.ok_or_else(invalid)?;
+        let session = found.session;
+        if found.token_used_at.is_some() || store::use_refresh_token(tx.ex(), found.token_id, now).await? == 0 {
             if session.revoked_at.is_none() {
                 store::revoke_session(tx.ex(), session.user_id, session.id, now, "refresh-token-reuse").await?;
                 audit(
@@ -327,14 +327,18 @@ impl App {
             }
             return Err(invalid());
         }
-        if token.expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+        if found.token_expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
             return Err(invalid());
         }
         let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(invalid)?;
         if user.disabled {
             return Err(invalid());
         }
-        store::touch_session(tx.ex(), session.id, now).await?;
+        // Last seen to the minute is enough for listings and idle limits; it spares a write on
+        // most refreshes.
+        if now - session.last_seen_at >= chrono::Duration::minutes(1) {
+            store::touch_session(tx.ex(), session.id, now).await?;
+        }
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
         let access_token = self.sign_access_token(&user, session.id, session.active_org_id, now).await?;

@@ -129,18 +129,32 @@ pub async fn insert_refresh_token(ex: Ex<'_>, r: &RefreshTokenRow) -> Result<()>
     Ok(())
 }
 
-/// The refresh token with this hash, locked for the exchange on PostgreSQL.
-pub async fn lock_refresh_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<RefreshTokenRow>> {
-    let sql = match ex.engine() {
-        Engine::Postgres => {
-            "SELECT id, session_id, token_hash, created_at, expires_at, used_at FROM refresh_tokens \
-             WHERE token_hash = $1 FOR UPDATE"
-        }
-        Engine::Sqlite => {
-            "SELECT id, session_id, token_hash, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1"
-        }
+/// A refresh token with its session, as the exchange reads them.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TokenWithSession {
+    #[sqlx(rename = "rt_id")]
+    pub token_id: Uuid,
+    #[sqlx(rename = "rt_expires_at")]
+    pub token_expires_at: DateTime<Utc>,
+    #[sqlx(rename = "rt_used_at")]
+    pub token_used_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub session: SessionRow,
+}
+
+/// The refresh token whose hash is `token_hash`, with its session, in one round trip; locked for
+/// update on PostgreSQL (the token row only; SQLite's write transaction already excludes others).
+pub async fn lock_refresh_token_with_session(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<TokenWithSession>> {
+    let session_cols = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+    let lock = match ex.engine() {
+        Engine::Postgres => " FOR UPDATE OF rt",
+        Engine::Sqlite => "",
     };
-    sql_rows!(ex, fetch_optional, RefreshTokenRow, sql, token_hash)
+    let sql = format!(
+        "SELECT rt.id AS rt_id, rt.expires_at AS rt_expires_at, rt.used_at AS rt_used_at, {session_cols} \
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = $1{lock}"
+    );
+    sql_rows!(ex, fetch_optional, TokenWithSession, &sql, token_hash)
 }
 
 /// Marks a token exchanged. Exactly one concurrent caller gets 1 row; the others get 0.
