@@ -199,7 +199,7 @@ async fn accept_and_decline_as_the_invited_address(engine: Engine) {
     assert_eq!(refused(&t, &frank, Method::POST, "/invites/accept", body, 404).await, "invite-invalid");
 
     assert_eq!(event_types(&t, &iid(&carol_invite)).await, ["org.invitation_created", "org.invitation_accepted"]);
-    assert_eq!(event_types(&t, &member["membership_id"].as_str().unwrap().to_owned()).await, ["user.added_to_org"]);
+    assert_eq!(event_types(&t, member["membership_id"].as_str().unwrap()).await, ["user.added_to_org"]);
     assert!(event_types(&t, &org).await.contains(&"org.member_count_changed".to_owned()));
     let audit = audit_actions(&t, &org).await;
     for action in ["org.invitation_accepted", "org.invitation_declined", "org.invitation_revoked", "org.member_added"] {

@@ -97,6 +97,8 @@ impl Org {
 }
 
 /// How an actor stands in one org, resolved from the stored membership.
+// Lives for one request on the stack, and nearly always as `Member`: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(crate) enum Access {
     /// A backend API key or the operator.
