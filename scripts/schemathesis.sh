@@ -114,6 +114,9 @@ fuzz() {
         # Cheap Argon2id: fuzzing creates many users with passwords.
         TENANTRY_PASSWORD__MEMORY_KIB=1024
         TENANTRY_PASSWORD__ITERATIONS=1
+        # No background delivery: the fuzzer invents webhook endpoint URLs and mail addresses, and
+        # nothing may be sent to them. What is fuzzed is the API; delivery has its own tests.
+        TENANTRY_WORKERS_ENABLED=false
     )
 
     # Run from a scratch folder, so relative paths in the defaults (the master key file, the mail
