@@ -6,7 +6,7 @@
 //! Members (`members.rs`), invitations (`invites.rs`) and ownership transfers (`transfers.rs`)
 //! build on the helpers here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -299,25 +299,28 @@ impl Membership {
 /// What an access token says about one membership; permissions are computed in
 /// [`RoleConfig::effective_permissions`], the one place that does it.
 fn org_claim(roles: &RoleConfig, m: &MembershipWithOrg) -> OrgClaim {
-    let role = RoleName::parse(&m.member.role).ok();
-    let additional: Vec<RoleName> =
-        m.member.additional_roles.0.iter().filter_map(|r| RoleName::parse(r).ok()).collect();
-    let (inherited, permissions) = match &role {
-        Some(r) => (
-            roles.inherited_roles(r).map(|n| n.as_str().to_owned()).collect(),
-            roles.effective_permissions(r, &additional).into_iter().collect(),
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
+    let (inherited_roles, permissions) = role_grants(roles, &m.member.role, &m.member.additional_roles.0);
     OrgClaim {
         org_id: m.member.org_id.to_string(),
         name: m.org_name.clone(),
         slug: m.org_slug.clone(),
         role: m.member.role.clone(),
-        inherited_roles: inherited,
+        inherited_roles,
         additional_roles: m.member.additional_roles.0.clone(),
         permissions,
     }
+}
+
+/// The roles a stored role inherits and the permissions it grants with its additional roles.
+fn role_grants(roles: &RoleConfig, role: &str, additional: &[String]) -> (Vec<String>, Vec<String>) {
+    let Ok(role) = RoleName::parse(role) else {
+        return (Vec::new(), Vec::new());
+    };
+    let additional: Vec<RoleName> = additional.iter().filter_map(|r| RoleName::parse(r).ok()).collect();
+    (
+        roles.inherited_roles(&role).map(|n| n.as_str().to_owned()).collect(),
+        roles.effective_permissions(&role, &additional).into_iter().collect(),
+    )
 }
 
 /// The `orgs` part of an access token.
@@ -783,14 +786,33 @@ impl App {
         }
         if settings.token_orgs == TokenOrgs::All {
             let cap = settings.token_max_orgs;
-            let rows = member_store::list_memberships_of_user(ex, user_id, None, cap + 1).await?;
+            let rows = member_store::list_claims_of_user(ex, user_id, cap + 1).await?;
+            // Members of many orgs mostly hold the same few roles: work each grant out once.
+            let mut grants: HashMap<(&str, &[String]), (Vec<String>, Vec<String>)> = HashMap::new();
             for m in &rows {
                 if claims.orgs.len() >= cap as usize {
                     break;
                 }
-                claims.orgs.entry(m.member.org_id.to_string()).or_insert_with(|| org_claim(&roles, m));
+                let key = m.org_id.to_string();
+                if claims.orgs.contains_key(&key) {
+                    continue;
+                }
+                let (inherited_roles, permissions) = grants
+                    .entry((m.role.as_str(), m.additional_roles.0.as_slice()))
+                    .or_insert_with(|| role_grants(&roles, &m.role, &m.additional_roles.0))
+                    .clone();
+                let claim = OrgClaim {
+                    org_id: key.clone(),
+                    name: m.org_name.clone(),
+                    slug: m.org_slug.clone(),
+                    role: m.role.clone(),
+                    inherited_roles,
+                    additional_roles: m.additional_roles.0.clone(),
+                    permissions,
+                };
+                claims.orgs.insert(key, claim);
             }
-            let listed = rows.iter().filter(|m| claims.orgs.contains_key(&m.member.org_id.to_string())).count();
+            let listed = rows.iter().filter(|m| claims.orgs.contains_key(&m.org_id.to_string())).count();
             claims.truncated = rows.len() > listed;
         }
         Ok(claims)

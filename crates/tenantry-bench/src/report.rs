@@ -68,7 +68,7 @@ impl EngineReport {
         let mut out = Vec::new();
         if let (Some(raw), Some(ratio)) = (self.argon2_per_sec, self.login_ratio()) {
             out.push(format!(
-                "raw Argon2id: {raw:.1} verifications/s on all cores; logins reach {:.0} % of it",
+                "raw Argon2id: {raw:.1} verifications/s on all cores (mean of before and after the logins); logins reach {:.0} % of it",
                 ratio * 100.0
             ));
         }

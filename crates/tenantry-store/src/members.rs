@@ -150,6 +150,29 @@ pub async fn list_memberships_of_user(
     sql_rows!(ex, fetch_all, MembershipWithOrg, &sql, user_id, self::after(after), i64::from(limit))
 }
 
+/// What an access token says about one membership, and nothing else (a token lists many).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClaimRow {
+    pub org_id: Uuid,
+    pub role: String,
+    pub additional_roles: Json<Vec<String>>,
+    pub org_name: String,
+    pub org_slug: String,
+}
+
+/// A user's memberships as tokens list them, in membership-id order, at most `limit`.
+pub async fn list_claims_of_user(ex: Ex<'_>, user_id: Uuid, limit: u32) -> Result<Vec<ClaimRow>> {
+    sql_rows!(
+        ex,
+        fetch_all,
+        ClaimRow,
+        "SELECT m.org_id, m.role, m.additional_roles, o.name AS org_name, o.slug AS org_slug \
+         FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY m.id LIMIT $2",
+        user_id,
+        i64::from(limit)
+    )
+}
+
 /// One membership of a user with its org's name and slug.
 pub async fn get_membership_with_org(ex: Ex<'_>, user_id: Uuid, org_id: Uuid) -> Result<Option<MembershipWithOrg>> {
     let sql = format!(
