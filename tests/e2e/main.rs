@@ -16,3 +16,4 @@ mod problems;
 mod sdk;
 mod support;
 mod users;
+mod webhooks;

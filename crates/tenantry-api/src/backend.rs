@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod orgs;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use poem_openapi::Tags;
 
@@ -20,6 +21,8 @@ pub enum BackendTag {
     Orgs,
     /// The deployment's roles and permissions.
     Roles,
+    /// Signed webhooks: endpoints, messages and their delivery attempts.
+    Webhooks,
 }
 
 /// Default and maximum page sizes of list endpoints.

@@ -23,6 +23,7 @@ pub mod roles;
 pub mod sessions;
 pub mod transfers;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub struct AppSettings {
     pub password_policy: PasswordPolicy,
     pub auth: AuthSettings,
     pub orgs: orgs::OrgSettings,
+    pub webhooks: tenantry_webhooks::WebhookSettings,
 }
 
 /// Sign-in, session and token settings.
@@ -88,6 +90,7 @@ pub struct App {
     keys: Arc<keys::KeyCache>,
     roles_cache: Arc<roles::RolesCache>,
     mail_wake: Arc<Notify>,
+    webhook_wake: Arc<Notify>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             keys: Arc::default(),
             roles_cache: Arc::default(),
             mail_wake: Arc::new(Notify::new()),
+            webhook_wake: Arc::new(Notify::new()),
         })
     }
 
@@ -113,6 +117,17 @@ impl App {
 
     fn wake_mailer(&self) {
         self.mail_wake.notify_one();
+    }
+
+    /// Woken after requests that may have committed webhook events; the webhook worker waits on it
+    /// (and polls, for events committed on other nodes).
+    pub fn webhook_wake(&self) -> Arc<Notify> {
+        self.webhook_wake.clone()
+    }
+
+    /// Tells the webhook worker that events may have been committed.
+    pub fn wake_webhooks(&self) {
+        self.webhook_wake.notify_one();
     }
 
     pub fn db(&self) -> &Db {

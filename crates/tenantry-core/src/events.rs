@@ -112,6 +112,15 @@ pub enum AuditAction {
     OwnershipTransferCancelled,
     OwnershipTransferred,
     RolesUpdated,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookEndpointDisabled,
+    WebhookEndpointEnabled,
+    WebhookSecretRotated,
+    WebhookSecretRevealed,
+    WebhookTestSent,
+    WebhookMessagesReplayed,
 }
 
 impl AuditAction {
@@ -153,6 +162,15 @@ impl AuditAction {
             AuditAction::OwnershipTransferCancelled => "org.ownership_transfer_cancelled",
             AuditAction::OwnershipTransferred => "org.ownership_transferred",
             AuditAction::RolesUpdated => "roles.updated",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
+            AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            AuditAction::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            AuditAction::WebhookEndpointEnabled => "webhook_endpoint.enabled",
+            AuditAction::WebhookSecretRotated => "webhook_endpoint.secret_rotated",
+            AuditAction::WebhookSecretRevealed => "webhook_endpoint.secret_revealed",
+            AuditAction::WebhookTestSent => "webhook_endpoint.test_sent",
+            AuditAction::WebhookMessagesReplayed => "webhook_messages.replayed",
         }
     }
 }

@@ -68,10 +68,30 @@ pub struct Config {
     pub signup_enabled: bool,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: i64,
-    /// Run the background workers (mail delivery) in this process.
+    /// Run the background workers (mail and webhook delivery) in this process.
     pub workers_enabled: bool,
     pub mail: MailSettings,
     pub orgs: OrgsConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook delivery (DESIGN §5, SECURITY §11–12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow endpoints on loopback, private, link-local and metadata addresses. Never in
+    /// production: it lets API callers reach the machine's own network. For tests and local setups.
+    pub allow_private_targets: bool,
+    /// The most one delivery attempt may take, in milliseconds (connect, send, first 1 KiB of the answer).
+    pub timeout_ms: u64,
+    /// How long a rotated-out secret keeps signing beside the new one, in seconds.
+    pub secret_overlap_secs: i64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig { allow_private_targets: false, timeout_ms: 15_000, secret_overlap_secs: 24 * 3600 }
+    }
 }
 
 /// Which orgs an access token lists.
@@ -182,6 +202,7 @@ impl Default for Config {
             workers_enabled: true,
             mail: MailSettings::default(),
             orgs: OrgsConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -204,6 +225,7 @@ impl std::fmt::Debug for Config {
             .field("workers_enabled", &self.workers_enabled)
             .field("mail", &self.mail)
             .field("orgs", &self.orgs)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -257,6 +279,12 @@ impl Config {
         }
         if !(1..=1000).contains(&self.orgs.token_max_orgs) {
             bail!("orgs.token_max_orgs must be between 1 and 1000");
+        }
+        if !(100..=60_000).contains(&self.webhooks.timeout_ms) {
+            bail!("webhooks.timeout_ms must be between 100 and 60000");
+        }
+        if !(0..=30 * 24 * 3600).contains(&self.webhooks.secret_overlap_secs) {
+            bail!("webhooks.secret_overlap_secs must be between 0 and 2592000 (30 days)");
         }
         if let Some(roles) = &self.orgs.roles {
             roles.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?;

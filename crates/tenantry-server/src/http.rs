@@ -12,6 +12,7 @@ use poem_openapi::OperationId;
 use tenantry_api::security::RequestId;
 use tenantry_api::ApiError;
 use tenantry_app::App;
+use tenantry_webhooks::WebhookMetrics;
 use tracing::Instrument;
 
 use crate::metrics::HttpMetrics;
@@ -19,7 +20,12 @@ use crate::metrics::HttpMetrics;
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// Everything served, with the shell around it.
-pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl Endpoint {
+pub fn routes(
+    app: App,
+    metrics: Arc<HttpMetrics>,
+    webhook_metrics: Option<Arc<WebhookMetrics>>,
+    body_limit: usize,
+) -> impl Endpoint {
     let api = tenantry_api::openapi_service();
     let docs = api.swagger_ui();
     let spec = tenantry_api::openapi_json();
@@ -35,13 +41,14 @@ pub fn routes(app: App, metrics: Arc<HttpMetrics>, body_limit: usize) -> impl En
         .at("/healthz", poem::get(healthz))
         .at("/readyz", poem::get(readyz))
         .at("/metrics", poem::get(metrics_text))
-        .data(app)
-        .data(metrics.clone());
+        .data(app.clone())
+        .data(metrics.clone())
+        .data(WebhookCounters(webhook_metrics));
     let inner = inner.with(CatchPanic::new().with_handler(|_| {
         tracing::error!("a request handler panicked");
         ApiError::internal().into_response()
     }));
-    inner.around(move |ep, req| shell(ep, req, metrics.clone(), body_limit))
+    inner.around(move |ep, req| shell(ep, req, app.clone(), metrics.clone(), body_limit))
 }
 
 /// A route label for requests that are not OpenAPI operations.
@@ -113,6 +120,7 @@ async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
 async fn shell<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
+    app: App,
     metrics: Arc<HttpMetrics>,
     body_limit: usize,
 ) -> poem::Result<Response> {
@@ -137,6 +145,11 @@ async fn shell<E: Endpoint>(
             (ApiError::from_poem(&err).into_response(), op)
         }
     };
+    // Use cases commit their webhook events before answering: a request that may have changed
+    // state wakes the webhook worker, which then finds them at once (other nodes poll).
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) && path.starts_with("/api/") {
+        app.wake_webhooks();
+    }
     let route = operation.unwrap_or_else(|| plain_route(&path));
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -208,7 +221,16 @@ fn discovery(app: Data<&App>) -> Response {
     Response::builder().content_type("application/json").body(doc.to_string())
 }
 
+/// The webhook worker's counters, when it runs in this process.
+#[derive(Clone)]
+struct WebhookCounters(Option<Arc<WebhookMetrics>>);
+
 #[handler]
-fn metrics_text(metrics: Data<&Arc<HttpMetrics>>) -> Response {
-    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render())
+async fn metrics_text(app: Data<&App>, metrics: Data<&Arc<HttpMetrics>>, webhooks: Data<&WebhookCounters>) -> Response {
+    let mut text = metrics.render();
+    match app.webhook_queue_depth().await {
+        Ok(depth) => crate::metrics::render_webhooks(&mut text, &depth, webhooks.0 .0.as_deref()),
+        Err(e) => tracing::warn!(error = %e, "could not count webhook messages for /metrics"),
+    }
+    Response::builder().content_type("text/plain; version=0.0.4").body(text)
 }

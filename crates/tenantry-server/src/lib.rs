@@ -21,9 +21,10 @@ use tenantry_auth::{Keyring, MasterKey, PasswordParams};
 use tenantry_core::{Clock, PasswordPolicy, RoleConfig};
 use tenantry_mail::{MailConfig, MailWorker, Mailer};
 use tenantry_store::{Db, DbOptions, Engine};
+use tenantry_webhooks::WebhookSettings;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode};
+pub use config::{Config, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode, WebhooksConfig};
 pub use http::REQUEST_ID;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -55,6 +56,11 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             ..AuthSettings::default()
         },
         orgs: org_settings(config)?,
+        webhooks: WebhookSettings {
+            allow_private_targets: config.webhooks.allow_private_targets,
+            timeout: Duration::from_millis(config.webhooks.timeout_ms),
+            secret_overlap: chrono::Duration::seconds(config.webhooks.secret_overlap_secs),
+        },
     };
     let app = App::new(db, settings, clock, keyring)?;
     app.ensure_signing_key().await.context("cannot prepare token signing keys")?;
@@ -142,27 +148,30 @@ pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
 }
 
 /// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests. The mail
-/// worker runs beside the server when `workers_enabled` is set.
+/// and webhook workers run beside the server when `workers_enabled` is set.
 pub async fn serve(
     app: App,
     config: &Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let worker = if config.workers_enabled {
-        let worker = MailWorker::new(app.db().clone(), Arc::new(mailer(config)?), app.clock_handle());
-        Some(tokio::spawn(worker.run(shutdown.clone(), app.mail_wake())))
-    } else {
-        None
-    };
+    let mut workers = Vec::new();
+    let mut webhook_metrics = None;
+    if config.workers_enabled {
+        let mail = MailWorker::new(app.db().clone(), Arc::new(mailer(config)?), app.clock_handle());
+        workers.push(tokio::spawn(mail.run(shutdown.clone(), app.mail_wake())));
+        let webhooks = app.webhook_worker().map_err(|e| anyhow::anyhow!("{e}"))?;
+        webhook_metrics = Some(webhooks.metrics());
+        workers.push(tokio::spawn(webhooks.run(shutdown.clone(), app.webhook_wake())));
+    }
     let metrics = Arc::new(metrics::HttpMetrics::default());
-    let endpoint = http::routes(app.clone(), metrics, config.body_limit_bytes);
+    let endpoint = http::routes(app.clone(), metrics, webhook_metrics, config.body_limit_bytes);
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(endpoint, shutdown.clone().cancelled_owned(), Some(GRACE))
         .await?;
     shutdown.cancel();
-    if let Some(worker) = worker {
+    for worker in workers {
         let _ = worker.await;
     }
     app.db().close().await;

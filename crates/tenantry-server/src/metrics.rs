@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
+use tenantry_webhooks::WebhookMetrics;
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -86,6 +88,24 @@ impl HttpMetrics {
             let _ = writeln!(out, "tenantry_http_request_duration_seconds_count{{{labels}}} {count}");
         }
         out
+    }
+}
+
+/// Appends the webhook queue depth by state (from the database, so every node shows the same)
+/// and this node's attempt outcomes.
+pub fn render_webhooks(out: &mut String, depth: &[(&'static str, i64)], attempts: Option<&WebhookMetrics>) {
+    out.push_str("# HELP tenantry_webhook_messages Webhook messages by state.\n");
+    out.push_str("# TYPE tenantry_webhook_messages gauge\n");
+    for (state, n) in depth {
+        let _ = writeln!(out, "tenantry_webhook_messages{{state=\"{state}\"}} {n}");
+    }
+    if let Some(m) = attempts {
+        out.push_str("# HELP tenantry_webhook_attempts_total Webhook delivery attempts on this node by outcome.\n");
+        out.push_str("# TYPE tenantry_webhook_attempts_total counter\n");
+        for (outcome, n) in [("delivered", &m.delivered), ("retried", &m.retried), ("failed", &m.failed)] {
+            let _ =
+                writeln!(out, "tenantry_webhook_attempts_total{{outcome=\"{outcome}\"}} {}", n.load(Ordering::Relaxed));
+        }
     }
 }
 

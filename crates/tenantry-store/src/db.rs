@@ -213,8 +213,8 @@ impl Ex<'_> {
     /// The same connection for one more statement, for store functions that run several.
     pub fn reborrow(&mut self) -> Ex<'_> {
         match self {
-            Ex::Sqlite(c) => Ex::Sqlite(&mut **c),
-            Ex::Postgres(c) => Ex::Postgres(&mut **c),
+            Ex::Sqlite(c) => Ex::Sqlite(c),
+            Ex::Postgres(c) => Ex::Postgres(c),
         }
     }
 }

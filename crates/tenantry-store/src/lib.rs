@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod throttles;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{redact_url, Db, DbOptions, Engine, Ex, Pooled, Tx};
 pub use sqlx::types::Json;

@@ -56,6 +56,8 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("bound address"));
         config.public_url = base.clone();
+        // Test receivers listen on 127.0.0.1; production refuses such webhook targets.
+        config.webhooks.allow_private_targets = true;
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let running = tenantry_server::start_on(config.clone(), listener, clock.clone()).await.expect("server starts");

@@ -1,0 +1,450 @@
+//! Webhook delivery tables: `webhook_endpoints` (where to send, which events, sealed secrets),
+//! `webhook_messages` (one per event and matching endpoint, with its delivery state) and
+//! `webhook_attempts` (one per try).
+//!
+//! Fan-out copies committed `outbox_events` into messages. Each event is taken once: the fan-out
+//! transaction inserts its messages (a unique index on `(event_id, endpoint_id)` makes a repeat a
+//! no-op) and sets the event's `fanned_out_at` marker, so a crash before the commit leaves the
+//! event to the next run and a crash after it loses nothing. On PostgreSQL the pending events are
+//! locked `FOR UPDATE SKIP LOCKED`, so several nodes fan out side by side; on SQLite the fan-out
+//! runs inside the single writer's `BEGIN IMMEDIATE`.
+//!
+//! Messages are claimed like `mail_queue` rows: a lease in `locked_until`, an attempt counted at
+//! each claim, and the retry schedule decided by the worker.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::types::Json;
+use sqlx::{Database, Decode, Encode};
+use uuid::Uuid;
+
+use crate::outbox::EventRow;
+use crate::{Db, Engine, Ex, Result};
+
+/// Where a message stands. Stored as lowercase text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer came back.
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+}
+
+impl MessageState {
+    pub const ALL: [MessageState; 3] = [MessageState::Pending, MessageState::Delivered, MessageState::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Delivered => "delivered",
+            MessageState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageState> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+// The state travels as text on both engines.
+impl<DB: Database> sqlx::Type<DB> for MessageState
+where
+    str: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: Database> Encode<'q, DB> for MessageState
+where
+    &'q str: Encode<'q, DB>,
+{
+    fn encode_by_ref(&self, buf: &mut DB::ArgumentBuffer<'q>) -> std::result::Result<IsNull, BoxDynError> {
+        <&'q str as Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for MessageState
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
+        let s = <&str as Decode<DB>>::decode(value)?;
+        MessageState::parse(s).ok_or_else(|| format!("unknown webhook message state {s:?}").into())
+    }
+}
+
+/// An endpoint as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EndpointRow {
+    pub id: Uuid,
+    pub url: String,
+    pub description: Option<String>,
+    /// Event type names; empty means all.
+    pub event_types: Json<Vec<String>>,
+    pub disabled: bool,
+    pub secret_sealed: Vec<u8>,
+    pub previous_secret_sealed: Option<Vec<u8>>,
+    pub previous_expires_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EndpointRow {
+    /// Whether events of `event_type` go to this endpoint.
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.event_types.0.is_empty() || self.event_types.0.iter().any(|t| t == event_type)
+    }
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event_type: String,
+    pub payload: String,
+    pub state: MessageState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl MessageRow {
+    /// A new pending message, due at once.
+    pub fn pending(
+        event_id: Uuid,
+        endpoint_id: Uuid,
+        event_type: &str,
+        payload: String,
+        occurred_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> MessageRow {
+        MessageRow {
+            id: Uuid::now_v7(),
+            event_id,
+            endpoint_id,
+            event_type: event_type.to_owned(),
+            payload,
+            state: MessageState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            locked_until: None,
+            last_status: None,
+            last_error: None,
+            occurred_at,
+            created_at: now,
+            delivered_at: None,
+        }
+    }
+}
+
+/// One delivery attempt as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub id: Uuid,
+    pub message_id: Uuid,
+    pub attempted_at: DateTime<Utc>,
+    pub status: Option<i32>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub response_body: Option<String>,
+}
+
+/// What an attempt decided for its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, disabled, secret_sealed, previous_secret_sealed, \
+    previous_expires_at, version, created_at, updated_at";
+const MESSAGE_COLUMNS: &str = "id, event_id, endpoint_id, event_type, payload, state, attempts, next_attempt_at, \
+    locked_until, last_status, last_error, occurred_at, created_at, delivered_at";
+const ATTEMPT_COLUMNS: &str = "id, message_id, attempted_at, status, error, latency_ms, response_body";
+
+pub async fn insert_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO webhook_endpoints (id, url, description, event_types, disabled, secret_sealed, \
+         previous_secret_sealed, previous_expires_at, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        e.id,
+        &e.url,
+        &e.description,
+        &e.event_types,
+        e.disabled,
+        &e.secret_sealed,
+        &e.previous_secret_sealed,
+        e.previous_expires_at,
+        e.version,
+        e.created_at,
+        e.updated_at,
+    )?;
+    Ok(())
+}
+
+/// Writes every mutable column of `e` (the caller read and changed the row in its transaction).
+pub async fn update_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4, disabled = $5, \
+         secret_sealed = $6, previous_secret_sealed = $7, previous_expires_at = $8, version = $9, updated_at = $10 \
+         WHERE id = $1",
+        e.id,
+        &e.url,
+        &e.description,
+        &e.event_types,
+        e.disabled,
+        &e.secret_sealed,
+        &e.previous_secret_sealed,
+        e.previous_expires_at,
+        e.version,
+        e.updated_at,
+    )
+}
+
+pub async fn get_endpoint(ex: Ex<'_>, id: Uuid) -> Result<Option<EndpointRow>> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id)
+}
+
+/// The endpoint, locked for a read-modify-write: `FOR UPDATE` on PostgreSQL; inside SQLite's
+/// `BEGIN IMMEDIATE` a plain read is already exclusive.
+pub async fn lock_endpoint(ex: Ex<'_>, id: Uuid) -> Result<Option<EndpointRow>> {
+    let lock = match ex.engine() {
+        Engine::Postgres => " FOR UPDATE",
+        Engine::Sqlite => "",
+    };
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1{lock}");
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id)
+}
+
+pub async fn delete_endpoint(ex: Ex<'_>, id: Uuid) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM webhook_endpoints WHERE id = $1", id)
+}
+
+/// Endpoints in creation order after the cursor.
+pub async fn list_endpoints(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<EndpointRow>> {
+    let rows = match after {
+        Some(after) => {
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id > $1 ORDER BY id LIMIT $2");
+            sql_rows!(ex, fetch_all, EndpointRow, &sql, after, i64::from(limit))?
+        }
+        None => {
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT $1");
+            sql_rows!(ex, fetch_all, EndpointRow, &sql, i64::from(limit))?
+        }
+    };
+    Ok(rows)
+}
+
+/// Inserts a message unless one exists for its (event, endpoint); returns whether it was new.
+pub async fn insert_message(ex: Ex<'_>, m: &MessageRow) -> Result<bool> {
+    let n = sql_execute!(
+        ex,
+        "INSERT INTO webhook_messages (id, event_id, endpoint_id, event_type, payload, state, attempts, \
+         next_attempt_at, locked_until, last_status, last_error, occurred_at, created_at, delivered_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+        m.id,
+        m.event_id,
+        m.endpoint_id,
+        &m.event_type,
+        &m.payload,
+        m.state,
+        m.attempts,
+        m.next_attempt_at,
+        m.locked_until,
+        m.last_status,
+        &m.last_error,
+        m.occurred_at,
+        m.created_at,
+        m.delivered_at,
+    )?;
+    Ok(n == 1)
+}
+
+/// Up to `limit` events not fanned out yet, oldest first, locked for this transaction.
+/// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent fan-outs on other nodes take other events.
+/// SQLite: the caller's `BEGIN IMMEDIATE` already excludes every other writer.
+pub async fn lock_pending_events(ex: Ex<'_>, limit: u32) -> Result<Vec<EventRow>> {
+    let lock = match ex.engine() {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT id, event_type, object_id, object_version, org_id, data, occurred_at FROM outbox_events \
+         WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1{lock}"
+    );
+    sql_rows!(ex, fetch_all, EventRow, &sql, i64::from(limit))
+}
+
+pub async fn mark_event_fanned_out(ex: Ex<'_>, event_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE outbox_events SET fanned_out_at = $2 WHERE id = $1", event_id, now)
+}
+
+/// Every enabled endpoint (a deployment has few).
+pub async fn list_enabled_endpoints(ex: Ex<'_>) -> Result<Vec<EndpointRow>> {
+    let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled = $1 ORDER BY id");
+    sql_rows!(ex, fetch_all, EndpointRow, &sql, false)
+}
+
+/// Leases up to `$3` pending messages of enabled endpoints, due at `$1` and not leased at `$1`,
+/// until `$2`, counting an attempt on each. The lock clause is the only engine difference (see
+/// `mail_queue::claim_sql`).
+fn claim_sql(engine: Engine) -> String {
+    let lock = match engine {
+        Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    format!(
+        "UPDATE webhook_messages SET locked_until = $2, attempts = attempts + 1 WHERE id IN (\
+         SELECT id FROM webhook_messages WHERE state = 'pending' AND next_attempt_at <= $1 \
+         AND (locked_until IS NULL OR locked_until <= $1) \
+         AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled = $4) \
+         ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+         RETURNING {MESSAGE_COLUMNS}"
+    )
+}
+
+/// Claims up to `limit` due messages for `lease`, oldest due first. Several workers (and nodes)
+/// may call this at once: no message is handed to two of them while its lease runs.
+pub async fn claim_due_messages(db: &Db, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<MessageRow>> {
+    let mut tx = db.begin().await?;
+    let ex = tx.ex();
+    let sql = claim_sql(ex.engine());
+    let mut rows = sql_rows!(ex, fetch_all, MessageRow, &sql, now, now + lease, i64::from(limit), false)?;
+    tx.commit().await?;
+    rows.sort_by_key(|m| (m.next_attempt_at, m.id));
+    Ok(rows)
+}
+
+pub async fn insert_attempt(ex: Ex<'_>, a: &AttemptRow) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO webhook_attempts (id, message_id, attempted_at, status, error, latency_ms, response_body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        a.id,
+        a.message_id,
+        a.attempted_at,
+        a.status,
+        &a.error,
+        a.latency_ms,
+        &a.response_body,
+    )?;
+    Ok(())
+}
+
+/// Records what an attempt decided. 0 rows when the message is no longer pending.
+pub async fn finish_attempt(
+    ex: Ex<'_>,
+    id: Uuid,
+    outcome: Outcome,
+    status: Option<i32>,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let (state, next, delivered_at) = match outcome {
+        Outcome::Delivered => (MessageState::Delivered, None, Some(now)),
+        Outcome::RetryAt(at) => (MessageState::Pending, Some(at), None),
+        Outcome::Failed => (MessageState::Failed, None, None),
+    };
+    sql_execute!(
+        ex,
+        "UPDATE webhook_messages SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+         locked_until = NULL, last_status = $4, last_error = $5, delivered_at = $6 \
+         WHERE id = $1 AND state = $7",
+        id,
+        state,
+        next,
+        status,
+        error,
+        delivered_at,
+        MessageState::Pending,
+    )
+}
+
+pub async fn get_message(ex: Ex<'_>, id: Uuid) -> Result<Option<MessageRow>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE id = $1");
+    sql_rows!(ex, fetch_optional, MessageRow, &sql, id)
+}
+
+/// Filters of [`list_messages`].
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub endpoint_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    pub state: Option<MessageState>,
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// Messages in creation order after the cursor, optionally filtered.
+pub async fn list_messages(ex: Ex<'_>, q: &MessageQuery) -> Result<Vec<MessageRow>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE ($1 IS NULL OR endpoint_id = $1) \
+         AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR id > $4) \
+         ORDER BY id LIMIT $5"
+    );
+    sql_rows!(ex, fetch_all, MessageRow, &sql, q.endpoint_id, &q.event_type, q.state, q.after, i64::from(q.limit))
+}
+
+/// The attempts of a message, oldest first.
+pub async fn list_attempts(ex: Ex<'_>, message_id: Uuid) -> Result<Vec<AttemptRow>> {
+    let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE message_id = $1 ORDER BY id");
+    sql_rows!(ex, fetch_all, AttemptRow, &sql, message_id)
+}
+
+/// Makes a message pending and due at `now` with a fresh attempt budget.
+pub async fn replay_message(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE webhook_messages SET state = $2, attempts = 0, next_attempt_at = $3, locked_until = NULL \
+         WHERE id = $1",
+        id,
+        MessageState::Pending,
+        now,
+    )
+}
+
+/// Replays every failed message created at or after `since`, optionally for one endpoint.
+pub async fn replay_failed_since(
+    ex: Ex<'_>,
+    since: DateTime<Utc>,
+    endpoint_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE webhook_messages SET state = $1, attempts = 0, next_attempt_at = $2, locked_until = NULL \
+         WHERE state = $3 AND created_at >= $4 AND ($5 IS NULL OR endpoint_id = $5)",
+        MessageState::Pending,
+        now,
+        MessageState::Failed,
+        since,
+        endpoint_id,
+    )
+}
+
+/// How many messages are in each state, for metrics.
+pub async fn count_messages_by_state(ex: Ex<'_>) -> Result<Vec<(MessageState, i64)>> {
+    sql_rows!(ex, fetch_all, (MessageState, i64), "SELECT state, COUNT(*) FROM webhook_messages GROUP BY state")
+}
