@@ -368,7 +368,27 @@ async fn demoted_admin_is_refused_at_once(engine: Engine) {
     t.stop().await;
 }
 
+/// Deleting a user ends their memberships like removals (the count drops, the event goes out), and
+/// the only owner of an org cannot be deleted.
+async fn deleting_a_user_ends_their_memberships(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let owner = signed_in(&t, "owner@acme.com").await;
+    let member = signed_in(&t, "member@acme.com").await;
+    let org = oid(&create_org(&t, &owner, "Acme").await);
+    add(&t, &org, &member, "Member").await;
+    assert_eq!(t.get(&format!("/api/backend/v1/orgs/{org}"), 200).await["member_count"], 2);
+    let problem = t.delete(&format!("/api/backend/v1/users/{}", owner.id), 409).await;
+    assert_eq!(crate::support::problem_code(&problem), "last-owner");
+    t.get(&format!("/api/backend/v1/users/{}", owner.id), 200).await;
+    t.delete(&format!("/api/backend/v1/users/{}", member.id), 204).await;
+    assert_eq!(t.get(&format!("/api/backend/v1/orgs/{org}"), 200).await["member_count"], 1);
+    assert_eq!(roster(&t, &org).await.len(), 1);
+    assert!(audit_actions(&t, &org).await.contains(&"org.member_removed".to_owned()));
+    t.stop().await;
+}
+
 engine_tests!(
+    deleting_a_user_ends_their_memberships,
     change_role_rules,
     remove_rules_and_access_ends_at_once,
     leave_rules,

@@ -463,7 +463,7 @@ impl App {
     }
 
     /// Deletes the membership, ends the member's sessions acting in the org, and records it.
-    async fn end_membership(
+    pub(crate) async fn end_membership(
         &self,
         tx: &mut Tx,
         ctx: &Ctx,

@@ -311,8 +311,11 @@ fn org_claim(roles: &RoleConfig, m: &MembershipWithOrg) -> OrgClaim {
     }
 }
 
-/// The roles a stored role inherits and the permissions it grants with its additional roles.
-fn role_grants(roles: &RoleConfig, role: &str, additional: &[String]) -> (Vec<String>, Vec<String>) {
+/// The roles a role inherits, and the permissions it grants with its additional roles.
+type Grants = (Vec<String>, Vec<String>);
+
+/// The [`Grants`] of a stored role and additional roles.
+fn role_grants(roles: &RoleConfig, role: &str, additional: &[String]) -> Grants {
     let Ok(role) = RoleName::parse(role) else {
         return (Vec::new(), Vec::new());
     };
@@ -788,7 +791,7 @@ impl App {
             let cap = settings.token_max_orgs;
             let rows = member_store::list_claims_of_user(ex, user_id, cap + 1).await?;
             // Members of many orgs mostly hold the same few roles: work each grant out once.
-            let mut grants: HashMap<(&str, &[String]), (Vec<String>, Vec<String>)> = HashMap::new();
+            let mut grants: HashMap<(&str, &[String]), Grants> = HashMap::new();
             for m in &rows {
                 if claims.orgs.len() >= cap as usize {
                     break;

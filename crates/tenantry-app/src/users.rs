@@ -5,6 +5,8 @@ use serde_json::{json, Map, Value};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId, Username};
 use tenantry_store::users::{self as store, UserQuery, UserRow};
+use tenantry_store::members as member_store;
+use tenantry_store::orgs as org_store;
 use tenantry_store::{Json, StoreError};
 
 use crate::record::{audit, emit, Audit, Event};
@@ -402,11 +404,54 @@ impl App {
     }
 
     /// Deletes a user for good. The audit trail keeps its entries.
+    ///
+    /// The user's memberships end with them, each recorded like a removal (the org's member count
+    /// drops, `user.removed_from_org` is emitted); the only owner of an org cannot be deleted, as
+    /// the org would be left without one (`last-owner`).
     pub async fn delete_user(&self, ctx: &Ctx, id: UserId) -> AppResult<()> {
         authz::require_backend(&ctx.actor)?;
+        let roles = self.roles().await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
+        // The orgs first, in id order, as every membership change locks the org before anything
+        // else; the user row after them.
+        let mut memberships = Vec::new();
+        let mut after = None;
+        loop {
+            let page = member_store::list_memberships_of_user(tx.ex(), id.as_uuid(), after, 500).await?;
+            let full = page.len() == 500;
+            after = page.last().map(|m| m.member.id);
+            memberships.extend(page);
+            if !full {
+                break;
+            }
+        }
+        memberships.sort_by_key(|m| m.member.org_id);
+        let mut ending = Vec::with_capacity(memberships.len());
+        for m in memberships {
+            let Some(org) = org_store::lock_org(tx.ex(), m.member.org_id).await? else {
+                continue;
+            };
+            if m.member.role == roles.owner_role().as_str() {
+                let owners = member_store::count_members_with_role(tx.ex(), org.id, &m.member.role).await?;
+                if owners <= 1 {
+                    return Err(DomainError::conflict(
+                        "last-owner",
+                        format!(
+                            "This user is the only owner of the organization '{}'; transfer its ownership or \
+                             delete it first.",
+                            org.name
+                        ),
+                    )
+                    .into());
+                }
+            }
+            ending.push((org, m.member));
+        }
         let row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        for (org, member) in ending {
+            self.end_membership(&mut tx, ctx, org, member, AuditAction::MemberRemoved, now).await?;
+        }
         store::delete_user(tx.ex(), row.id).await?;
         let version = row.version + 1;
         emit(
