@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId, Username};
-use tenantry_store::users::{self as store, UserQuery, UserRow};
 use tenantry_store::members as member_store;
 use tenantry_store::orgs as org_store;
+use tenantry_store::users::{self as store, UserQuery, UserRow};
 use tenantry_store::{Json, StoreError};
 
 use crate::record::{audit, emit, Audit, Event};

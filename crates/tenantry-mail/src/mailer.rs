@@ -228,9 +228,16 @@ mod tests {
     #[test]
     fn every_template_renders_with_the_product_name_in_every_part() {
         let m = mailer();
-        let all = vars(
-            json!({ "link": "https://id.acme.test/x?token=abc", "expires_in": "1 hour", "email": "new@acme.test" }),
-        );
+        let all = vars(json!({
+            "link": "https://id.acme.test/x?token=abc",
+            "expires_in": "1 hour",
+            "email": "new@acme.test",
+            "org_name": "Initech",
+            "inviter": "Bill <Lumbergh>",
+            "role": "Member",
+            "target": "peter@initech.test",
+            "new_role": "Admin",
+        }));
         for template in MailTemplate::ALL {
             let message =
                 m.render(template, "ada@acme.test", &all).unwrap_or_else(|e| panic!("{}: {e}", template.name()));
@@ -240,6 +247,22 @@ mod tests {
             assert!(html.contains("Acme ID"), "{}: {html}", template.name());
             assert!(html.contains("<html") && !text.contains("<p"), "{}", template.name());
         }
+    }
+
+    #[test]
+    fn an_invite_names_org_inviter_and_role_with_html_escaped() {
+        let link = "https://id.acme.test/invites/accept?token=abc";
+        let all = vars(json!({
+            "link": link, "expires_in": "168 hours", "org_name": "Initech", "inviter": "Bill <Lumbergh>", "role": "Admin",
+        }));
+        let message = mailer().render(MailTemplate::OrgInvite, "milton@initech.test", &all).unwrap();
+        let (text, html) = parts(&message);
+        assert!(subject(&message).contains("Initech"), "{}", subject(&message));
+        for part in [&text, &html] {
+            assert!(part.contains("Initech") && part.contains("Admin") && part.contains("168 hours"), "{part}");
+        }
+        assert!(text.contains(link) && text.contains("Bill <Lumbergh>"), "{text}");
+        assert!(html.contains("Bill &lt;Lumbergh&gt;") && !html.contains("<Lumbergh>"), "{html}");
     }
 
     #[test]
