@@ -147,6 +147,38 @@ pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     Mailer::new(mail_config).map_err(|e| anyhow::anyhow!("invalid mail settings: {e}"))
 }
 
+/// On PostgreSQL, wakes this node's webhook worker whenever any node commits events (the outbox
+/// trigger's `NOTIFY`), so deliveries start at once rather than at the next poll. Without a
+/// listening connection (SQLite, or PostgreSQL refusing one) the worker's own wake-up after each
+/// local write and its poll remain.
+async fn relay_outbox_notifications(app: App, shutdown: CancellationToken) {
+    let mut listener = match tenantry_store::notify::OutboxListener::connect(app.db()).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for outbox notifications; webhook delivery falls back to polling");
+            return;
+        }
+    };
+    let wake = app.webhook_wake();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            got = listener.recv() => match got {
+                Ok(()) => wake.notify_one(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox notifications interrupted; listening again");
+                    // The poll covers the gap; do not spin on a database that is down.
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests. The mail
 /// and webhook workers run beside the server when `workers_enabled` is set.
 pub async fn serve(
@@ -163,6 +195,7 @@ pub async fn serve(
         let webhooks = app.webhook_worker().map_err(|e| anyhow::anyhow!("{e}"))?;
         webhook_metrics = Some(webhooks.metrics());
         workers.push(tokio::spawn(webhooks.run(shutdown.clone(), app.webhook_wake())));
+        workers.push(tokio::spawn(relay_outbox_notifications(app.clone(), shutdown.clone())));
     }
     let metrics = Arc::new(metrics::HttpMetrics::default());
     let endpoint = http::routes(app.clone(), metrics, webhook_metrics, config.body_limit_bytes);
