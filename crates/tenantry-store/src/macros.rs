@@ -39,3 +39,45 @@ macro_rules! sql_scalar {
         }
     };
 }
+
+/// Stores an enum as text on both engines (sqlx's enum derive would name a PostgreSQL type). The
+/// enum needs `fn as_str(self) -> &'static str` and `fn parse(&str) -> Option<Self>`; `$what`
+/// names it in the error for a stored value it does not know.
+macro_rules! text_sql_type {
+    ($ty:ty, $what:literal) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
+        where
+            str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $ty
+        where
+            &'q str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut DB::ArgumentBuffer<'q>,
+            ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'q str as sqlx::Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $ty
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: DB::ValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                let s = <&str as sqlx::Decode<DB>>::decode(value)?;
+                <$ty>::parse(s).ok_or_else(|| format!(concat!("unknown ", $what, " {:?}"), s).into())
+            }
+        }
+    };
+}

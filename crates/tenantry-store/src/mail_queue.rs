@@ -12,10 +12,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
 use sqlx::types::Json;
-use sqlx::{Database, Decode, Encode};
 use uuid::Uuid;
 
 use crate::{Db, Engine, Ex, Result};
@@ -49,38 +46,7 @@ impl MailState {
     }
 }
 
-// The state travels as text on both engines (sqlx's enum derive would name a PostgreSQL type).
-impl<DB: Database> sqlx::Type<DB> for MailState
-where
-    str: sqlx::Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <str as sqlx::Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <str as sqlx::Type<DB>>::compatible(ty)
-    }
-}
-
-impl<'q, DB: Database> Encode<'q, DB> for MailState
-where
-    &'q str: Encode<'q, DB>,
-{
-    fn encode_by_ref(&self, buf: &mut DB::ArgumentBuffer<'q>) -> std::result::Result<IsNull, BoxDynError> {
-        <&'q str as Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
-    }
-}
-
-impl<'r, DB: Database> Decode<'r, DB> for MailState
-where
-    &'r str: Decode<'r, DB>,
-{
-    fn decode(value: DB::ValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
-        let s = <&str as Decode<DB>>::decode(value)?;
-        MailState::parse(s).ok_or_else(|| format!("unknown mail state {s:?}").into())
-    }
-}
+text_sql_type!(MailState, "mail state");
 
 /// A queued mail as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

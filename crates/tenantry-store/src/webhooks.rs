@@ -13,10 +13,7 @@
 //! each claim, and the retry schedule decided by the worker.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::encode::IsNull;
-use sqlx::error::BoxDynError;
 use sqlx::types::Json;
-use sqlx::{Database, Decode, Encode};
 use uuid::Uuid;
 
 use crate::outbox::EventRow;
@@ -49,38 +46,7 @@ impl MessageState {
     }
 }
 
-// The state travels as text on both engines.
-impl<DB: Database> sqlx::Type<DB> for MessageState
-where
-    str: sqlx::Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <str as sqlx::Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <str as sqlx::Type<DB>>::compatible(ty)
-    }
-}
-
-impl<'q, DB: Database> Encode<'q, DB> for MessageState
-where
-    &'q str: Encode<'q, DB>,
-{
-    fn encode_by_ref(&self, buf: &mut DB::ArgumentBuffer<'q>) -> std::result::Result<IsNull, BoxDynError> {
-        <&'q str as Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
-    }
-}
-
-impl<'r, DB: Database> Decode<'r, DB> for MessageState
-where
-    &'r str: Decode<'r, DB>,
-{
-    fn decode(value: DB::ValueRef<'r>) -> std::result::Result<Self, BoxDynError> {
-        let s = <&str as Decode<DB>>::decode(value)?;
-        MessageState::parse(s).ok_or_else(|| format!("unknown webhook message state {s:?}").into())
-    }
-}
+text_sql_type!(MessageState, "webhook message state");
 
 /// An endpoint as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
