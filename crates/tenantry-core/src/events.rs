@@ -23,6 +23,9 @@ pub enum EventType {
     OrgMemberCountChanged,
     /// For billing: members plus pending invites reached `max_users`.
     OrgSeatLimitReached,
+    /// A webhook endpoint failed continuously for five days (by default) and was disabled
+    /// (data: `endpoint_id`, `version`, `url`, `failing_since`).
+    WebhookEndpointDisabled,
 }
 
 impl EventType {
@@ -44,6 +47,7 @@ impl EventType {
         EventType::OrgOwnershipTransferred,
         EventType::OrgMemberCountChanged,
         EventType::OrgSeatLimitReached,
+        EventType::WebhookEndpointDisabled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl EventType {
             EventType::OrgOwnershipTransferred => "org.ownership_transferred",
             EventType::OrgMemberCountChanged => "org.member_count_changed",
             EventType::OrgSeatLimitReached => "org.seat_limit_reached",
+            EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
         }
     }
 
