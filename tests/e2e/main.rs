@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod auth;
+mod billing_sync;
 mod operations;
 mod orgs;
 mod orgs_authz;
