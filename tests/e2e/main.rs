@@ -17,4 +17,5 @@ mod problems;
 mod sdk;
 mod support;
 mod users;
+mod webhook_catalog;
 mod webhooks;

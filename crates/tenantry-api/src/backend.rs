@@ -2,6 +2,7 @@
 //! takes a [`crate::security::BackendKey`].
 
 pub mod api_keys;
+pub mod events;
 pub mod orgs;
 pub mod tokens;
 pub mod users;
@@ -21,7 +22,7 @@ pub enum BackendTag {
     Orgs,
     /// The deployment's roles and permissions.
     Roles,
-    /// Signed webhooks: endpoints, messages and their delivery attempts.
+    /// Signed webhooks: endpoints, messages and their delivery attempts, and the event catalog.
     Webhooks,
 }
 

@@ -520,6 +520,16 @@ impl App {
     }
 }
 
+impl App {
+    /// The name of every event type Tenantry sends, for the backend's event catalog: those of
+    /// [`EventType::ALL`], which endpoints subscribe to, then [`TEST_EVENT_TYPE`], sent only on
+    /// request.
+    pub fn webhook_event_types(&self, ctx: &Ctx) -> AppResult<Vec<&'static str>> {
+        authz::require_backend(&ctx.actor)?;
+        Ok(EventType::ALL.iter().map(|t| t.as_str()).chain([TEST_EVENT_TYPE]).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
