@@ -291,6 +291,66 @@ async fn failures_follow_the_retry_schedule_then_fail(engine: Engine) {
     t.stop().await;
 }
 
+/// An endpoint failing without a single success for five days is disabled, says so with a
+/// `webhook_endpoint.disabled` event, and starts afresh when enabled; one success ends a run.
+async fn endpoints_failing_for_five_days_are_disabled(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let failing = Receiver::start(500).await;
+    let watcher = Receiver::start(204).await;
+    let flaky = Receiver::start(500).await;
+    let (failing_ep, _) = create_endpoint(&t, &failing.url, json!(["user.created"])).await;
+    let (flaky_ep, _) = create_endpoint(&t, &flaky.url, json!(["user.created"])).await;
+    create_endpoint(&t, &watcher.url, json!(["webhook_endpoint.disabled"])).await;
+    let started = t.clock.now();
+    create_user(&t, "fa@example.com").await;
+    deliver(&t).await;
+    let ep = t.get(&format!("{ENDPOINTS}/{failing_ep}"), 200).await;
+    let since: chrono::DateTime<chrono::Utc> = ep["failing_since"].as_str().expect("failing").parse().unwrap();
+    assert!((since - started).abs() < TimeDelta::seconds(1), "{since} vs {started}");
+    assert!(ep.get("disabled_reason").is_none(), "{ep}");
+
+    // One success ends a run of failures.
+    flaky.set_status(200);
+    t.clock.advance(TimeDelta::seconds(6));
+    deliver(&t).await;
+    assert!(t.get(&format!("{ENDPOINTS}/{flaky_ep}"), 200).await.get("failing_since").is_none());
+    flaky.set_status(500);
+
+    // Four days in, a new event fails too: still enabled.
+    t.clock.advance(TimeDelta::days(4));
+    create_user(&t, "fb@example.com").await;
+    deliver(&t).await;
+    assert_eq!(t.get(&format!("{ENDPOINTS}/{failing_ep}"), 200).await["disabled"], false);
+
+    // Past five days, the next failure disables it; the watcher hears of it.
+    t.clock.advance(TimeDelta::days(1) + TimeDelta::minutes(1));
+    create_user(&t, "fc@example.com").await;
+    deliver(&t).await;
+    let ep = t.get(&format!("{ENDPOINTS}/{failing_ep}"), 200).await;
+    assert_eq!((ep["disabled"].as_bool(), ep["disabled_reason"].as_str()), (Some(true), Some("failing")), "{ep}");
+    let flaky_now = t.get(&format!("{ENDPOINTS}/{flaky_ep}"), 200).await;
+    assert_eq!(flaky_now["disabled"], false, "a run that began after the success is young");
+    deliver(&t).await;
+    let seen = watcher.wait_for(1).await;
+    assert_eq!(seen.len(), 1);
+    let body = seen[0].json();
+    assert_eq!(body["type"], "webhook_endpoint.disabled");
+    assert_eq!(body["data"]["endpoint_id"], failing_ep.as_str());
+    assert_eq!(body["data"]["version"], ep["version"]);
+    assert_eq!(body["data"]["url"], failing.url.as_str());
+    let before = failing.deliveries().len();
+    create_user(&t, "fd@example.com").await;
+    t.clock.advance(TimeDelta::days(1));
+    deliver(&t).await;
+    assert_eq!(failing.deliveries().len(), before, "a disabled endpoint gets nothing");
+
+    let enabled = t.post(&format!("{ENDPOINTS}/{failing_ep}/enable"), json!({}), 200).await;
+    assert!(enabled.get("disabled_reason").is_none() && enabled.get("failing_since").is_none(), "{enabled}");
+    let manual = t.post(&format!("{ENDPOINTS}/{flaky_ep}/disable"), json!({}), 200).await;
+    assert_eq!(manual["disabled_reason"], "manual");
+    t.stop().await;
+}
+
 async fn redirects_timeouts_and_refused_connections_are_failures(engine: Engine) {
     let t = TestApp::spawn_with(engine, |c| c.webhooks.timeout_ms = 300).await;
     let redirect = Receiver::start(302).await;
@@ -468,6 +528,20 @@ async fn test_events_and_replays(engine: Engine) {
     assert_eq!(problem_code(&unknown), "webhook-message-not-found");
     let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("tenantry_webhook_messages{state=\"delivered\"} 2"), "{metrics}");
+    assert!(metrics.contains("tenantry_webhook_oldest_pending_age_seconds 0.000"), "nothing pending: {metrics}");
+    assert!(metrics.contains("tenantry_webhook_events_awaiting_fanout 0"), "{metrics}");
+    create_user(&t, "late@example.com").await;
+    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tenantry_webhook_events_awaiting_fanout 1"), "{metrics}");
+    rx.set_status(500);
+    t.post(&format!("{ENDPOINTS}/{endpoint_id}/test"), json!({}), 202).await;
+    deliver(&t).await;
+    t.clock.advance(TimeDelta::seconds(90));
+    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("tenantry_webhook_oldest_pending_age_seconds 90.000"),
+        "a failed first attempt waits: {metrics}"
+    );
     t.stop().await;
 }
 
@@ -541,6 +615,7 @@ async fn the_server_runs_the_worker(engine: Engine) {
 }
 
 engine_tests!(
+    endpoints_failing_for_five_days_are_disabled,
     deliveries_verify_with_standard_webhooks_across_rotation,
     failures_follow_the_retry_schedule_then_fail,
     redirects_timeouts_and_refused_connections_are_failures,

@@ -34,6 +34,11 @@ pub struct Endpoint {
     /// Empty: every event type.
     pub event_types: Vec<String>,
     pub disabled: bool,
+    /// Why it is disabled: `manual` (through the API) or `failing` (by the worker, after it failed
+    /// continuously for `webhooks.disable_after_failing`).
+    pub disabled_reason: Option<String>,
+    /// When its current unbroken run of failed attempts began.
+    pub failing_since: Option<DateTime<Utc>>,
     /// Until when the secret before the last rotation still signs, if it does.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub version: i64,
@@ -49,6 +54,8 @@ impl From<EndpointRow> for Endpoint {
             description: r.description,
             event_types: r.event_types.0,
             disabled: r.disabled,
+            disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since,
             previous_secret_expires_at: r.previous_expires_at,
             version: r.version,
             created_at: r.created_at,
@@ -124,6 +131,15 @@ impl From<MessageRow> for Message {
 
 /// One delivery attempt.
 pub type Attempt = AttemptRow;
+
+/// See [`App::webhook_queue`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStats {
+    pub by_state: Vec<(&'static str, i64)>,
+    /// 0 when nothing is pending.
+    pub oldest_pending_age_secs: f64,
+    pub events_awaiting_fanout: i64,
+}
 
 /// Filters of [`App::list_webhook_messages`].
 #[derive(Debug, Clone, Default)]
@@ -211,14 +227,19 @@ impl App {
         .map_err(|e| AppError::Internal(e.to_string()))
     }
 
-    /// How many messages are in each state (every state listed), for `/metrics`.
-    pub async fn webhook_queue_depth(&self) -> AppResult<Vec<(&'static str, i64)>> {
+    /// The delivery queue as `/metrics` shows it: messages in each state (every state listed),
+    /// the age of the oldest pending one, and the events not fanned out yet.
+    pub async fn webhook_queue(&self) -> AppResult<QueueStats> {
         let mut c = self.db().acquire().await?;
         let counts = store::count_messages_by_state(c.ex()).await?;
-        Ok(MessageState::ALL
+        let by_state = MessageState::ALL
             .into_iter()
             .map(|s| (s.as_str(), counts.iter().find(|(state, _)| *state == s).map_or(0, |(_, n)| *n)))
-            .collect())
+            .collect();
+        let oldest = store::oldest_pending_created_at(c.ex()).await?;
+        let oldest_pending_age_secs = oldest.map_or(0.0, |t| (self.clock().now() - t).as_seconds_f64().max(0.0));
+        let events_awaiting_fanout = store::count_events_awaiting_fanout(c.ex()).await?;
+        Ok(QueueStats { by_state, oldest_pending_age_secs, events_awaiting_fanout })
     }
 
     /// A checked target URL, normalized.
@@ -267,6 +288,8 @@ impl App {
             version: 1,
             created_at: now,
             updated_at: now,
+            failing_since: None,
+            disabled_reason: None,
         };
         let mut tx = self.db().begin().await?;
         store::insert_endpoint(tx.ex(), &row).await?;
@@ -342,7 +365,8 @@ impl App {
     }
 
     /// Disables or enables an endpoint. A disabled endpoint gets no new messages, and its pending
-    /// ones wait until it is enabled again.
+    /// ones wait until it is enabled again. Enabling starts its health afresh: an endpoint the
+    /// worker disabled gets another full period before it can be disabled again.
     pub async fn set_webhook_endpoint_disabled(&self, ctx: &Ctx, id: Uuid, disabled: bool) -> AppResult<Endpoint> {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
@@ -350,6 +374,8 @@ impl App {
         let mut row = store::lock_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
         if row.disabled != disabled {
             row.disabled = disabled;
+            row.disabled_reason = disabled.then(|| store::DISABLED_MANUALLY.to_owned());
+            row.failing_since = None;
             row.version += 1;
             row.updated_at = now;
             store::update_endpoint(tx.ex(), &row).await?;

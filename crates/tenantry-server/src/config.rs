@@ -86,11 +86,18 @@ pub struct WebhooksConfig {
     pub timeout_ms: u64,
     /// How long a rotated-out secret keeps signing beside the new one, in seconds.
     pub secret_overlap_secs: i64,
+    /// How long an endpoint may fail without a single success before it is disabled, in seconds.
+    pub disable_after_failing_secs: i64,
 }
 
 impl Default for WebhooksConfig {
     fn default() -> Self {
-        WebhooksConfig { allow_private_targets: false, timeout_ms: 15_000, secret_overlap_secs: 24 * 3600 }
+        WebhooksConfig {
+            allow_private_targets: false,
+            timeout_ms: 15_000,
+            secret_overlap_secs: 24 * 3600,
+            disable_after_failing_secs: 5 * 24 * 3600,
+        }
     }
 }
 
@@ -285,6 +292,9 @@ impl Config {
         }
         if !(0..=30 * 24 * 3600).contains(&self.webhooks.secret_overlap_secs) {
             bail!("webhooks.secret_overlap_secs must be between 0 and 2592000 (30 days)");
+        }
+        if !(60..=365 * 24 * 3600).contains(&self.webhooks.disable_after_failing_secs) {
+            bail!("webhooks.disable_after_failing_secs must be between 60 and 31536000 (a year)");
         }
         if let Some(roles) = &self.orgs.roles {
             roles.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?;

@@ -228,8 +228,8 @@ struct WebhookCounters(Option<Arc<WebhookMetrics>>);
 #[handler]
 async fn metrics_text(app: Data<&App>, metrics: Data<&Arc<HttpMetrics>>, webhooks: Data<&WebhookCounters>) -> Response {
     let mut text = metrics.render();
-    match app.webhook_queue_depth().await {
-        Ok(depth) => crate::metrics::render_webhooks(&mut text, &depth, webhooks.0 .0.as_deref()),
+    match app.webhook_queue().await {
+        Ok(queue) => crate::metrics::render_webhooks(&mut text, &queue, webhooks.0 .0.as_deref()),
         Err(e) => tracing::warn!(error = %e, "could not count webhook messages for /metrics"),
     }
     Response::builder().content_type("text/plain; version=0.0.4").body(text)

@@ -60,6 +60,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             allow_private_targets: config.webhooks.allow_private_targets,
             timeout: Duration::from_millis(config.webhooks.timeout_ms),
             secret_overlap: chrono::Duration::seconds(config.webhooks.secret_overlap_secs),
+            disable_after_failing: chrono::Duration::seconds(config.webhooks.disable_after_failing_secs),
         },
     };
     let app = App::new(db, settings, clock, keyring)?;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
+use tenantry_app::webhooks::QueueStats;
 use tenantry_webhooks::WebhookMetrics;
 
 /// Upper bounds of the latency histogram, in seconds.
@@ -91,14 +92,20 @@ impl HttpMetrics {
     }
 }
 
-/// Appends the webhook queue depth by state (from the database, so every node shows the same)
-/// and this node's attempt outcomes.
-pub fn render_webhooks(out: &mut String, depth: &[(&'static str, i64)], attempts: Option<&WebhookMetrics>) {
+/// Appends the webhook queue (from the database, so every node shows the same) and this node's
+/// attempt outcomes.
+pub fn render_webhooks(out: &mut String, queue: &QueueStats, attempts: Option<&WebhookMetrics>) {
     out.push_str("# HELP tenantry_webhook_messages Webhook messages by state.\n");
     out.push_str("# TYPE tenantry_webhook_messages gauge\n");
-    for (state, n) in depth {
+    for (state, n) in &queue.by_state {
         let _ = writeln!(out, "tenantry_webhook_messages{{state=\"{state}\"}} {n}");
     }
+    out.push_str("# HELP tenantry_webhook_oldest_pending_age_seconds Age of the oldest pending webhook message.\n");
+    out.push_str("# TYPE tenantry_webhook_oldest_pending_age_seconds gauge\n");
+    let _ = writeln!(out, "tenantry_webhook_oldest_pending_age_seconds {:.3}", queue.oldest_pending_age_secs);
+    out.push_str("# HELP tenantry_webhook_events_awaiting_fanout Committed events not yet turned into messages.\n");
+    out.push_str("# TYPE tenantry_webhook_events_awaiting_fanout gauge\n");
+    let _ = writeln!(out, "tenantry_webhook_events_awaiting_fanout {}", queue.events_awaiting_fanout);
     if let Some(m) = attempts {
         out.push_str("# HELP tenantry_webhook_attempts_total Webhook delivery attempts on this node by outcome.\n");
         out.push_str("# TYPE tenantry_webhook_attempts_total counter\n");
@@ -106,6 +113,12 @@ pub fn render_webhooks(out: &mut String, depth: &[(&'static str, i64)], attempts
             let _ =
                 writeln!(out, "tenantry_webhook_attempts_total{{outcome=\"{outcome}\"}} {}", n.load(Ordering::Relaxed));
         }
+        out.push_str(
+            "# HELP tenantry_webhook_endpoints_disabled_total Endpoints this node disabled for failing continuously.\n",
+        );
+        out.push_str("# TYPE tenantry_webhook_endpoints_disabled_total counter\n");
+        let _ =
+            writeln!(out, "tenantry_webhook_endpoints_disabled_total {}", m.endpoints_disabled.load(Ordering::Relaxed));
     }
 }
 

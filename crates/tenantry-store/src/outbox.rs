@@ -47,3 +47,16 @@ pub async fn list_events_for_object(ex: Ex<'_>, object_id: Uuid) -> Result<Vec<E
         object_id,
     )
 }
+
+/// Events in id order after the cursor, at most `limit`.
+pub async fn list_events(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<EventRow>> {
+    sql_rows!(
+        ex,
+        fetch_all,
+        EventRow,
+        "SELECT id, event_type, object_id, object_version, org_id, data, occurred_at FROM outbox_events \
+         WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        after,
+        i64::from(limit),
+    )
+}

@@ -63,7 +63,16 @@ pub struct EndpointRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the current unbroken run of failed attempts began; `None` after a success.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Why the endpoint is disabled: [`DISABLED_MANUALLY`] or [`DISABLED_FAILING`].
+    pub disabled_reason: Option<String>,
 }
+
+/// `disabled_reason` of an endpoint disabled through the API.
+pub const DISABLED_MANUALLY: &str = "manual";
+/// `disabled_reason` of an endpoint the worker disabled after it failed continuously.
+pub const DISABLED_FAILING: &str = "failing";
 
 impl EndpointRow {
     /// Whether events of `event_type` go to this endpoint.
@@ -141,7 +150,7 @@ pub enum Outcome {
 }
 
 const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, disabled, secret_sealed, previous_secret_sealed, \
-    previous_expires_at, version, created_at, updated_at";
+    previous_expires_at, version, created_at, updated_at, failing_since, disabled_reason";
 const MESSAGE_COLUMNS: &str = "id, event_id, endpoint_id, event_type, payload, state, attempts, next_attempt_at, \
     locked_until, last_status, last_error, occurred_at, created_at, delivered_at";
 const ATTEMPT_COLUMNS: &str = "id, message_id, attempted_at, status, error, latency_ms, response_body";
@@ -150,8 +159,8 @@ pub async fn insert_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<()> {
     sql_execute!(
         ex,
         "INSERT INTO webhook_endpoints (id, url, description, event_types, disabled, secret_sealed, \
-         previous_secret_sealed, previous_expires_at, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         previous_secret_sealed, previous_expires_at, version, created_at, updated_at, failing_since, disabled_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         e.id,
         &e.url,
         &e.description,
@@ -163,6 +172,8 @@ pub async fn insert_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<()> {
         e.version,
         e.created_at,
         e.updated_at,
+        e.failing_since,
+        &e.disabled_reason,
     )?;
     Ok(())
 }
@@ -172,8 +183,8 @@ pub async fn update_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE webhook_endpoints SET url = $2, description = $3, event_types = $4, disabled = $5, \
-         secret_sealed = $6, previous_secret_sealed = $7, previous_expires_at = $8, version = $9, updated_at = $10 \
-         WHERE id = $1",
+         secret_sealed = $6, previous_secret_sealed = $7, previous_expires_at = $8, version = $9, updated_at = $10, \
+         failing_since = $11, disabled_reason = $12 WHERE id = $1",
         e.id,
         &e.url,
         &e.description,
@@ -184,6 +195,8 @@ pub async fn update_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<u64> {
         e.previous_expires_at,
         e.version,
         e.updated_at,
+        e.failing_since,
+        &e.disabled_reason,
     )
 }
 
@@ -263,8 +276,33 @@ pub async fn lock_pending_events(ex: Ex<'_>, limit: u32) -> Result<Vec<EventRow>
     sql_rows!(ex, fetch_all, EventRow, &sql, i64::from(limit))
 }
 
-pub async fn mark_event_fanned_out(ex: Ex<'_>, event_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE outbox_events SET fanned_out_at = $2 WHERE id = $1", event_id, now)
+/// Marks the events of one fan-out (as [`lock_pending_events`] returned them) as fanned out.
+pub async fn mark_events_fanned_out(ex: Ex<'_>, events: &[EventRow], now: DateTime<Utc>) -> Result<u64> {
+    let Some(last) = events.iter().map(|e| e.id).max() else { return Ok(0) };
+    match ex {
+        // The writer's transaction sees no other writer's events: the pending ones up to the last
+        // taken are exactly the ones taken.
+        Ex::Sqlite(c) => {
+            sqlx::query("UPDATE outbox_events SET fanned_out_at = $1 WHERE fanned_out_at IS NULL AND id <= $2")
+                .bind(now)
+                .bind(last)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(crate::StoreError::from)
+        }
+        // Other nodes hold other pending events under SKIP LOCKED: name ours.
+        Ex::Postgres(c) => {
+            let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+            sqlx::query("UPDATE outbox_events SET fanned_out_at = $1 WHERE id = ANY($2)")
+                .bind(now)
+                .bind(ids)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(crate::StoreError::from)
+        }
+    }
 }
 
 /// Every enabled endpoint (a deployment has few).
@@ -291,16 +329,65 @@ fn claim_sql(engine: Engine) -> String {
     )
 }
 
+/// What a claim hands a worker: the leased messages, oldest due first, and their endpoints as
+/// they are now (the current secrets and URL).
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub messages: Vec<MessageRow>,
+    pub endpoints: Vec<EndpointRow>,
+}
+
 /// Claims up to `limit` due messages for `lease`, oldest due first. Several workers (and nodes)
 /// may call this at once: no message is handed to two of them while its lease runs.
-pub async fn claim_due_messages(db: &Db, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<MessageRow>> {
+pub async fn claim_due_messages(db: &Db, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Claim> {
     let mut tx = db.begin().await?;
     let ex = tx.ex();
     let sql = claim_sql(ex.engine());
-    let mut rows = sql_rows!(ex, fetch_all, MessageRow, &sql, now, now + lease, i64::from(limit), false)?;
+    let until = now + lease;
+    let mut messages = sql_rows!(ex, fetch_all, MessageRow, &sql, now, until, i64::from(limit), false)?;
+    if messages.is_empty() {
+        tx.commit().await?;
+        return Ok(Claim::default());
+    }
+    // The endpoints of the rows just leased: they carry this lease's `locked_until` (a claim at the
+    // same instant elsewhere would add a few endpoints, which is harmless).
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id IN (\
+         SELECT endpoint_id FROM webhook_messages WHERE state = 'pending' AND locked_until = $1)"
+    );
+    let endpoints = sql_rows!(tx.ex(), fetch_all, EndpointRow, &sql, until)?;
     tx.commit().await?;
-    rows.sort_by_key(|m| (m.next_attempt_at, m.id));
-    Ok(rows)
+    messages.sort_by_key(|m| (m.next_attempt_at, m.id));
+    Ok(Claim { messages, endpoints })
+}
+
+/// Starts an endpoint's run of failures at `at` unless one is under way.
+pub async fn mark_endpoint_failing(ex: Ex<'_>, id: Uuid, at: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL", id, at)
+}
+
+/// Ends an endpoint's run of failures: it answered 2xx.
+pub async fn mark_endpoint_healthy(ex: Ex<'_>, id: Uuid) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+        id
+    )
+}
+
+/// Disables the endpoint if it is enabled and has been failing since `cutoff` or earlier; the
+/// disabled row, or `None` when it was not (a success came in between, or it is disabled already).
+pub async fn disable_failing_endpoint(
+    ex: Ex<'_>,
+    id: Uuid,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<EndpointRow>> {
+    let sql = format!(
+        "UPDATE webhook_endpoints SET disabled = $4, disabled_reason = $5, version = version + 1, updated_at = $3 \
+         WHERE id = $1 AND disabled = $6 AND failing_since <= $2 RETURNING {ENDPOINT_COLUMNS}"
+    );
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id, cutoff, now, true, DISABLED_FAILING, false)
 }
 
 pub async fn insert_attempt(ex: Ex<'_>, a: &AttemptRow) -> Result<()> {
@@ -413,4 +500,15 @@ pub async fn replay_failed_since(
 /// How many messages are in each state, for metrics.
 pub async fn count_messages_by_state(ex: Ex<'_>) -> Result<Vec<(MessageState, i64)>> {
     sql_rows!(ex, fetch_all, (MessageState, i64), "SELECT state, COUNT(*) FROM webhook_messages GROUP BY state")
+}
+
+/// When the oldest pending message was created, if any is pending.
+pub async fn oldest_pending_created_at(ex: Ex<'_>) -> Result<Option<DateTime<Utc>>> {
+    let sql = "SELECT created_at FROM webhook_messages WHERE state = $1 ORDER BY created_at LIMIT 1";
+    sql_scalar!(ex, fetch_optional, DateTime<Utc>, sql, MessageState::Pending)
+}
+
+/// How many committed events wait to be fanned out into messages.
+pub async fn count_events_awaiting_fanout(ex: Ex<'_>) -> Result<i64> {
+    sql_scalar!(ex, fetch_one, i64, "SELECT COUNT(*) FROM outbox_events WHERE fanned_out_at IS NULL")
 }

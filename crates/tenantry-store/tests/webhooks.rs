@@ -36,6 +36,8 @@ async fn endpoint(db: &Db, disabled: bool) -> EndpointRow {
         version: 1,
         created_at: t,
         updated_at: t,
+        failing_since: None,
+        disabled_reason: if disabled { Some(webhooks::DISABLED_MANUALLY.into()) } else { None },
     };
     let mut c = db.acquire().await.unwrap();
     webhooks::insert_endpoint(c.ex(), &row).await.unwrap();
@@ -73,7 +75,7 @@ async fn fan_out_takes_each_event_once(engine: Engine) {
     assert!(webhooks::insert_message(tx.ex(), &m).await.unwrap());
     let again = MessageRow::pending(event.id, ep.id, &event.event_type, "{}".into(), t0, t0);
     assert!(!webhooks::insert_message(tx.ex(), &again).await.unwrap(), "one message per event and endpoint");
-    webhooks::mark_event_fanned_out(tx.ex(), event.id, t0).await.unwrap();
+    assert_eq!(webhooks::mark_events_fanned_out(tx.ex(), &pending, t0).await.unwrap(), 1);
     tx.commit().await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
@@ -93,17 +95,19 @@ async fn claims_lease_and_skip_disabled_endpoints(engine: Engine) {
     message(&db, off.id, t0).await;
     let lease = Duration::seconds(60);
 
-    let claimed = webhooks::claim_due_messages(&db, t0, lease, 10).await.unwrap();
+    let claim = webhooks::claim_due_messages(&db, t0, lease, 10).await.unwrap();
+    assert_eq!(claim.endpoints.iter().map(|e| e.id).collect::<Vec<_>>(), vec![live.id], "the claimed rows' endpoints");
+    let claimed = claim.messages;
     assert_eq!(claimed.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(), vec![(a.id, 1)]);
-    assert!(webhooks::claim_due_messages(&db, t0, lease, 10).await.unwrap().is_empty(), "leased");
-    let again = webhooks::claim_due_messages(&db, t0 + lease, lease, 10).await.unwrap();
+    assert!(webhooks::claim_due_messages(&db, t0, lease, 10).await.unwrap().messages.is_empty(), "leased");
+    let again = webhooks::claim_due_messages(&db, t0 + lease, lease, 10).await.unwrap().messages;
     assert_eq!(again[0].attempts, 2, "a lease that ran out is claimable again, with another attempt");
 
     let mut c = db.acquire().await.unwrap();
     let retry = t0 + Duration::seconds(5);
     webhooks::finish_attempt(c.ex(), a.id, Outcome::RetryAt(retry), Some(503), Some("503"), t0).await.unwrap();
-    assert!(webhooks::claim_due_messages(&db, t0 + Duration::seconds(4), lease, 10).await.unwrap().is_empty());
-    assert_eq!(webhooks::claim_due_messages(&db, retry, lease, 10).await.unwrap().len(), 1);
+    assert!(webhooks::claim_due_messages(&db, t0 + Duration::seconds(4), lease, 10).await.unwrap().messages.is_empty());
+    assert_eq!(webhooks::claim_due_messages(&db, retry, lease, 10).await.unwrap().messages.len(), 1);
     webhooks::finish_attempt(c.ex(), a.id, Outcome::Failed, Some(500), Some("500"), retry).await.unwrap();
     let failed = webhooks::get_message(c.ex(), a.id).await.unwrap().unwrap();
     assert_eq!((failed.state, failed.attempts, failed.last_status), (MessageState::Failed, 3, Some(500)));
@@ -131,7 +135,7 @@ async fn racing_claimers_never_share_a_message(engine: Engine) {
             start.wait().await;
             let mut mine = Vec::new();
             loop {
-                let batch = webhooks::claim_due_messages(&db, t0, Duration::seconds(60), 3).await.unwrap();
+                let batch = webhooks::claim_due_messages(&db, t0, Duration::seconds(60), 3).await.unwrap().messages;
                 if batch.is_empty() {
                     break mine;
                 }
@@ -149,7 +153,37 @@ async fn racing_claimers_never_share_a_message(engine: Engine) {
     assert_eq!(&a_set | &b_set, all, "every message was claimed");
 }
 
+/// A run of failures starts once, ends at a success, and disables the endpoint only once it is
+/// older than the cutoff.
+async fn endpoint_health_runs_and_disabling(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let ep = endpoint(&db, false).await;
+    let t0 = now();
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(webhooks::mark_endpoint_failing(c.ex(), ep.id, t0).await.unwrap(), 1);
+    assert_eq!(
+        webhooks::mark_endpoint_failing(c.ex(), ep.id, t0 + Duration::hours(1)).await.unwrap(),
+        0,
+        "a run is under way"
+    );
+    let early = webhooks::disable_failing_endpoint(c.ex(), ep.id, t0 - Duration::seconds(1), t0).await.unwrap();
+    assert!(early.is_none(), "failing for less than the period");
+    assert_eq!(webhooks::mark_endpoint_healthy(c.ex(), ep.id).await.unwrap(), 1);
+    let healthy = webhooks::get_endpoint(c.ex(), ep.id).await.unwrap().unwrap();
+    assert_eq!(healthy.failing_since, None);
+    assert!(webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, t0).await.unwrap().is_none(), "not failing");
+
+    webhooks::mark_endpoint_failing(c.ex(), ep.id, t0).await.unwrap();
+    let later = t0 + Duration::days(5);
+    let off = webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, later).await.unwrap().expect("disabled");
+    assert!(off.disabled);
+    assert_eq!(off.disabled_reason.as_deref(), Some(webhooks::DISABLED_FAILING));
+    assert_eq!(off.version, ep.version + 1);
+    assert!(webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, later).await.unwrap().is_none(), "once");
+}
+
 engine_tests!(
+    endpoint_health_runs_and_disabling,
     fan_out_takes_each_event_once,
     claims_lease_and_skip_disabled_endpoints,
     racing_claimers_never_share_a_message,

@@ -31,6 +31,8 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// How long the secret before a rotation keeps signing beside the new one.
     pub secret_overlap: chrono::Duration,
+    /// How long an endpoint may fail without a single success before it is disabled.
+    pub disable_after_failing: chrono::Duration,
 }
 
 impl Default for WebhookSettings {
@@ -39,6 +41,7 @@ impl Default for WebhookSettings {
             allow_private_targets: false,
             timeout: Duration::from_secs(15),
             secret_overlap: chrono::Duration::hours(24),
+            disable_after_failing: chrono::Duration::days(5),
         }
     }
 }

@@ -9,16 +9,22 @@
 //! Only a 2xx answer is a success. Redirects are not followed (a 3xx is a failure), the answer is
 //! read up to 1 KiB, and every attempt is bounded by the configured timeout.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
 use tenantry_auth::Keyring;
-use tenantry_core::Clock;
-use tenantry_store::webhooks::{self as store, AttemptRow, EndpointRow, MessageRow, Outcome};
-use tenantry_store::{Db, StoreError};
-use tokio::sync::Notify;
+use tenantry_core::events::{AuditAction, EventType};
+use tenantry_core::ids::AuditId;
+use tenantry_core::{Clock, EventId};
+use tenantry_store::audit::{append_audit, AuditRow};
+use tenantry_store::outbox::{append_event, EventRow};
+use tenantry_store::webhooks::{self as store, AttemptRow, Claim, EndpointRow, MessageRow, Outcome};
+use tenantry_store::{Db, Json, StoreError, Tx};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -28,10 +34,15 @@ use crate::sign::{self, signature_header};
 use crate::target::{is_forbidden, GuardedResolver};
 use crate::{WebhookSecret, WebhookSettings};
 
-/// How long a claim holds its messages; well over a batch's deliveries, which run side by side.
-pub const LEASE: Duration = Duration::from_secs(120);
-/// Messages per claim.
-pub const CLAIM_BATCH: u32 = 10;
+/// How long a claim holds its messages beyond twice the attempt timeout (see [`lease`]).
+pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// Most messages per claim.
+pub const CLAIM_BATCH: u32 = 100;
+/// Most attempts under way at once in one worker: a receiver that hangs holds one slot for the
+/// timeout, not the whole worker.
+pub const MAX_IN_FLIGHT: usize = 256;
+/// Most finished attempts recorded per transaction.
+pub const RECORD_BATCH: usize = 256;
 /// Events per fan-out transaction.
 pub const FANOUT_BATCH: u32 = 200;
 /// How often an idle worker looks for work without being woken (other nodes' events).
@@ -49,6 +60,8 @@ pub struct WebhookMetrics {
     pub retried: AtomicU64,
     /// Failed last attempts: the message has failed.
     pub failed: AtomicU64,
+    /// Endpoints disabled for failing continuously.
+    pub endpoints_disabled: AtomicU64,
 }
 
 /// What one [`WebhookWorker::run_once`] did.
@@ -64,6 +77,16 @@ pub struct Batch {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the webhook HTTP client: {0}")]
 pub struct ClientError(#[from] reqwest::Error);
+
+/// One attempt, sent and waiting to be recorded.
+#[derive(Debug)]
+struct Finished {
+    attempt: AttemptRow,
+    outcome: Outcome,
+    endpoint_id: Uuid,
+    /// The endpoint's `failing_since` when the message was claimed.
+    failing_since: Option<DateTime<Utc>>,
+}
 
 /// Delivers webhooks. Cheap to clone.
 #[derive(Clone)]
@@ -99,20 +122,53 @@ impl WebhookWorker {
         self.metrics.clone()
     }
 
-    /// Runs until `shutdown`: fans out and delivers what is due, then waits for `wake` (notified
-    /// after requests that may have committed events) or [`POLL_INTERVAL`]. A batch under way is
-    /// finished before stopping.
+    /// Runs until `shutdown`: fans out, claims what is due while fewer than [`MAX_IN_FLIGHT`]
+    /// attempts are under way, and sends each claimed message in its own task; a recorder task
+    /// writes finished attempts in batches. When nothing is due it waits for `wake` (notified after
+    /// requests that may have committed events, and on PostgreSQL when any node commits events) or
+    /// [`POLL_INTERVAL`]. On shutdown the attempts under way finish and are recorded.
     pub async fn run(self, shutdown: CancellationToken, wake: Arc<Notify>) {
         tracing::info!(allow_private_targets = self.settings.allow_private_targets, "webhook worker started");
+        let (done_tx, done_rx) = mpsc::channel::<Finished>(MAX_IN_FLIGHT);
+        let recorder = tokio::spawn(self.clone().record_until_closed(done_rx));
+        let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         while !shutdown.is_cancelled() {
-            let more = match self.run_once(self.clock.now()).await {
-                Ok(batch) => batch.claimed == CLAIM_BATCH as usize,
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    permit = slots.acquire() => drop(permit),
+                }
+                continue;
+            }
+            let limit = u32::try_from(free).unwrap_or(CLAIM_BATCH).min(CLAIM_BATCH);
+            let now = self.clock.now();
+            let claimed = match self.fan_out_all(now).await {
+                Ok(_) => self.claim(now, limit).await,
+                Err(e) => Err(e),
+            };
+            let full = match claimed {
+                Ok(claim) => {
+                    let full = claim.messages.len() == limit as usize;
+                    for (msg, endpoint) in pair(claim) {
+                        let Ok(permit) = slots.clone().try_acquire_owned() else { break };
+                        let (worker, done) = (self.clone(), done_tx.clone());
+                        tokio::spawn(async move {
+                            let finished = worker.attempt(msg, endpoint, now).await;
+                            // The recorder outlives every attempt; if it is gone the lease runs out
+                            // and the message is sent again.
+                            let _ = done.send(finished).await;
+                            drop(permit);
+                        });
+                    }
+                    full
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook worker could not claim messages; trying again shortly");
                     false
                 }
             };
-            if more {
+            if full {
                 continue;
             }
             tokio::select! {
@@ -121,38 +177,53 @@ impl WebhookWorker {
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
+        // Let the attempts under way finish (each is bounded by the timeout), then flush.
+        let all = u32::try_from(MAX_IN_FLIGHT).unwrap_or(u32::MAX);
+        drop(slots.acquire_many(all).await);
+        drop(done_tx);
+        let _ = recorder.await;
         tracing::info!("webhook worker stopped");
     }
 
-    /// Fans out every pending event, then claims one batch of messages due at `now` and tries
-    /// each. Tests call this with a manual clock's time instead of running the loop.
+    /// Fans out every pending event, then claims one batch of messages due at `now`, tries each
+    /// and records the attempts. Tests call this with a manual clock's time instead of running
+    /// the loop.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<Batch, StoreError> {
-        let mut batch = Batch::default();
-        loop {
-            let (events, created) = self.fan_out(now).await?;
-            batch.fanned_out += created;
-            if events < FANOUT_BATCH as usize {
-                break;
-            }
-        }
-        let lease = TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::MAX);
-        let rows = store::claim_due_messages(&self.db, now, lease, CLAIM_BATCH).await?;
-        batch.claimed = rows.len();
+        let mut batch = Batch { fanned_out: self.fan_out_all(now).await?, ..Batch::default() };
+        let claim = self.claim(now, CLAIM_BATCH).await?;
+        batch.claimed = claim.messages.len();
         let mut attempts = JoinSet::new();
-        for row in rows {
+        for (msg, endpoint) in pair(claim) {
             let worker = self.clone();
-            attempts.spawn(async move { worker.attempt(row, now).await });
+            attempts.spawn(async move { worker.attempt(msg, endpoint, now).await });
         }
+        let mut finished = Vec::with_capacity(batch.claimed);
         while let Some(done) = attempts.join_next().await {
             match done {
-                Ok(Ok(Outcome::Delivered)) => batch.delivered += 1,
-                Ok(Ok(_)) => {}
+                Ok(f) => finished.push(f),
                 // The message keeps its lease and is retried when it runs out.
-                Ok(Err(e)) => tracing::warn!(error = %e, "webhook worker could not record an attempt"),
                 Err(e) => tracing::warn!(error = %e, "webhook attempt task failed"),
             }
         }
+        batch.delivered = finished.iter().filter(|f| f.outcome == Outcome::Delivered).count();
+        self.record(&finished, now).await?;
         Ok(batch)
+    }
+
+    async fn claim(&self, now: DateTime<Utc>, limit: u32) -> Result<Claim, StoreError> {
+        store::claim_due_messages(&self.db, now, lease(self.settings.timeout), limit).await
+    }
+
+    /// Fan-out transactions until no event is pending; returns the messages created.
+    async fn fan_out_all(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut created = 0;
+        loop {
+            let (events, n) = self.fan_out(now).await?;
+            created += n;
+            if events < FANOUT_BATCH as usize {
+                return Ok(created);
+            }
+        }
     }
 
     /// One fan-out transaction: up to [`FANOUT_BATCH`] events become messages for every enabled
@@ -185,24 +256,85 @@ impl WebhookWorker {
                     }
                 }
             }
-            store::mark_event_fanned_out(tx.ex(), event.id, now).await?;
         }
+        store::mark_events_fanned_out(tx.ex(), &events, now).await?;
         tx.commit().await?;
         Ok((events.len(), created))
     }
 
-    /// Sends one claimed message and records the attempt.
-    async fn attempt(&self, msg: MessageRow, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
-        let endpoint = {
-            let mut c = self.db.acquire().await?;
-            store::get_endpoint(c.ex(), msg.endpoint_id).await?
-        };
-        // Deleted meanwhile: its messages went with it.
-        let Some(endpoint) = endpoint else { return Ok(Outcome::Failed) };
+    /// Records finished attempts as they come, in transactions of up to [`RECORD_BATCH`].
+    async fn record_until_closed(self, mut done: mpsc::Receiver<Finished>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while done.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            if let Err(e) = self.record(&batch, self.clock.now()).await {
+                // The messages keep their leases and are sent again when those run out.
+                tracing::warn!(error = %e, attempts = batch.len(), "webhook worker could not record attempts");
+            }
+            batch.clear();
+        }
+    }
+
+    /// Writes the attempts and their messages' new states in one transaction, and keeps each
+    /// endpoint's run of failures: a success ends it; an endpoint failing since longer than
+    /// `disable_after_failing` is disabled, with a `webhook_endpoint.disabled` event.
+    async fn record(&self, finished: &[Finished], now: DateTime<Utc>) -> Result<(), StoreError> {
+        if finished.is_empty() {
+            return Ok(());
+        }
+        let mut health: HashMap<Uuid, Health> = HashMap::new();
+        let mut tx = self.db.begin().await?;
+        for f in finished {
+            let a = &f.attempt;
+            store::insert_attempt(tx.ex(), a).await?;
+            store::finish_attempt(tx.ex(), a.message_id, f.outcome, a.status, a.error.as_deref(), a.attempted_at)
+                .await?;
+            let h = health.entry(f.endpoint_id).or_insert(Health {
+                failing_since: f.failing_since,
+                first_failure: None,
+                succeeded: false,
+            });
+            if f.outcome == Outcome::Delivered {
+                h.succeeded = true;
+            } else {
+                h.first_failure = Some(h.first_failure.map_or(a.attempted_at, |t| t.min(a.attempted_at)));
+            }
+        }
+        let cutoff = now - self.settings.disable_after_failing;
+        let mut disabled = 0;
+        for (id, h) in health {
+            match (h.succeeded, h.failing_since, h.first_failure) {
+                (true, Some(_), _) => {
+                    store::mark_endpoint_healthy(tx.ex(), id).await?;
+                }
+                (false, None, Some(first)) => {
+                    store::mark_endpoint_failing(tx.ex(), id, first).await?;
+                }
+                (false, Some(since), _) if since <= cutoff => {
+                    if let Some(row) = store::disable_failing_endpoint(tx.ex(), id, cutoff, now).await? {
+                        record_disabled(&mut tx, &row, now).await?;
+                        disabled += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        tx.commit().await?;
+        self.metrics.endpoints_disabled.fetch_add(disabled, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Sends one claimed message to its endpoint (`None`: deleted meanwhile, so the message went
+    /// with it and recording finds nothing to update).
+    async fn attempt(&self, msg: MessageRow, endpoint: Option<EndpointRow>, now: DateTime<Utc>) -> Finished {
         let started = Instant::now();
-        let result = match self.secrets(&endpoint, now) {
-            Ok(secrets) => self.send(&endpoint.url, &msg, &secrets, now).await,
-            Err(e) => Err(e),
+        let (endpoint_id, failing_since) =
+            endpoint.as_ref().map_or((msg.endpoint_id, None), |e| (e.id, e.failing_since));
+        let result = match &endpoint {
+            None => Err("the endpoint was deleted".to_owned()),
+            Some(endpoint) => match self.secrets(endpoint, now) {
+                Ok(secrets) => self.send(&endpoint.url, &msg, &secrets, now).await,
+                Err(e) => Err(e),
+            },
         };
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status, body, error) = match result {
@@ -224,29 +356,25 @@ impl WebhookWorker {
         counter.fetch_add(1, Ordering::Relaxed);
         match (&outcome, &error) {
             (Outcome::RetryAt(at), Some(e)) => tracing::info!(
-                message_id = %msg.id, endpoint_id = %endpoint.id, attempts = msg.attempts, retry_at = %at,
+                message_id = %msg.id, endpoint_id = %endpoint_id, attempts = msg.attempts, retry_at = %at,
                 error = %e, "webhook delivery failed; will retry"
             ),
             (Outcome::Failed, Some(e)) => tracing::warn!(
-                message_id = %msg.id, endpoint_id = %endpoint.id, attempts = msg.attempts, error = %e,
+                message_id = %msg.id, endpoint_id = %endpoint_id, attempts = msg.attempts, error = %e,
                 "webhook delivery failed; giving up"
             ),
             _ => {}
         }
-        let row = AttemptRow {
+        let attempt = AttemptRow {
             id: Uuid::now_v7(),
             message_id: msg.id,
             attempted_at: now,
             status,
-            error: error.clone(),
+            error,
             latency_ms,
             response_body: body,
         };
-        let mut tx = self.db.begin().await?;
-        store::insert_attempt(tx.ex(), &row).await?;
-        store::finish_attempt(tx.ex(), msg.id, outcome, status, error.as_deref(), now).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        Finished { attempt, outcome, endpoint_id, failing_since }
     }
 
     /// The secrets that sign at `now`: the current one, and the one before a rotation while its
@@ -307,6 +435,64 @@ impl WebhookWorker {
         let body = read_prefix(response).await;
         Ok((status, body))
     }
+}
+
+/// How long a claim holds its messages: an attempt starts as soon as it is claimed and takes at
+/// most `timeout`, so twice that and a margin covers it and its recording. A worker that dies
+/// holding messages delays them by this much; then another worker sends them again.
+pub fn lease(timeout: Duration) -> TimeDelta {
+    TimeDelta::from_std(timeout * 2 + LEASE_MARGIN).unwrap_or(TimeDelta::MAX)
+}
+
+/// An endpoint's attempts within one recorded batch.
+struct Health {
+    failing_since: Option<DateTime<Utc>>,
+    first_failure: Option<DateTime<Utc>>,
+    succeeded: bool,
+}
+
+/// Each claimed message with its endpoint.
+fn pair(claim: Claim) -> impl Iterator<Item = (MessageRow, Option<EndpointRow>)> {
+    let endpoints: HashMap<Uuid, EndpointRow> = claim.endpoints.into_iter().map(|e| (e.id, e)).collect();
+    claim.messages.into_iter().map(move |m| {
+        let endpoint = endpoints.get(&m.endpoint_id).cloned();
+        (m, endpoint)
+    })
+}
+
+/// The `webhook_endpoint.disabled` event and its audit entry, in the disabling transaction.
+async fn record_disabled(tx: &mut Tx, row: &EndpointRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+    tracing::warn!(endpoint_id = %row.id, failing_since = ?row.failing_since, "webhook endpoint disabled: it failed continuously");
+    let data = json!({
+        "endpoint_id": row.id.to_string(),
+        "version": row.version,
+        "url": row.url,
+        "failing_since": row.failing_since,
+    });
+    let event = EventRow {
+        id: EventId::new().as_uuid(),
+        event_type: EventType::WebhookEndpointDisabled.as_str().to_owned(),
+        object_id: row.id,
+        object_version: row.version,
+        org_id: None,
+        data: Json(data.clone()),
+        occurred_at: now,
+    };
+    append_event(tx.ex(), &event).await?;
+    let audit = AuditRow {
+        id: AuditId::new().as_uuid(),
+        occurred_at: now,
+        org_id: None,
+        actor_kind: "system".to_owned(),
+        actor_id: None,
+        action: AuditAction::WebhookEndpointDisabled.as_str().to_owned(),
+        target_kind: "webhook_endpoint".to_owned(),
+        target_id: Some(row.id.to_string()),
+        ip: None,
+        request_id: None,
+        details: Json(json!({ "reason": store::DISABLED_FAILING, "failing_since": row.failing_since })),
+    };
+    append_audit(tx.ex(), &audit).await
 }
 
 /// Up to [`MAX_RESPONSE_BYTES`] of the body, as lossy UTF-8; a body cut off or failing midway keeps

@@ -48,6 +48,8 @@ async fn loopback_targets_are_not_connected_to(engine: Engine) {
             version: 1,
             created_at: now,
             updated_at: now,
+            failing_since: None,
+            disabled_reason: None,
         };
         let m = MessageRow::pending(Uuid::now_v7(), id, "user.created", "{}".into(), now, now);
         let mut c = db.acquire().await.unwrap();

@@ -29,6 +29,13 @@ pub struct WebhookEndpointOut {
     pub event_types: Vec<String>,
     /// A disabled endpoint gets no new messages; its pending ones wait.
     pub disabled: bool,
+    /// Why it is disabled: `manual` (through this API) or `failing` (Tenantry disabled it after
+    /// every attempt failed for `webhooks.disable_after_failing_secs`, five days by default, and
+    /// emitted `webhook_endpoint.disabled`). Enabling it clears this.
+    pub disabled_reason: Option<String>,
+    /// When the endpoint's current unbroken run of failed attempts began; absent once an attempt
+    /// succeeds.
+    pub failing_since: Option<DateTime<Utc>>,
     /// After a rotation: until when the previous secret still signs beside the current one.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub version: i64,
@@ -44,6 +51,8 @@ impl From<Endpoint> for WebhookEndpointOut {
             description: e.description,
             event_types: e.event_types,
             disabled: e.disabled,
+            disabled_reason: e.disabled_reason,
+            failing_since: e.failing_since,
             previous_secret_expires_at: e.previous_secret_expires_at,
             version: e.version,
             created_at: e.created_at,
