@@ -341,11 +341,12 @@ async fn two_nodes_drain_one_outbox() {
     let store = open(db.url()).await;
     let expected = wait_for_every_event(&store, &rx, Duration::from_secs(60)).await;
     assert_eq!(expected.len(), created);
-    let seen = rx.seen.lock().unwrap();
-    assert!(seen.overlaps.is_empty(), "attempts made twice at once: {:?}", seen.overlaps);
-    let repeated: Vec<_> = seen.counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(repeated.is_empty(), "delivered more than once: {repeated:?}");
-    drop(seen);
+    {
+        let seen = rx.seen.lock().unwrap();
+        assert!(seen.overlaps.is_empty(), "attempts made twice at once: {:?}", seen.overlaps);
+        let repeated: Vec<_> = seen.counts.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(repeated.is_empty(), "delivered more than once: {repeated:?}");
+    }
     let messages = wait_all_delivered(&store).await;
     assert!(messages.iter().all(|m| m.attempts == 1), "one attempt per message");
     let (da, db_) = (a.attempts("delivered").await, b.attempts("delivered").await);
