@@ -386,6 +386,63 @@ async fn redirects_timeouts_and_refused_connections_are_failures(engine: Engine)
     t.stop().await;
 }
 
+/// A raw TCP receiver on 127.0.0.1: `endless` answers 200 and then streams a body that never
+/// ends; otherwise it reads the request and closes the connection without answering.
+async fn raw_receiver(endless: bool) -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buf).await;
+                if endless {
+                    let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n").await;
+                    let chunk = vec![b'x'; 64 * 1024];
+                    while socket.write_all(&chunk).await.is_ok() {}
+                }
+            });
+        }
+    });
+    (url, task)
+}
+
+/// A receiver streaming an endless body is read for 1 KiB only; one closing the connection is a
+/// failure; the worker goes on delivering to a healthy endpoint beside them.
+async fn endless_bodies_and_closed_connections_leave_the_worker_healthy(engine: Engine) {
+    let t = TestApp::spawn_with(engine, |c| c.webhooks.timeout_ms = 2000).await;
+    let (endless_url, endless_task) = raw_receiver(true).await;
+    let (closing_url, closing_task) = raw_receiver(false).await;
+    let healthy = Receiver::start(204).await;
+    let (endless_ep, _) = create_endpoint(&t, &endless_url, json!([])).await;
+    let (closing_ep, _) = create_endpoint(&t, &closing_url, json!([])).await;
+    create_endpoint(&t, &healthy.url, json!([])).await;
+    for i in 0..3 {
+        create_user(&t, &format!("eb{i}@example.com")).await;
+    }
+    let started = Instant::now();
+    let batch = deliver(&t).await;
+    assert_eq!((batch.claimed, batch.delivered), (9, 6), "{batch:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "the endless body is not read to its end");
+    assert_eq!(healthy.deliveries().len(), 3);
+
+    for m in messages(&t, &format!("endpoint_id={endless_ep}")).await {
+        assert_eq!(m["state"], "delivered", "a 200 is a success, whatever follows it");
+        let tries = attempts(&t, m["message_id"].as_str().unwrap()).await;
+        let body = tries[0]["response_body"].as_str().unwrap();
+        assert_eq!(body.len(), 1024, "the first 1 KiB is kept");
+    }
+    for m in messages(&t, &format!("endpoint_id={closing_ep}")).await {
+        assert_eq!(m["state"], "pending", "{m}");
+        assert!(m.get("last_status").is_none(), "{m}");
+        assert!(!m["last_error"].as_str().unwrap().is_empty(), "{m}");
+    }
+    endless_task.abort();
+    closing_task.abort();
+    t.stop().await;
+}
+
 async fn event_filters_disabled_and_deleted_endpoints(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     let all = Receiver::start(200).await;
@@ -615,6 +672,7 @@ async fn the_server_runs_the_worker(engine: Engine) {
 }
 
 engine_tests!(
+    endless_bodies_and_closed_connections_leave_the_worker_healthy,
     endpoints_failing_for_five_days_are_disabled,
     deliveries_verify_with_standard_webhooks_across_rotation,
     failures_follow_the_retry_schedule_then_fail,
