@@ -443,6 +443,7 @@ impl App {
         let event_id = Uuid::now_v7();
         let data = json!({
             "endpoint_id": endpoint.id.to_string(),
+            "version": endpoint.version,
             "message": "A test event from Tenantry.",
         });
         let body = tenantry_webhooks::sign::body(TEST_EVENT_TYPE, now, &data);
