@@ -41,6 +41,8 @@ pub const CLAIM_BATCH: u32 = 100;
 /// Most attempts under way at once in one worker: a receiver that hangs holds one slot for the
 /// timeout, not the whole worker.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// Free slots a claim waits for when the worker is busy.
+const MIN_CLAIM: usize = 32;
 /// Most finished attempts recorded per transaction.
 pub const RECORD_BATCH: usize = 256;
 /// Events per fan-out transaction.
@@ -134,10 +136,11 @@ impl WebhookWorker {
         let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         while !shutdown.is_cancelled() {
             let free = slots.available_permits();
-            if free == 0 {
+            if free < MIN_CLAIM {
+                // Wait for room for a worthwhile claim rather than claiming one message at a time.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    permit = slots.acquire() => drop(permit),
+                    permits = slots.acquire_many(MIN_CLAIM as u32) => drop(permits),
                 }
                 continue;
             }
