@@ -17,6 +17,10 @@
 //! harness warns when other processes were busy before the load started, and reports the server's
 //! CPU time per request, which stays comparable between runs when throughput does not.
 //!
+//! `cargo run --release -p tenantry-bench -- webhooks all` measures webhook delivery instead: to a
+//! receiver in this process, from one endpoint and from 100, the latency from a change to its
+//! delivery, and the server's memory while a backlog drains ([`webhooks`]).
+//!
 //! The server is always the `tenantry` binary next to this one; when started through `cargo run`,
 //! the harness first runs `cargo build --release -p tenantry-server` so the binary is current.
 
@@ -28,6 +32,7 @@ mod load;
 mod report;
 mod seed;
 mod server;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,7 +61,7 @@ struct Cli {
     options: Options,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Engines {
     /// SQLite, then PostgreSQL.
     All,
@@ -64,14 +69,17 @@ enum Engines {
     Sqlite,
     /// PostgreSQL only.
     Postgres,
+    /// Webhook delivery instead of the HTTP scenarios: `webhooks sqlite|postgres|all`.
+    Webhooks(webhooks::Args),
 }
 
 impl Engines {
-    fn list(self) -> Vec<Engine> {
+    fn list(&self) -> Vec<Engine> {
         match self {
             Engines::All => vec![Engine::Sqlite, Engine::Postgres],
             Engines::Sqlite => vec![Engine::Sqlite],
             Engines::Postgres => vec![Engine::Postgres],
+            Engines::Webhooks(args) => args.engines.list(),
         }
     }
 }
@@ -120,6 +128,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let binary = ServerBinary::locate(opts.server_bin.clone())?;
     server::print_passed_through_env();
+    if let Engines::Webhooks(args) = &cli.engines {
+        return webhooks::run(args, &binary, &opts.postgres_url).await;
+    }
     let mut reports = Vec::new();
     for engine in cli.engines.list() {
         let report =

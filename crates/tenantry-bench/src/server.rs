@@ -15,14 +15,28 @@ use crate::http::Connection;
 
 /// Variables the harness sets (or, for the config file, removes); any other `TENANTRY_*` variable
 /// reaches the server as is.
-const CONTROLLED_BY_HARNESS: [&str; 6] = [
+const CONTROLLED_BY_HARNESS: [&str; 7] = [
     "TENANTRY_DATABASE_URL",
     "TENANTRY_LISTEN",
     "TENANTRY_LOG_LEVEL",
     "TENANTRY_CONFIG",
     "TENANTRY_WORKERS_ENABLED",
+    "TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS",
     "TENANTRY_ORGS__TOKEN_MAX_ORGS",
 ];
+
+/// How the server is configured beyond the harness's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The HTTP scenarios: no worker runs. The invite round trip reads invitation emails from the
+    /// queue, as a mailbox would, and nothing sends (and empties) them meanwhile.
+    Http,
+    /// Setting up webhooks: still no worker, but endpoints may be on loopback addresses, where the
+    /// harness's receiver listens (`webhooks.allow_private_targets`, never for production).
+    WebhookSetup,
+    /// Delivering webhooks: the workers run, and may deliver to loopback addresses.
+    WebhookDelivery,
+}
 
 /// How long the server may take to answer `/healthz` after being spawned.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,14 +74,18 @@ impl ServerBinary {
 
     /// A command run in `workdir`, so files the server creates by default (`data/master.key`)
     /// land there and not in the caller's folder.
-    fn command(&self, database_url: &str, workdir: &Path) -> Command {
+    fn command(&self, database_url: &str, workdir: &Path, mode: Mode) -> Command {
+        let (workers, loopback) = match mode {
+            Mode::Http => ("false", "false"),
+            Mode::WebhookSetup => ("false", "true"),
+            Mode::WebhookDelivery => ("true", "true"),
+        };
         let mut cmd = Command::new(&self.0);
         cmd.current_dir(workdir)
             .env("TENANTRY_DATABASE_URL", database_url)
             .env("TENANTRY_LOG_LEVEL", "warn")
-            // The invite round trip reads invitation emails from the queue, as a mailbox would;
-            // no worker sends (and empties) them meanwhile.
-            .env("TENANTRY_WORKERS_ENABLED", "false")
+            .env("TENANTRY_WORKERS_ENABLED", workers)
+            .env("TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS", loopback)
             // The user in 50 orgs gets all 50 in the token, so the refresh scenario measures them.
             .env("TENANTRY_ORGS__TOKEN_MAX_ORGS", "50")
             .env_remove("TENANTRY_CONFIG");
@@ -77,7 +95,7 @@ impl ServerBinary {
     /// Runs `tenantry api-key create` in `workdir` and returns the key it prints.
     pub fn create_api_key(&self, database_url: &str, workdir: &Path) -> anyhow::Result<String> {
         let out = self
-            .command(database_url, workdir)
+            .command(database_url, workdir, Mode::Http)
             .args(["api-key", "create", "--name", "bench"])
             .stderr(Stdio::inherit())
             .output()
@@ -92,11 +110,17 @@ impl ServerBinary {
         Ok(key)
     }
 
-    /// Starts `tenantry serve` in `workdir` on a free loopback port and waits until `/healthz` answers.
+    /// Starts `tenantry serve` in `workdir` on a free loopback port, for the HTTP scenarios, and
+    /// waits until `/healthz` answers.
     pub async fn start(&self, database_url: &str, workdir: &Path) -> anyhow::Result<ServerProcess> {
+        self.start_in(database_url, workdir, Mode::Http).await
+    }
+
+    /// [`ServerBinary::start`] in the given mode.
+    pub async fn start_in(&self, database_url: &str, workdir: &Path, mode: Mode) -> anyhow::Result<ServerProcess> {
         let addr = free_loopback_addr()?;
         let child = self
-            .command(database_url, workdir)
+            .command(database_url, workdir, mode)
             .arg("serve")
             .env("TENANTRY_LISTEN", addr.to_string())
             .stdin(Stdio::null())
