@@ -349,16 +349,38 @@ pub async fn claim_due_messages(db: &Db, now: DateTime<Utc>, lease: Duration, li
         tx.commit().await?;
         return Ok(Claim::default());
     }
-    // The endpoints of the rows just leased: they carry this lease's `locked_until` (a claim at the
-    // same instant elsewhere would add a few endpoints, which is harmless).
-    let sql = format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id IN (\
-         SELECT endpoint_id FROM webhook_messages WHERE state = 'pending' AND locked_until = $1)"
-    );
-    let endpoints = sql_rows!(tx.ex(), fetch_all, EndpointRow, &sql, until)?;
+    let mut ids: Vec<Uuid> = messages.iter().map(|m| m.endpoint_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let endpoints = endpoints_by_id(tx.ex(), &ids).await?;
     tx.commit().await?;
     messages.sort_by_key(|m| (m.next_attempt_at, m.id));
     Ok(Claim { messages, endpoints })
+}
+
+/// The endpoints with these ids (at most a claim's worth), in id order.
+async fn endpoints_by_id(ex: Ex<'_>, ids: &[Uuid]) -> Result<Vec<EndpointRow>> {
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id IN ({}) ORDER BY id",
+        placeholders.join(", ")
+    );
+    match ex {
+        Ex::Sqlite(c) => {
+            let mut q = sqlx::query_as::<_, EndpointRow>(&sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await.map_err(crate::StoreError::from)
+        }
+        Ex::Postgres(c) => {
+            let mut q = sqlx::query_as::<_, EndpointRow>(&sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await.map_err(crate::StoreError::from)
+        }
+    }
 }
 
 /// Starts an endpoint's run of failures at `at` unless one is under way.
