@@ -97,6 +97,56 @@ async fn racing_accepts_and_adds_never_overfill(engine: Engine) {
 
 /// Two concurrent demotions of the last two Owners: one wins, the org keeps an Owner. Repeated,
 /// through the backend and through the Owners demoting each other.
+/// 20 invitees accept at once into an org without a seat limit (the accepts share the org's lock)
+/// while the org is renamed and more invites go out: every accept lands, the count is exact and
+/// each change got its own version.
+async fn parallel_accepts_without_a_limit_all_count(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let owner = signed_in(&t, "owner@acme.com").await;
+    let org = oid(&create_org(&t, &owner, "Acme").await);
+    let mut invitees: Vec<(SignedIn, String)> = Vec::new();
+    for i in 0..20 {
+        let email = format!("par{i}@acme.com");
+        let user = signed_in(&t, &email).await;
+        t.post(&format!("{B}/orgs/{org}/invites"), json!({ "email": email }), 201).await;
+        let token = mailed_token(&t, &email, "org_invite").await;
+        invitees.push((user, token));
+    }
+    let version_before = t.get(&format!("{B}/orgs/{org}"), 200).await["version"].as_i64().unwrap();
+    let mut tasks = Vec::new();
+    for (i, (user, token)) in invitees.iter().enumerate() {
+        let accept = t
+            .client
+            .post(t.url(&format!("{U}/invites/accept")))
+            .bearer_auth(&user.access)
+            .json(&json!({ "token": token }));
+        tasks.push(tokio::spawn(async move { status(accept.send().await.unwrap()).await }));
+        if i % 5 == 0 {
+            let rename = t
+                .client
+                .patch(t.url(&format!("{B}/orgs/{org}")))
+                .bearer_auth(&t.api_key)
+                .json(&json!({ "name": format!("Acme {i}") }));
+            tasks.push(tokio::spawn(async move { status(rename.send().await.unwrap()).await }));
+        }
+    }
+    for task in tasks {
+        assert!(matches!(task.await.unwrap(), 200), "an accept or a rename failed");
+    }
+    let after = t.get(&format!("{B}/orgs/{org}"), 200).await;
+    assert_eq!(after["member_count"], 21, "{after}");
+    assert_eq!(roster(&t, &org).await.len(), 21);
+    assert_eq!(after["version"].as_i64().unwrap(), version_before + 20 + 4, "one version per change: {after}");
+    let counted: HashSet<i64> = events(&t, &org)
+        .await
+        .iter()
+        .filter(|e| e.event_type == "org.member_count_changed")
+        .filter_map(|e| e.data.0["member_count"].as_i64())
+        .collect();
+    assert!((2..=21).all(|n| counted.contains(&n)), "every count was announced: {counted:?}");
+    t.stop().await;
+}
+
 async fn concurrent_demotions_keep_an_owner(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     for round in 0..5 {
@@ -255,6 +305,7 @@ async fn concurrent_metadata_merges_all_land(engine: Engine) {
 }
 
 engine_tests!(
+    parallel_accepts_without_a_limit_all_count,
     racing_revoke_and_accept_of_one_invite,
     concurrent_metadata_merges_all_land,
     parallel_adds_fill_exactly_the_free_seats,

@@ -83,6 +83,14 @@ fn invite_event(event_type: EventType, i: &InviteRow) -> Event {
     }
 }
 
+/// How an invite answer holds the org's row: shared (members may join side by side) or
+/// exclusive (every membership change of the org waits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrgLock {
+    Shared,
+    Exclusive,
+}
+
 impl App {
     /// Invites an address into an org (DESIGN §4.2) and emails the link.
     pub async fn create_invite(&self, ctx: &Ctx, org_id: OrgId, input: CreateInvite) -> AppResult<PendingInvite> {
@@ -320,8 +328,33 @@ impl App {
     }
 
     /// The signed-in user accepts an invite sent to their address (DESIGN §4.3).
+    ///
+    /// Accepts into an org without a seat limit only share the org's lock, so they run side by
+    /// side; under a seat limit they take it exclusively, since members plus live invites are
+    /// counted against `max_users`. An accept that finds a limit under the shared lock starts over
+    /// with the exclusive one (upgrading the lock could deadlock with another accept).
     pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
-        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
+        match self.accept_invite_under(ctx, token, OrgLock::Shared).await? {
+            Some(member) => Ok(member),
+            None => self
+                .accept_invite_under(ctx, token, OrgLock::Exclusive)
+                .await?
+                .ok_or_else(|| AppError::Internal("an exclusive accept asked to start over".into())),
+        }
+    }
+
+    /// One try of [`App::accept_invite`]; `None` when the org has a seat limit and `lock` is shared.
+    async fn accept_invite_under(
+        &self,
+        ctx: &Ctx,
+        token: &str,
+        lock: OrgLock,
+    ) -> AppResult<Option<crate::members::Member>> {
+        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token, lock).await?;
+        if lock == OrgLock::Shared && org.max_users.is_some() {
+            // Rolled back on drop.
+            return Ok(None);
+        }
         if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
             return Err(
                 DomainError::conflict("already-member", "You are already a member of this organization.").into()
@@ -340,7 +373,14 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        member_store::insert_member(tx.ex(), &member).await?;
+        match member_store::insert_member(tx.ex(), &member).await {
+            Err(e) if e.is_unique_on("user_id") => {
+                return Err(
+                    DomainError::conflict("already-member", "You are already a member of this organization.").into()
+                )
+            }
+            other => other?,
+        };
         invite.state = "accepted".to_owned();
         invite.answered_by = Some(user.id);
         invite.version += 1;
@@ -354,12 +394,12 @@ impl App {
         self.record_member_added(&mut tx, ctx, &org_now, &member, "invited", now).await?;
         tx.commit().await?;
         let roles = self.roles().await?;
-        Ok(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name))
+        Ok(Some(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name)))
     }
 
     /// The signed-in user declines an invite sent to their address.
     pub async fn decline_invite(&self, ctx: &Ctx, token: &str) -> AppResult<()> {
-        let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, token).await?;
+        let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Shared).await?;
         invite.state = "declined".to_owned();
         invite.answered_by = Some(user.id);
         invite.version += 1;
@@ -381,6 +421,7 @@ impl App {
         &self,
         ctx: &Ctx,
         token: &str,
+        lock: OrgLock,
     ) -> AppResult<(Tx, OrgRow, InviteRow, tenantry_store::users::UserRow, DateTime<Utc>)> {
         let user_id = match ctx.actor {
             Actor::User(id) => id,
@@ -401,7 +442,11 @@ impl App {
         let token_hash = hash_opaque_token(token);
         let mut tx = self.db().begin().await?;
         let found = store::find_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
-        let org = org_store::lock_org(tx.ex(), found.org_id).await?.ok_or_else(invite_invalid)?;
+        let org = match lock {
+            OrgLock::Shared => org_store::share_org(tx.ex(), found.org_id).await?,
+            OrgLock::Exclusive => org_store::lock_org(tx.ex(), found.org_id).await?,
+        }
+        .ok_or_else(invite_invalid)?;
         let invite = store::lock_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
         if let Some(e) = unusable(&invite, now) {
             return Err(e);

@@ -494,14 +494,15 @@ impl App {
     pub(crate) async fn bump_member_count(
         &self,
         tx: &mut Tx,
-        mut org: OrgRow,
+        org: OrgRow,
         delta: i32,
         now: DateTime<Utc>,
     ) -> AppResult<Org> {
-        org.member_count = (org.member_count + delta).max(0);
-        org.version += 1;
-        org.updated_at = now;
-        org_store::update_org(tx.ex(), &org).await?;
+        // One statement, so transactions that only share the org's lock (accepts into an org
+        // without a seat limit) count right side by side.
+        let org = org_store::add_member_count(tx.ex(), org.id, delta, now)
+            .await?
+            .ok_or_else(|| AppError::Internal("the org vanished while locked".into()))?;
         let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
         // The seat events carry counts, not domains; the caller needs the org's id and version.
         let out = Org::from_row(org, Vec::new());

@@ -80,6 +80,32 @@ pub async fn lock_org(ex: Ex<'_>, id: Uuid) -> Result<Option<OrgRow>> {
     sql_rows!(ex, fetch_optional, OrgRow, &sql, id)
 }
 
+/// Reads an org and keeps it until the transaction ends from being deleted or locked for update
+/// (`FOR KEY SHARE` on PostgreSQL), while other transactions holding this lock, and plain updates
+/// such as [`add_member_count`], go on side by side. On SQLite `BEGIN IMMEDIATE` already excludes
+/// every other writer.
+pub async fn share_org(ex: Ex<'_>, id: Uuid) -> Result<Option<OrgRow>> {
+    let sql = match ex.engine() {
+        Engine::Postgres => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1 FOR KEY SHARE"),
+        Engine::Sqlite => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1"),
+    };
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id)
+}
+
+/// Adds `delta` to the org's `member_count` (never below 0) in one statement, with a new version;
+/// the org as it is now.
+pub async fn add_member_count(ex: Ex<'_>, id: Uuid, delta: i32, now: DateTime<Utc>) -> Result<Option<OrgRow>> {
+    let max = match ex.engine() {
+        Engine::Postgres => "GREATEST",
+        Engine::Sqlite => "MAX",
+    };
+    let sql = format!(
+        "UPDATE orgs SET member_count = {max}(member_count + $2, 0), version = version + 1, updated_at = $3 \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id, delta, now)
+}
+
 /// Writes every mutable column of `o`.
 pub async fn update_org(ex: Ex<'_>, o: &OrgRow) -> Result<u64> {
     sql_execute!(
