@@ -131,6 +131,11 @@ async fn login_failures_look_alike_and_are_throttled(engine: Engine) {
     assert_eq!(problem_code(&problem), "too-many-attempts");
     t.clock.advance(chrono::Duration::seconds(retry_after as i64));
     login(&t, "vic@example.com", "right password").await;
+    // The success wiped the account's failures: five free attempts again, not one.
+    for _ in 0..4 {
+        anon(&t, "/api/v1/login", json!({ "email": "vic@example.com", "password": "wrong password" }), 401).await;
+    }
+    login(&t, "vic@example.com", "right password").await;
     t.stop().await;
 }
 

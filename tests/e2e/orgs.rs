@@ -301,7 +301,7 @@ async fn domains_claims_auto_join_and_restriction(engine: Engine) {
     let wes_id = wes["user_id"].as_str().unwrap();
     assert!(roster(&t, &org).await.iter().any(|(e, _)| e == "wes@acme.com"));
     t.delete(&format!("{B}/orgs/{org}/members/{wes_id}"), 204).await;
-    call(
+    let login = call(
         &t,
         Method::POST,
         &format!("{U}/login"),
@@ -311,6 +311,8 @@ async fn domains_claims_auto_join_and_restriction(engine: Engine) {
     )
     .await;
     assert!(roster(&t, &org).await.contains(&("wes@acme.com".to_owned(), "Viewer".to_owned())));
+    let token = crate::support::jwt_payload(login["tokens"]["access_token"].as_str().unwrap());
+    assert_eq!(token["orgs"][&org]["role"], "Viewer", "the sign-in's own token lists the org it joined: {token}");
 
     // Restriction: only addresses at the org's domains may be invited or added.
     t.patch(&format!("{B}/orgs/{org}"), json!({ "domain_restrict": true, "domain_auto_join": false }), 200).await;

@@ -17,7 +17,8 @@ use tenantry_core::{DomainError, Email, ErrorKind, MaxUsers, OrgId, RoleConfig, 
 use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
 use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs::{self as org_store, OrgRow};
-use tenantry_store::{users, Json, Tx};
+use tenantry_store::users::{self, UserRow};
+use tenantry_store::{Ex, Json, Tx};
 use uuid::Uuid;
 
 use crate::accounts::human;
@@ -473,10 +474,7 @@ impl App {
             let Some(user) = users::get_user(c.ex(), user_id.as_uuid()).await? else {
                 return Ok(None);
             };
-            let Ok(email) = Email::parse(&user.email) else {
-                return Ok(None);
-            };
-            if !user.email_verified || org_store::find_auto_join_org(c.ex(), &email.domain()).await?.is_none() {
+            if !may_auto_join(c.ex(), &user).await? {
                 return Ok(None);
             }
         }
@@ -541,4 +539,13 @@ fn invite_audit(action: AuditAction, i: &InviteRow) -> Audit {
         target_id: Some(i.id.to_string()),
         details: json!({ "email": i.email, "role": i.role }),
     }
+}
+
+/// Whether an org might take `user` in by domain auto-join: a read, so that the sign-ins with
+/// nothing to join (nearly all) need no write transaction for it. [`App::auto_join`] decides.
+pub(crate) async fn may_auto_join(ex: Ex<'_>, user: &UserRow) -> AppResult<bool> {
+    let Ok(email) = Email::parse(&user.email) else {
+        return Ok(false);
+    };
+    Ok(user.email_verified && org_store::find_auto_join_org(ex, &email.domain()).await?.is_some())
 }

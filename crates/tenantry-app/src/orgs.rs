@@ -776,7 +776,18 @@ impl App {
     pub(crate) async fn org_claims(&self, user_id: Uuid, active_org: Option<Uuid>) -> AppResult<OrgClaims> {
         let roles = self.roles().await?;
         let mut c = self.db().acquire().await?;
-        let mut ex = c.ex();
+        self.org_claims_in(c.ex(), &roles, user_id, active_org).await
+    }
+
+    /// [`App::org_claims`] on a connection the caller holds, with the roles it read before
+    /// taking it (reading them may need a connection of its own).
+    pub(crate) async fn org_claims_in(
+        &self,
+        mut ex: Ex<'_>,
+        roles: &RoleConfig,
+        user_id: Uuid,
+        active_org: Option<Uuid>,
+    ) -> AppResult<OrgClaims> {
         let settings = &self.settings().orgs;
         let mut claims = OrgClaims::default();
         let active = match active_org {
@@ -785,7 +796,7 @@ impl App {
         };
         if let Some(a) = &active {
             claims.active_org_id = Some(a.member.org_id.to_string());
-            claims.orgs.insert(a.member.org_id.to_string(), org_claim(&roles, a));
+            claims.orgs.insert(a.member.org_id.to_string(), org_claim(roles, a));
         }
         if settings.token_orgs == TokenOrgs::All {
             let cap = settings.token_max_orgs;
@@ -802,7 +813,7 @@ impl App {
                 }
                 let (inherited_roles, permissions) = grants
                     .entry((m.role.as_str(), m.additional_roles.0.as_slice()))
-                    .or_insert_with(|| role_grants(&roles, &m.role, &m.additional_roles.0))
+                    .or_insert_with(|| role_grants(roles, &m.role, &m.additional_roles.0))
                     .clone();
                 let claim = OrgClaim {
                     org_id: key.clone(),

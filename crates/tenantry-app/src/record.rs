@@ -45,8 +45,14 @@ pub(crate) struct Audit {
 }
 
 pub(crate) async fn audit(tx: &mut Tx, ctx: &Ctx, now: DateTime<Utc>, a: Audit) -> AppResult<()> {
+    append_audit(tx.ex(), &audit_row(ctx, now, a)).await?;
+    Ok(())
+}
+
+/// The row [`audit`] appends, for a store function that writes it together with other rows.
+pub(crate) fn audit_row(ctx: &Ctx, now: DateTime<Utc>, a: Audit) -> AuditRow {
     let (actor_kind, actor_id) = ctx.actor.audit_parts();
-    let row = AuditRow {
+    AuditRow {
         id: AuditId::new().as_uuid(),
         occurred_at: now,
         org_id: a.org_id,
@@ -58,9 +64,7 @@ pub(crate) async fn audit(tx: &mut Tx, ctx: &Ctx, now: DateTime<Utc>, a: Audit) 
         ip: ctx.ip.map(|ip| ip.to_string()),
         request_id: ctx.request_id.clone(),
         details: Json(a.details),
-    };
-    append_audit(tx.ex(), &row).await?;
-    Ok(())
+    }
 }
 
 impl Audit {

@@ -11,13 +11,16 @@ use tenantry_core::events::AuditAction;
 use tenantry_core::throttle::{decide, Counter, ThrottleRule, Verdict};
 use tenantry_core::{DomainError, Email, ErrorKind, UserId};
 use tenantry_store::sessions::{self as store, RefreshTokenRow, SessionRow};
+use tenantry_store::sign_in::{self, SignInWrite};
 use tenantry_store::throttles::{self, ThrottleRow};
 use tenantry_store::users::{self, UserRow};
 use tenantry_store::Tx;
 use uuid::Uuid;
 
+use crate::invites::may_auto_join;
 use crate::keys::invalid_token;
-use crate::record::{audit, Audit};
+use crate::orgs::OrgClaims;
+use crate::record::{audit, audit_row, Audit};
 use crate::users::User;
 use crate::{authz, Actor, App, AppError, AppResult, Ctx};
 
@@ -40,6 +43,15 @@ pub struct SignedIn {
     /// The deployment requires every user to belong to an org and this one belongs to none: the
     /// next step is to create or join one (DESIGN §4.11).
     pub needs_org: bool,
+}
+
+/// What a sign-in reads about a known user before checking the password, in the transaction
+/// that counts the attempt.
+struct Prefetched {
+    /// The token's `orgs` claim as the memberships stand.
+    claims: OrgClaims,
+    /// Whether domain auto-join might apply: then it runs once the password matched.
+    may_auto_join: bool,
 }
 
 /// A session as listed to its user or to the backend.
@@ -88,17 +100,25 @@ fn too_many(retry_after_secs: u64) -> AppError {
 /// Counts one attempt against each `(key, rule)` in one transaction; refuses if any is over its
 /// limit. Counting comes first, so racing attempts on several nodes cannot pass the limit.
 pub(crate) async fn throttle(app: &App, checks: &[(String, ThrottleRule)]) -> AppResult<()> {
-    let now = app.clock().now();
     let mut tx = app.db().begin().await?;
-    let mut updates = Vec::new();
+    count_attempts(&mut tx, checks, app.clock().now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`throttle`] inside the caller's transaction: the counts hold once it commits. Two
+/// statements however many keys: read and lock every counter, then write them.
+async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: DateTime<Utc>) -> AppResult<()> {
+    let keys: Vec<&str> = checks.iter().map(|(key, _)| key.as_str()).collect();
+    let current = throttles::lock_throttles(tx.ex(), &keys, now).await?;
+    let mut updates = Vec::with_capacity(checks.len());
     for (key, rule) in checks {
-        throttles::ensure_throttle(tx.ex(), key, now).await?;
-        let current = throttles::lock_throttle(tx.ex(), key).await?.map(|r| Counter {
+        let counter = current.iter().find(|r| r.key == *key).map(|r| Counter {
             failures: u32::try_from(r.failures).unwrap_or(0),
             window_start: r.window_start,
             blocked_until: r.blocked_until,
         });
-        match decide(rule, current, now) {
+        match decide(rule, counter, now) {
             Verdict::Refuse { retry_after_secs } => return Err(too_many(retry_after_secs)),
             Verdict::Allow { counter } => updates.push(ThrottleRow {
                 key: key.clone(),
@@ -108,10 +128,7 @@ pub(crate) async fn throttle(app: &App, checks: &[(String, ThrottleRule)]) -> Ap
             }),
         }
     }
-    for row in &updates {
-        throttles::upsert_throttle(tx.ex(), row).await?;
-    }
-    tx.commit().await?;
+    throttles::store_throttles(tx.ex(), &updates).await?;
     Ok(())
 }
 
@@ -126,15 +143,32 @@ fn login_keys(email_normalized: &str, ip: Option<IpAddr>) -> Vec<(String, Thrott
 impl App {
     /// Signs in with email and password. Unknown emails and wrong passwords take the same time
     /// and get the same answer.
+    ///
+    /// Two transactions around the hash: before it, the attempt is counted (it must be, before the
+    /// password is checked) and the user read, with what their token will say; after it, one
+    /// store call writes the sign-in. A sign-in is the request users repeat most and the hash
+    /// takes nearly all of its time, so the rest is kept to as few round trips as it can be.
     pub async fn login(&self, ctx: &Ctx, email: &str, password: &str, user_agent: Option<&str>) -> AppResult<SignedIn> {
         let email = Email::parse(email).map_err(|_| bad_credentials())?;
         if password.chars().count() > self.settings().password_policy.max_chars {
             return Err(bad_credentials());
         }
-        throttle(self, &login_keys(&email.normalized(), ctx.ip)).await?;
-        let user = {
-            let mut c = self.db().acquire().await?;
-            users::find_user_by_email(c.ex(), None, &email.normalized()).await?
+        let keys = login_keys(&email.normalized(), ctx.ip);
+        // Before any connection is held: reading the roles may need one of its own.
+        let roles = self.roles().await?;
+        let (user, known) = {
+            let mut tx = self.db().begin().await?;
+            count_attempts(&mut tx, &keys, self.clock().now()).await?;
+            let user = users::find_user_by_email(tx.ex(), None, &email.normalized()).await?;
+            let known = match &user {
+                Some(u) if !u.disabled => Some(Prefetched {
+                    claims: self.org_claims_in(tx.ex(), &roles, u.id, None).await?,
+                    may_auto_join: may_auto_join(tx.ex(), u).await?,
+                }),
+                _ => None,
+            };
+            tx.commit().await?;
+            (user, known)
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let verdict =
@@ -147,55 +181,58 @@ impl App {
                 return Err(bad_credentials());
             }
         };
-        if user.disabled {
+        let Some(known) = known.filter(|_| !user.disabled) else {
             self.audit_login_failure(ctx, Some(&user), "disabled").await?;
             return Err(DomainError::forbidden("user-disabled", "This account is disabled.").into());
-        }
+        };
         let now = self.clock().now();
-        let mut tx = self.db().begin().await?;
-        // A success wipes the account's failures, and takes back its own count at the address
-        // (other accounts' failures from there still count).
-        let mut keys = login_keys(&email.normalized(), ctx.ip).into_iter();
-        if let Some((account_key, _)) = keys.next() {
-            throttles::clear_throttle(tx.ex(), &account_key).await?;
-        }
-        for (ip_key, _) in keys {
-            throttles::forgive_attempt(tx.ex(), &ip_key).await?;
-        }
-        let mut row = users::lock_user(tx.ex(), user.id).await?.ok_or_else(bad_credentials)?;
-        if let Some(h) = rehash {
-            row.password_hash = Some(h);
-        }
-        row.last_login_at = Some(now);
-        users::update_user(tx.ex(), &row).await?;
         let (cookie_secret, cookie_hash) = new_opaque_token();
-        let session_id = self.open_session(&mut tx, ctx, row.id, Some(cookie_hash), user_agent, now).await?;
-        let refresh_token = self.issue_refresh_token(&mut tx, session_id, now).await?;
-        audit(
-            &mut tx,
-            &Ctx { actor: Actor::User(UserId::from_uuid(row.id)), ..ctx.clone() },
+        let session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
+        let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
+        let audit_row = audit_row(
+            &Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() },
             now,
             Audit::user(
                 AuditAction::UserLoggedIn,
-                row.id,
-                json!({ "method": "password", "session_id": session_id.to_string() }),
+                user.id,
+                json!({ "method": "password", "session_id": session.id.to_string() }),
             ),
-        )
-        .await?;
+        );
+        let [(account_key, _), ip_key @ ..] = keys.as_slice() else {
+            return Err(AppError::Internal("a login has no account throttle".into()));
+        };
+        let mut tx = self.db().begin().await?;
+        let write = SignInWrite {
+            user_id: user.id,
+            at: now,
+            rehash: rehash.as_deref(),
+            clear_throttle: account_key,
+            forgive_throttle: ip_key.first().map(|(k, _)| k.as_str()),
+            session: &session,
+            refresh_token: &refresh_row,
+            audit: &audit_row,
+        };
+        // The user deleted while the password was checked: as if it were unknown.
+        let row = sign_in::record_sign_in(tx.ex(), &write).await?.ok_or_else(bad_credentials)?;
         tx.commit().await?;
-        // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12).
-        self.auto_join(ctx, UserId::from_uuid(row.id)).await?;
+        let user_id = UserId::from_uuid(row.id);
+        // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12);
+        // the token then lists the org it joined.
+        let mut claims = known.claims;
+        if known.may_auto_join && self.auto_join(ctx, user_id).await?.is_some() {
+            claims = self.org_claims(row.id, None).await?;
+        }
         let needs_org = self.settings().orgs.require_membership && {
             let mut c = self.db().acquire().await?;
             tenantry_store::orgs::count_orgs_of_user(c.ex(), row.id).await? == 0
         };
-        let access_token = self.sign_access_token(&row, session_id, None, now).await?;
+        let access_token = self.sign_with_claims(&row, session.id, claims, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,
                 expires_in: self.settings().auth.access_ttl.num_seconds(),
                 refresh_token,
-                session_id,
+                session_id: session.id,
             },
             cookie_secret,
             user: User::from(row),
@@ -232,7 +269,21 @@ impl App {
         user_agent: Option<&str>,
         now: DateTime<Utc>,
     ) -> AppResult<Uuid> {
-        let session = SessionRow {
+        let session = self.new_session(ctx, user_id, cookie_hash, user_agent, now);
+        store::insert_session(tx.ex(), &session).await?;
+        Ok(session.id)
+    }
+
+    /// The row of a session opened now, not yet stored.
+    fn new_session(
+        &self,
+        ctx: &Ctx,
+        user_id: Uuid,
+        cookie_hash: Option<Vec<u8>>,
+        user_agent: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> SessionRow {
+        SessionRow {
             id: Uuid::now_v7(),
             user_id,
             cookie_hash,
@@ -246,26 +297,28 @@ impl App {
             mfa_level: 1,
             sso_connection_id: None,
             active_org_id: None,
-        };
-        store::insert_session(tx.ex(), &session).await?;
-        Ok(session.id)
+        }
     }
 
     async fn issue_refresh_token(&self, tx: &mut Tx, session_id: Uuid, now: DateTime<Utc>) -> AppResult<String> {
-        let (token, hash) = new_opaque_token();
-        store::insert_refresh_token(
-            tx.ex(),
-            &RefreshTokenRow {
-                id: Uuid::now_v7(),
-                session_id,
-                token_hash: hash,
-                created_at: now,
-                expires_at: now + self.settings().auth.refresh_ttl,
-                used_at: None,
-            },
-        )
-        .await?;
+        let (token, row) = self.new_refresh_token(session_id, now);
+        store::insert_refresh_token(tx.ex(), &row).await?;
         Ok(token)
+    }
+
+    /// A new refresh token for `session_id` and its row (holding only the token's hash), not yet
+    /// stored.
+    fn new_refresh_token(&self, session_id: Uuid, now: DateTime<Utc>) -> (String, RefreshTokenRow) {
+        let (token, hash) = new_opaque_token();
+        let row = RefreshTokenRow {
+            id: Uuid::now_v7(),
+            session_id,
+            token_hash: hash,
+            created_at: now,
+            expires_at: now + self.settings().auth.refresh_ttl,
+            used_at: None,
+        };
+        (token, row)
     }
 
     /// Signs an access token for `user` in `session_id`; its `orgs` claim is read now, so it
@@ -278,6 +331,17 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<String> {
         let orgs = self.org_claims(user.id, active_org).await?;
+        self.sign_with_claims(user, session_id, orgs, now).await
+    }
+
+    /// Signs an access token whose `orgs` claim the caller has read.
+    async fn sign_with_claims(
+        &self,
+        user: &UserRow,
+        session_id: Uuid,
+        orgs: OrgClaims,
+        now: DateTime<Utc>,
+    ) -> AppResult<String> {
         let claims = AccessClaims {
             iss: self.settings().auth.issuer.clone(),
             sub: user.id.to_string(),

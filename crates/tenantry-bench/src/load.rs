@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::http::{Connection, Req};
 
 /// What is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Scenario {
     /// `GET /healthz`: a constant JSON body, no database; the ceiling the others are compared to.
     Noop,

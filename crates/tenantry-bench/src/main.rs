@@ -110,6 +110,9 @@ struct Options {
         global = true
     )]
     postgres_url: String,
+    /// Run only these scenarios (repeatable, e.g. `--only login`); the no-op ceiling is always run.
+    #[arg(long, value_enum, global = true)]
+    only: Vec<Scenario>,
     /// The `tenantry` binary to benchmark. Default: the one next to this binary, rebuilt first when
     /// run through `cargo run`.
     #[arg(long, global = true)]
@@ -235,6 +238,9 @@ async fn bench_on(
                 | Scenario::InviteAccept
         );
         if org_scenario && target.orgs.is_none() {
+            continue;
+        }
+        if !opts.only.is_empty() && scenario != Scenario::Noop && !opts.only.contains(&scenario) {
             continue;
         }
         let raw_window = spec.duration.min(Duration::from_secs(5));

@@ -23,7 +23,7 @@ pub struct AuditRow {
     pub details: Json<Value>,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, occurred_at, org_id, actor_kind, actor_id, action, target_kind, target_id, ip, request_id, details";
 
 pub async fn append_audit(ex: Ex<'_>, a: &AuditRow) -> Result<()> {

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod orgs;
 pub mod outbox;
 pub mod sessions;
+pub mod sign_in;
 pub mod signing_keys;
 pub mod throttles;
 pub mod users;

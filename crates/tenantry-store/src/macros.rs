@@ -81,3 +81,15 @@ macro_rules! text_sql_type {
         }
     };
 }
+
+/// Runs `$body` with `$c` bound to the connection, whichever the engine: for queries the fixed
+/// macros above cannot express, such as a number of parameters known only at run time. `$body`
+/// is written once and compiled once per engine; it evaluates to a `sqlx` result.
+macro_rules! per_engine {
+    ($ex:expr, |$c:ident| $body:expr) => {
+        match $ex {
+            $crate::Ex::Sqlite($c) => $body.map_err($crate::StoreError::from),
+            $crate::Ex::Postgres($c) => $body.map_err($crate::StoreError::from),
+        }
+    };
+}

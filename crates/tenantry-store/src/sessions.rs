@@ -23,7 +23,8 @@ pub struct SessionRow {
     pub active_org_id: Option<Uuid>,
 }
 
-const COLUMNS: &str = "id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, \
+pub(crate) const COLUMNS: &str =
+    "id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, \
     ip, user_agent, mfa_level, sso_connection_id, active_org_id";
 
 pub async fn insert_session(ex: Ex<'_>, s: &SessionRow) -> Result<()> {

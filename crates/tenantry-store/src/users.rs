@@ -28,7 +28,7 @@ pub struct UserRow {
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, pool_id, email, email_normalized, email_verified, password_hash, first_name, \
+pub(crate) const COLUMNS: &str = "id, pool_id, email, email_normalized, email_verified, password_hash, first_name, \
     last_name, username, username_normalized, properties, disabled, version, created_at, updated_at, last_login_at";
 
 pub async fn insert_user(ex: Ex<'_>, u: &UserRow) -> Result<()> {

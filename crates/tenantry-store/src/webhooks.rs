@@ -365,20 +365,12 @@ async fn endpoints_by_id(ex: Ex<'_>, ids: &[Uuid]) -> Result<Vec<EndpointRow>> {
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id IN ({}) ORDER BY id",
         placeholders.join(", ")
     );
-    // `sql_rows!` binds a fixed list; this binds one value per id, the same way on both engines.
-    macro_rules! fetch_bound {
-        ($c:expr) => {
-            ids.iter()
-                .fold(sqlx::query_as::<_, EndpointRow>(&sql), |q, id| q.bind(*id))
-                .fetch_all(&mut *$c)
-                .await
-                .map_err(crate::StoreError::from)
-        };
-    }
-    match ex {
-        Ex::Sqlite(c) => fetch_bound!(c),
-        Ex::Postgres(c) => fetch_bound!(c),
-    }
+    // One value per id.
+    per_engine!(ex, |c| ids
+        .iter()
+        .fold(sqlx::query_as::<_, EndpointRow>(&sql), |q, id| q.bind(*id))
+        .fetch_all(&mut *c)
+        .await)
 }
 
 /// Starts an endpoint's run of failures at `at` unless one is under way.

@@ -3,6 +3,10 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 use tenantry_store::api_keys::{self, ApiKeyRow};
+use tenantry_store::audit::{list_audit_for_target, AuditRow};
+use tenantry_store::sessions::{self, RefreshTokenRow, SessionRow};
+use tenantry_store::sign_in::{record_sign_in, SignInWrite};
+use tenantry_store::throttles::{self, ThrottleRow};
 use tenantry_store::users::{self, UserQuery, UserRow};
 use tenantry_store::{Db, DbOptions, Json};
 use tenantry_testkit::{engine_tests, Engine, TestDb};
@@ -146,6 +150,136 @@ async fn migrations_are_idempotent(engine: Engine) {
     db.ping().await.unwrap();
 }
 
+async fn throttles_lock_and_store_several_keys_at_once(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let now = tenantry_core::Clock::now(&tenantry_core::SystemClock);
+    let mut tx = db.begin().await.unwrap();
+    let mut fresh = throttles::lock_throttles(tx.ex(), &["b", "a", "a"], now).await.unwrap();
+    fresh.sort_by(|x, y| x.key.cmp(&y.key));
+    let empty = |key: &str| ThrottleRow { key: key.into(), failures: 0, window_start: now, blocked_until: None };
+    assert_eq!(fresh, vec![empty("a"), empty("b")], "missing counters are created empty, each key once");
+    let counted = ThrottleRow { key: "a".into(), failures: 3, window_start: now, blocked_until: Some(now) };
+    throttles::store_throttles(tx.ex(), &[counted.clone(), ThrottleRow { failures: 1, ..empty("b") }]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    let later = now + Duration::minutes(1);
+    let mut read = throttles::lock_throttles(tx.ex(), &["c", "a"], later).await.unwrap();
+    read.sort_by(|x, y| x.key.cmp(&y.key));
+    let c = ThrottleRow { window_start: later, ..empty("c") };
+    assert_eq!(read, vec![counted, c], "an existing counter is read as stored, not reset");
+    drop(tx);
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(throttles::get_throttle(c.ex(), "c").await.unwrap(), None, "rolled back with its transaction");
+    assert_eq!(throttles::get_throttle(c.ex(), "b").await.unwrap().unwrap().failures, 1);
+}
+
+/// The rows of one sign-in of `user_id` at `at`.
+fn sign_in_rows(user_id: Uuid, at: chrono::DateTime<Utc>) -> (SessionRow, RefreshTokenRow, AuditRow) {
+    let session = SessionRow {
+        id: Uuid::now_v7(),
+        user_id,
+        cookie_hash: Some(Uuid::now_v7().as_bytes().to_vec()),
+        created_at: at,
+        last_seen_at: at,
+        expires_at: at + Duration::days(30),
+        revoked_at: None,
+        revoked_reason: None,
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("test".into()),
+        mfa_level: 1,
+        sso_connection_id: None,
+        active_org_id: None,
+    };
+    let refresh = RefreshTokenRow {
+        id: Uuid::now_v7(),
+        session_id: session.id,
+        token_hash: Uuid::now_v7().as_bytes().to_vec(),
+        created_at: at,
+        expires_at: at + Duration::days(30),
+        used_at: None,
+    };
+    let audit = AuditRow {
+        id: Uuid::now_v7(),
+        occurred_at: at,
+        org_id: None,
+        actor_kind: "user".into(),
+        actor_id: Some(user_id.to_string()),
+        action: "user.logged_in".into(),
+        target_kind: "user".into(),
+        target_id: Some(user_id.to_string()),
+        ip: Some("192.0.2.7".into()),
+        request_id: Some("req-1".into()),
+        details: Json(json!({ "method": "password" })),
+    };
+    (session, refresh, audit)
+}
+
+async fn a_sign_in_is_written_in_one_call(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let u = user("sig@example.com", None);
+    let at = u.created_at + Duration::minutes(5);
+    let counter =
+        |key: &str, failures| ThrottleRow { key: key.into(), failures, window_start: at, blocked_until: None };
+    let mut tx = db.begin().await.unwrap();
+    users::insert_user(tx.ex(), &u).await.unwrap();
+    throttles::store_throttles(tx.ex(), &[counter("acct", 3), counter("ip", 2), counter("other", 4)]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let (session, refresh, audit) = sign_in_rows(u.id, at);
+    let write = SignInWrite {
+        user_id: u.id,
+        at,
+        rehash: Some("$argon2id$new"),
+        clear_throttle: "acct",
+        forgive_throttle: Some("ip"),
+        session: &session,
+        refresh_token: &refresh,
+        audit: &audit,
+    };
+    let mut tx = db.begin().await.unwrap();
+    let back = record_sign_in(tx.ex(), &write).await.unwrap().expect("the user exists");
+    tx.commit().await.unwrap();
+    assert_eq!(back.last_login_at, Some(at));
+    assert_eq!(back.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(UserRow { last_login_at: None, password_hash: None, ..back }, u, "nothing else changes");
+
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(sessions::get_session(c.ex(), session.id).await.unwrap(), Some(session.clone()));
+    let token = sessions::lock_refresh_token_with_session(c.ex(), &refresh.token_hash).await.unwrap().unwrap();
+    assert_eq!((token.token_id, token.session.id), (refresh.id, session.id));
+    assert_eq!(list_audit_for_target(c.ex(), &u.id.to_string()).await.unwrap(), vec![audit.clone()]);
+    assert_eq!(throttles::get_throttle(c.ex(), "acct").await.unwrap(), None, "the account's counter is wiped");
+    assert_eq!(throttles::get_throttle(c.ex(), "ip").await.unwrap().unwrap().failures, 1, "one attempt forgiven");
+    assert_eq!(throttles::get_throttle(c.ex(), "other").await.unwrap().unwrap().failures, 4);
+    drop(c);
+
+    // Without a re-hash the stored hash stays; a user gone meanwhile gets nothing written.
+    let (session, refresh, audit) = sign_in_rows(u.id, at);
+    let again = SignInWrite { rehash: None, session: &session, refresh_token: &refresh, audit: &audit, ..write };
+    let mut tx = db.begin().await.unwrap();
+    let back = record_sign_in(tx.ex(), &again).await.unwrap().unwrap();
+    assert_eq!(back.password_hash.as_deref(), Some("$argon2id$new"));
+    tx.commit().await.unwrap();
+    let (session, refresh, audit) = sign_in_rows(Uuid::now_v7(), at);
+    let ghost = SignInWrite {
+        user_id: session.user_id,
+        clear_throttle: "other",
+        forgive_throttle: None,
+        session: &session,
+        refresh_token: &refresh,
+        audit: &audit,
+        ..again
+    };
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(record_sign_in(tx.ex(), &ghost).await.unwrap(), None);
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(sessions::get_session(c.ex(), session.id).await.unwrap(), None);
+    assert!(list_audit_for_target(c.ex(), &session.user_id.to_string()).await.unwrap().is_empty());
+    assert_eq!(throttles::get_throttle(c.ex(), "other").await.unwrap().unwrap().failures, 4, "untouched");
+}
+
 engine_tests!(
     users_round_trip_with_native_types,
     email_uniqueness_is_per_pool,
@@ -153,6 +287,8 @@ engine_tests!(
     prefix_ranges_and_cursors,
     api_key_use_is_recorded_at_most_once_a_minute,
     migrations_are_idempotent,
+    throttles_lock_and_store_several_keys_at_once,
+    a_sign_in_is_written_in_one_call,
 );
 
 /// Both engines have the same migrations: same versions, same names.
