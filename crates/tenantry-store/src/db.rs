@@ -53,10 +53,17 @@ impl Default for DbOptions {
 /// A connection pool on either engine. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Db {
-    /// With the one permit that SQLite's single writer lock stands for: write transactions
-    /// queue for it in the process, in order, instead of spinning in SQLite's busy handler,
-    /// which sleeps in growing steps (1, 2, 5, 10 … 100 ms) and leaves the cores idle meanwhile.
-    Sqlite(SqlitePool, Arc<Semaphore>),
+    /// Readers, and the one connection that writes. SQLite has a single writer lock; write
+    /// transactions queue for its permit in the process, in order, instead of spinning in
+    /// SQLite's busy handler, which sleeps in growing steps (1, 2, 5, 10 … 100 ms) and leaves
+    /// the cores idle meanwhile. Writing through one connection also keeps its page cache: SQLite
+    /// empties a connection's cache whenever another connection has written since its last
+    /// transaction, so a writer taken from the readers' pool started cold every time.
+    Sqlite {
+        readers: SqlitePool,
+        writer: SqlitePool,
+        permit: Arc<Semaphore>,
+    },
     Postgres(PgPool),
 }
 
@@ -73,14 +80,16 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    // See the PostgreSQL pool: no ping per checkout.
-                    .test_before_acquire(false)
-                    .connect_with(connect)
-                    .await?;
-                Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
+                let pool = |size| {
+                    SqlitePoolOptions::new()
+                        .max_connections(size)
+                        .acquire_timeout(options.acquire_timeout)
+                        // See the PostgreSQL pool: no ping per checkout.
+                        .test_before_acquire(false)
+                };
+                let readers = pool(options.max_connections).connect_with(connect.clone()).await?;
+                let writer = pool(1).connect_with(connect).await?;
+                Ok(Db::Sqlite { readers, writer, permit: Arc::new(Semaphore::new(1)) })
             }
             Some(Engine::Postgres) => {
                 let connect = PgConnectOptions::from_str(url)?;
@@ -102,7 +111,7 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         match self {
-            Db::Sqlite(..) => Engine::Sqlite,
+            Db::Sqlite { .. } => Engine::Sqlite,
             Db::Postgres(_) => Engine::Postgres,
         }
     }
@@ -111,7 +120,7 @@ impl Db {
     /// nodes may start at once.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await?,
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -121,10 +130,10 @@ impl Db {
     /// taken up front, so read-then-write transactions serialize instead of failing on upgrade.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(p, writer) => {
-                // The permit comes first: a connection is only taken once it can write at once.
-                let permit = writer.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
-                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, permit)
+            Db::Sqlite { writer, permit, .. } => {
+                // The permit comes first: the writer is only asked for once it can write at once.
+                let permit = permit.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
+                Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?, permit)
             }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
@@ -133,7 +142,7 @@ impl Db {
     /// A pooled connection for reads outside a transaction.
     pub async fn acquire(&self) -> Result<Pooled> {
         Ok(match self {
-            Db::Sqlite(p, _) => Pooled::Sqlite(p.acquire().await?),
+            Db::Sqlite { readers, .. } => Pooled::Sqlite(readers.acquire().await?),
             Db::Postgres(p) => Pooled::Postgres(p.acquire().await?),
         })
     }
@@ -147,7 +156,10 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p, _) => p.close().await,
+            Db::Sqlite { readers, writer, .. } => {
+                readers.close().await;
+                writer.close().await;
+            }
             Db::Postgres(p) => p.close().await,
         }
     }

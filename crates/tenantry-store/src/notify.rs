@@ -23,7 +23,7 @@ impl OutboxListener {
                 inner.listen(OUTBOX_CHANNEL).await?;
                 Ok(Some(OutboxListener { inner }))
             }
-            Db::Sqlite(..) => Ok(None),
+            Db::Sqlite { .. } => Ok(None),
         }
     }
 
