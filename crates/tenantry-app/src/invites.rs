@@ -543,7 +543,7 @@ fn invite_audit(action: AuditAction, i: &InviteRow) -> Audit {
 
 /// Whether an org might take `user` in by domain auto-join: a read, so that the sign-ins with
 /// nothing to join (nearly all) need no write transaction for it. [`App::auto_join`] decides.
-pub(crate) async fn may_auto_join(ex: Ex<'_>, user: &UserRow) -> AppResult<bool> {
+async fn may_auto_join(ex: Ex<'_>, user: &UserRow) -> AppResult<bool> {
     let Ok(email) = Email::parse(&user.email) else {
         return Ok(false);
     };

@@ -17,7 +17,6 @@ use tenantry_store::users::{self, UserRow};
 use tenantry_store::Tx;
 use uuid::Uuid;
 
-use crate::invites::may_auto_join;
 use crate::keys::invalid_token;
 use crate::orgs::OrgClaims;
 use crate::record::{audit, audit_row, Audit};
@@ -159,16 +158,16 @@ impl App {
         let (user, known) = {
             let mut tx = self.db().begin().await?;
             count_attempts(&mut tx, &keys, self.clock().now()).await?;
-            let user = users::find_user_by_email(tx.ex(), None, &email.normalized()).await?;
-            let known = match &user {
-                Some(u) if !u.disabled => Some(Prefetched {
-                    claims: self.org_claims_in(tx.ex(), &roles, u.id, None).await?,
-                    may_auto_join: may_auto_join(tx.ex(), u).await?,
+            let found = users::find_user_for_sign_in(tx.ex(), &email.normalized(), &email.domain()).await?;
+            let known = match &found {
+                Some(f) if !f.user.disabled => Some(Prefetched {
+                    claims: self.org_claims_in(tx.ex(), &roles, f.user.id, None).await?,
+                    may_auto_join: f.user.email_verified && f.domain_auto_join,
                 }),
                 _ => None,
             };
             tx.commit().await?;
-            (user, known)
+            (found.map(|f| f.user), known)
         };
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let verdict =
@@ -201,7 +200,6 @@ impl App {
         let [(account_key, _), ip_key @ ..] = keys.as_slice() else {
             return Err(AppError::Internal("a login has no account throttle".into()));
         };
-        let mut tx = self.db().begin().await?;
         let write = SignInWrite {
             user_id: user.id,
             at: now,
@@ -213,8 +211,7 @@ impl App {
             audit: &audit_row,
         };
         // The user deleted while the password was checked: as if it were unknown.
-        let row = sign_in::record_sign_in(tx.ex(), &write).await?.ok_or_else(bad_credentials)?;
-        tx.commit().await?;
+        let row = sign_in::record_sign_in(self.db(), &write).await?.ok_or_else(bad_credentials)?;
         let user_id = UserId::from_uuid(row.id);
         // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12);
         // the token then lists the org it joined.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::audit::AuditRow;
 use crate::sessions::{RefreshTokenRow, SessionRow};
 use crate::users::UserRow;
-use crate::{Ex, Result};
+use crate::{Db, Engine, Ex, Result};
 
 /// The writes of one sign-in.
 #[derive(Debug, Clone, Copy)]
@@ -89,14 +89,29 @@ fn sqlite_sql() -> String {
 }
 
 /// Writes a sign-in and returns the user as now stored, or `None` when the user is gone, in
-/// which case nothing is written. Run it in a write transaction on SQLite (the writer lock);
-/// on PostgreSQL the one statement is atomic by itself.
-pub async fn record_sign_in(ex: Ex<'_>, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
+/// which case nothing is written. It takes its own transaction: on SQLite a write transaction
+/// around the statements; on PostgreSQL none, since the one statement is atomic by itself (and
+/// `BEGIN` and `COMMIT` would be two more round trips).
+pub async fn record_sign_in(db: &Db, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
+    match db.engine() {
+        Engine::Sqlite => {
+            let mut tx = db.begin().await?;
+            let user = run(tx.ex(), w).await?;
+            if user.is_some() {
+                tx.commit().await?;
+            }
+            Ok(user)
+        }
+        Engine::Postgres => run(db.acquire().await?.ex(), w).await,
+    }
+}
+
+async fn run(ex: Ex<'_>, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
     static POSTGRES: LazyLock<String> = LazyLock::new(postgres_sql);
     static SQLITE: LazyLock<String> = LazyLock::new(sqlite_sql);
     let sql: &str = match ex.engine() {
-        crate::Engine::Postgres => &POSTGRES,
-        crate::Engine::Sqlite => &SQLITE,
+        Engine::Postgres => &POSTGRES,
+        Engine::Sqlite => &SQLITE,
     };
     let (s, r, a) = (w.session, w.refresh_token, w.audit);
     let rows = per_engine!(ex, |c| {

@@ -87,6 +87,26 @@ pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<Uuid>, email_normali
     }
 }
 
+/// A user of the shared pool found by email for a sign-in, with whether an org takes in
+/// verified addresses of the email's domain (DESIGN §4.12): one read for both.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SignInUser {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub domain_auto_join: bool,
+}
+
+/// [`find_user_by_email`] in the shared pool, with [`SignInUser::domain_auto_join`] for `domain`
+/// (the same test as `orgs::find_auto_join_org`).
+pub async fn find_user_for_sign_in(ex: Ex<'_>, email_normalized: &str, domain: &str) -> Result<Option<SignInUser>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM orgs o JOIN org_domains d ON d.org_id = o.id \
+         WHERE d.domain = $2 AND o.domain_auto_join AND NOT o.isolated) AS domain_auto_join \
+         FROM users WHERE pool_id IS NULL AND email_normalized = $1"
+    );
+    sql_rows!(ex, fetch_optional, SignInUser, &sql, email_normalized, domain)
+}
+
 /// A page of users of the shared pool, in id (creation) order.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {

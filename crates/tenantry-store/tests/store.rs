@@ -237,9 +237,7 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
         refresh_token: &refresh,
         audit: &audit,
     };
-    let mut tx = db.begin().await.unwrap();
-    let back = record_sign_in(tx.ex(), &write).await.unwrap().expect("the user exists");
-    tx.commit().await.unwrap();
+    let back = record_sign_in(&db, &write).await.unwrap().expect("the user exists");
     assert_eq!(back.last_login_at, Some(at));
     assert_eq!(back.password_hash.as_deref(), Some("$argon2id$new"));
     assert_eq!(UserRow { last_login_at: None, password_hash: None, ..back }, u, "nothing else changes");
@@ -257,10 +255,8 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
     // Without a re-hash the stored hash stays; a user gone meanwhile gets nothing written.
     let (session, refresh, audit) = sign_in_rows(u.id, at);
     let again = SignInWrite { rehash: None, session: &session, refresh_token: &refresh, audit: &audit, ..write };
-    let mut tx = db.begin().await.unwrap();
-    let back = record_sign_in(tx.ex(), &again).await.unwrap().unwrap();
+    let back = record_sign_in(&db, &again).await.unwrap().unwrap();
     assert_eq!(back.password_hash.as_deref(), Some("$argon2id$new"));
-    tx.commit().await.unwrap();
     let (session, refresh, audit) = sign_in_rows(Uuid::now_v7(), at);
     let ghost = SignInWrite {
         user_id: session.user_id,
@@ -271,9 +267,7 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
         audit: &audit,
         ..again
     };
-    let mut tx = db.begin().await.unwrap();
-    assert_eq!(record_sign_in(tx.ex(), &ghost).await.unwrap(), None);
-    tx.commit().await.unwrap();
+    assert_eq!(record_sign_in(&db, &ghost).await.unwrap(), None);
     let mut c = db.acquire().await.unwrap();
     assert_eq!(sessions::get_session(c.ex(), session.id).await.unwrap(), None);
     assert!(list_audit_for_target(c.ex(), &session.user_id.to_string()).await.unwrap().is_empty());
