@@ -100,7 +100,7 @@ async fn racing_accepts_and_adds_never_overfill(engine: Engine) {
 /// 20 invitees accept at once into an org without a seat limit (the accepts share the org's lock)
 /// while the org is renamed and more invites go out: every accept lands, the count is exact and
 /// each change got its own version.
-async fn parallel_accepts_without_a_limit_all_count(engine: Engine) {
+async fn parallel_accepts_invites_and_renames_all_count(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     let owner = signed_in(&t, "owner@acme.com").await;
     let org = oid(&create_org(&t, &owner, "Acme").await);
@@ -121,6 +121,13 @@ async fn parallel_accepts_without_a_limit_all_count(engine: Engine) {
             .bearer_auth(&user.access)
             .json(&json!({ "token": token }));
         tasks.push(tokio::spawn(async move { status(accept.send().await.unwrap()).await }));
+        // New invites lock the org for update while accepts hold it: no deadlock between them.
+        let invite = t
+            .client
+            .post(t.url(&format!("{B}/orgs/{org}/invites")))
+            .bearer_auth(&t.api_key)
+            .json(&json!({ "email": format!("later{i}@acme.com") }));
+        tasks.push(tokio::spawn(async move { status(invite.send().await.unwrap()).await }));
         if i % 5 == 0 {
             let rename = t
                 .client
@@ -131,7 +138,7 @@ async fn parallel_accepts_without_a_limit_all_count(engine: Engine) {
         }
     }
     for task in tasks {
-        assert!(matches!(task.await.unwrap(), 200), "an accept or a rename failed");
+        assert!(matches!(task.await.unwrap(), 200 | 201), "an accept, an invite or a rename failed");
     }
     let after = t.get(&format!("{B}/orgs/{org}"), 200).await;
     assert_eq!(after["member_count"], 21, "{after}");
@@ -305,7 +312,7 @@ async fn concurrent_metadata_merges_all_land(engine: Engine) {
 }
 
 engine_tests!(
-    parallel_accepts_without_a_limit_all_count,
+    parallel_accepts_invites_and_renames_all_count,
     racing_revoke_and_accept_of_one_invite,
     concurrent_metadata_merges_all_land,
     parallel_adds_fill_exactly_the_free_seats,

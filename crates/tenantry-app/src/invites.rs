@@ -84,8 +84,8 @@ fn invite_event(event_type: EventType, i: &InviteRow) -> Event {
     }
 }
 
-/// How an invite answer holds the org's row: shared (members may join side by side) or
-/// exclusive (every membership change of the org waits).
+/// How an invite answer holds the org's row: shared (a decline, which changes no membership, goes
+/// on beside others) or exclusive (an accept: every membership change of the org waits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrgLock {
     Shared,
@@ -330,32 +330,12 @@ impl App {
 
     /// The signed-in user accepts an invite sent to their address (DESIGN §4.3).
     ///
-    /// Accepts into an org without a seat limit only share the org's lock, so they run side by
-    /// side; under a seat limit they take it exclusively, since members plus live invites are
-    /// counted against `max_users`. An accept that finds a limit under the shared lock starts over
-    /// with the exclusive one (upgrading the lock could deadlock with another accept).
+    /// The accept holds the org's row exclusively, as every membership change does. Sharing it
+    /// (`FOR KEY SHARE`) and then bumping `member_count` would upgrade the lock, and on PostgreSQL
+    /// an upgrade deadlocks with any transaction already waiting to lock the org for update (an
+    /// invite, a rename): the waiter holds the row's place in the queue that the upgrade needs.
     pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
-        match self.accept_invite_under(ctx, token, OrgLock::Shared).await? {
-            Some(member) => Ok(member),
-            None => self
-                .accept_invite_under(ctx, token, OrgLock::Exclusive)
-                .await?
-                .ok_or_else(|| AppError::Internal("an exclusive accept asked to start over".into())),
-        }
-    }
-
-    /// One try of [`App::accept_invite`]; `None` when the org has a seat limit and `lock` is shared.
-    async fn accept_invite_under(
-        &self,
-        ctx: &Ctx,
-        token: &str,
-        lock: OrgLock,
-    ) -> AppResult<Option<crate::members::Member>> {
-        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token, lock).await?;
-        if lock == OrgLock::Shared && org.max_users.is_some() {
-            // Rolled back on drop.
-            return Ok(None);
-        }
+        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Exclusive).await?;
         if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
             return Err(
                 DomainError::conflict("already-member", "You are already a member of this organization.").into()
@@ -395,7 +375,7 @@ impl App {
         self.record_member_added(&mut tx, ctx, &org_now, &member, "invited", now).await?;
         tx.commit().await?;
         let roles = self.roles().await?;
-        Ok(Some(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name)))
+        Ok(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name))
     }
 
     /// The signed-in user declines an invite sent to their address.
