@@ -38,7 +38,8 @@ impl Engine {
 /// Pool settings.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
-    /// Maximum pool size. About 8 was fastest for PostgreSQL on 2 cores.
+    /// Maximum pool size. About 8 was fastest for PostgreSQL on 2 cores. On SQLite this is the
+    /// readers' pool; write transactions use one more, dedicated connection.
     pub max_connections: u32,
     /// How long a request may wait for a pooled connection.
     pub acquire_timeout: Duration,
