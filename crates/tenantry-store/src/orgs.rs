@@ -196,11 +196,17 @@ pub async fn list_org_domains(ex: Ex<'_>, org_id: Uuid) -> Result<Vec<String>> {
 /// The org holding `domain` with auto-join on, if any.
 pub async fn find_auto_join_org(ex: Ex<'_>, domain: &str) -> Result<Option<OrgRow>> {
     let cols = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT {cols} FROM orgs o JOIN org_domains d ON d.org_id = o.id \
-         WHERE d.domain = $1 AND o.domain_auto_join AND NOT o.isolated"
-    );
+    let sql = format!("SELECT {cols} {}", auto_join_orgs_of("$1"));
     sql_rows!(ex, fetch_optional, OrgRow, &sql, domain)
+}
+
+/// `FROM … WHERE …` of the orgs (aliased `o`) that take in verified addresses of the domain bound
+/// to `param`: shared with `users::find_user_for_sign_in`.
+pub(crate) fn auto_join_orgs_of(param: &str) -> String {
+    format!(
+        "FROM orgs o JOIN org_domains d ON d.org_id = o.id \
+         WHERE d.domain = {param} AND o.domain_auto_join AND NOT o.isolated"
+    )
 }
 
 /// The deployment's role configuration as set through the backend API.

@@ -97,12 +97,12 @@ pub struct SignInUser {
 }
 
 /// [`find_user_by_email`] in the shared pool, with [`SignInUser::domain_auto_join`] for `domain`
-/// (the same test as `orgs::find_auto_join_org`).
+/// (the test of `orgs::find_auto_join_org`).
 pub async fn find_user_for_sign_in(ex: Ex<'_>, email_normalized: &str, domain: &str) -> Result<Option<SignInUser>> {
     let sql = format!(
-        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM orgs o JOIN org_domains d ON d.org_id = o.id \
-         WHERE d.domain = $2 AND o.domain_auto_join AND NOT o.isolated) AS domain_auto_join \
-         FROM users WHERE pool_id IS NULL AND email_normalized = $1"
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 {}) AS domain_auto_join \
+         FROM users WHERE pool_id IS NULL AND email_normalized = $1",
+        crate::orgs::auto_join_orgs_of("$2")
     );
     sql_rows!(ex, fetch_optional, SignInUser, &sql, email_normalized, domain)
 }
