@@ -1,0 +1,31 @@
+-- Housekeeping: a lease per background job that one node at a time runs (the sweeper), indexes
+-- that let the sweeper find expired rows in small batches, and 'gone' as a reason an endpoint is
+-- disabled (its receiver answered 410). Same version and meaning as
+-- migrations/postgres/0009_housekeeping.sql.
+
+-- One row per job; a node runs the job while it holds the lease (expires_at in the future). A
+-- node takes it with UPDATE … WHERE expires_at < now (or it is the holder already), so one node
+-- at a time wins; a holder that dies lets its lease run out.
+CREATE TABLE job_leases (
+    name       TEXT PRIMARY KEY NOT NULL,
+    holder     TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+CREATE INDEX email_tokens_expires ON email_tokens (expires_at);
+CREATE INDEX throttles_window_start ON throttles (window_start);
+-- Invites whose token hash is still a SHA-256 (32 bytes): the sweeper replaces it, once the invite
+-- has long expired, with the invite's own 16-byte id, which no token hashes to.
+CREATE INDEX org_invites_token_expires ON org_invites (expires_at) WHERE length(token_hash) = 32;
+CREATE INDEX webhook_messages_delivered ON webhook_messages (delivered_at) WHERE state = 'delivered';
+
+-- SQLite cannot change a CHECK constraint in place, and rebuilding webhook_endpoints would cascade
+-- into its messages: the column is replaced instead (renamed, re-added with the new CHECK, copied,
+-- and the old one dropped).
+ALTER TABLE webhook_endpoints RENAME COLUMN disabled_reason TO disabled_reason_0007;
+ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT
+    CHECK (disabled_reason IN ('manual', 'failing', 'gone'));
+UPDATE webhook_endpoints SET disabled_reason = disabled_reason_0007;
+ALTER TABLE webhook_endpoints DROP COLUMN disabled_reason_0007;
