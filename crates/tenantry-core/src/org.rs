@@ -9,8 +9,10 @@
 //! - `values`: [`OrgName`], [`Slug`], [`MaxUsers`] and the seat check, the metadata bound.
 //! - `domains`: [`Domain`], public mail providers, domain restriction, auto-join, domain claims.
 //! - `roles`: [`RoleName`], [`RoleConfig`] (hierarchy, additional roles, app permissions), [`perm`].
-//! - `members`: [`MemberView`], [`OrgActor`], change role, remove, leave, transfer, delete.
-//! - `invites`: [`check_invite`].
+//! - `members`: [`MemberView`], [`OrgActor`], change role, grant additional roles, remove, leave,
+//!   transfer, delete the org, delete a member's user.
+//! - `invites`: [`check_invite`], [`InviteState`] and [`check_invite_usable`].
+//! - `transfers`: [`TransferState`] and [`check_transfer_confirmable`].
 //!
 //! Authorization is checked before state in every rule, so an actor who may not act learns
 //! nothing about the org's members from the refusal.
@@ -21,6 +23,7 @@ mod domains;
 mod invites;
 mod members;
 mod roles;
+mod transfers;
 mod values;
 
 #[cfg(test)]
@@ -30,12 +33,14 @@ pub use domains::{
     check_domain_claim, check_email_domain_allowed, is_auto_join_eligible, Domain, DomainClaimant, DomainPolicy,
     PUBLIC_MAIL_PROVIDERS,
 };
-pub use invites::{check_invite, InviteeState, NewInvite};
+pub use invites::{check_invite, check_invite_usable, InviteState, InviteeState, NewInvite, UnknownState};
 pub use members::{
-    check_change_role, check_delete_org, check_leave, check_remove_member, check_transfer_ownership,
-    require_permission, MemberStatus, MemberView, OrgActor, TransferRoles,
+    check_change_role, check_delete_org, check_delete_user, check_grant_additional_roles, check_leave,
+    check_remove_member, check_transfer_ownership, require_permission, MemberStatus, MemberView, OrgActor,
+    TransferRoles,
 };
 pub use roles::{perm, RoleConfig, RoleConfigBuilder, RoleName};
+pub use transfers::{check_transfer_confirmable, TransferState};
 pub use values::{
     check_metadata_size, check_org_limit, check_seat_available, MaxUsers, OrgName, Slug, METADATA_MAX_BYTES,
 };

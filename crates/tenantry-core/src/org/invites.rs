@@ -2,15 +2,99 @@
 //! is refused because of who the invitee is or how full the org is.
 //!
 //! Tokens, expiry, resend and revoke are the use case's: they are about stored rows, not rules
-//! over members. Accepting re-checks the seat with [`check_seat_available`].
+//! over members. Which states a link still works in is [`check_invite_usable`]. Accepting
+//! re-checks the seat with [`check_seat_available`].
 
-use crate::error::DomainError;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{DomainError, ErrorKind};
 use crate::user::Email;
 
 use super::domains::{check_email_domain_allowed, DomainPolicy};
 use super::members::{owner_required, require, role_above_yours, OrgActor};
 use super::roles::{perm, RoleConfig, RoleName};
 use super::values::{check_seat_available, MaxUsers};
+
+/// Where an invite stands. Stored as its [`InviteState::as_str`] text; only a pending invite
+/// changes state, and only once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InviteState {
+    /// Sent and not answered; it holds a seat until it expires.
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    /// Marked so when a new invite to the same address replaced it after it had expired. An
+    /// invite past its `expires_at` may still be stored as pending.
+    Expired,
+}
+
+impl InviteState {
+    pub const ALL: [InviteState; 5] = [
+        InviteState::Pending,
+        InviteState::Accepted,
+        InviteState::Declined,
+        InviteState::Revoked,
+        InviteState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteState::Pending => "pending",
+            InviteState::Accepted => "accepted",
+            InviteState::Declined => "declined",
+            InviteState::Revoked => "revoked",
+            InviteState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InviteState> {
+        InviteState::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+}
+
+impl fmt::Display for InviteState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for InviteState {
+    type Error = UnknownState;
+
+    fn try_from(s: String) -> Result<Self, UnknownState> {
+        InviteState::parse(&s).ok_or(UnknownState { what: "invite", state: s })
+    }
+}
+
+/// A stored state that no enum of this crate names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} state {state:?}")]
+pub struct UnknownState {
+    pub what: &'static str,
+    pub state: String,
+}
+
+/// Whether an invite link can still be used (its details shown, accepted or declined) at `now`:
+/// only while pending and unexpired. Refuses with 410: `invite-expired`, `invite-revoked`, or
+/// `invite-used` once answered.
+pub fn check_invite_usable(
+    state: InviteState,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let gone = |code, detail: &str| Err(DomainError::new(ErrorKind::Gone, code, detail));
+    match state {
+        InviteState::Pending if expires_at > now => Ok(()),
+        InviteState::Pending | InviteState::Expired => {
+            gone("invite-expired", "This invitation has expired. Ask for a new one.")
+        }
+        InviteState::Revoked => gone("invite-revoked", "This invitation was revoked."),
+        InviteState::Accepted | InviteState::Declined => gone("invite-used", "This invitation was already answered."),
+    }
+}
 
 /// Where the invited address stands with the org already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +165,6 @@ pub fn check_invite(roles: &RoleConfig, actor: OrgActor<'_>, invite: &NewInvite<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
     use crate::org::members::{MemberStatus, MemberView};
     use crate::org::testing::{assert_refused, custom_roles, domain, email, member, role};
     use crate::org::Domain;
@@ -200,6 +283,36 @@ mod tests {
         let err = check(&member("Admin"), &full).unwrap_err();
         assert_refused(&err, "org-full", ErrorKind::Conflict);
         assert!(err.detail.contains("pending invites"), "{}", err.detail);
+    }
+
+    #[test]
+    fn invite_states_are_stored_as_their_names() {
+        for state in InviteState::ALL {
+            assert_eq!(InviteState::parse(state.as_str()), Some(state));
+            assert_eq!(InviteState::try_from(state.to_string()), Ok(state));
+        }
+        let names: Vec<&str> = InviteState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["pending", "accepted", "declined", "revoked", "expired"]);
+        assert_eq!(InviteState::parse("Pending"), None);
+        let err = InviteState::try_from("used".to_owned()).unwrap_err();
+        assert_eq!(err.to_string(), r#"unknown invite state "used""#);
+    }
+
+    #[test]
+    fn only_a_pending_unexpired_invite_can_be_used() {
+        let now = DateTime::from_timestamp(1_750_000_000, 0).unwrap();
+        let later = now + chrono::TimeDelta::seconds(1);
+        assert!(check_invite_usable(InviteState::Pending, later, now).is_ok());
+        for (state, expires_at, code) in [
+            (InviteState::Pending, now, "invite-expired"),
+            (InviteState::Expired, later, "invite-expired"),
+            (InviteState::Revoked, later, "invite-revoked"),
+            (InviteState::Accepted, later, "invite-used"),
+            (InviteState::Declined, later, "invite-used"),
+        ] {
+            let err = check_invite_usable(state, expires_at, now).unwrap_err();
+            assert_refused(&err, code, ErrorKind::Gone);
+        }
     }
 
     #[test]

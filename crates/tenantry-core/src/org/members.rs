@@ -220,6 +220,60 @@ pub fn check_transfer_ownership(
     Ok(TransferRoles { target: roles.owner_role().clone(), initiator: roles.role_after_transfer().clone() })
 }
 
+/// Grant additional roles (on an invite, or a role change). A member may grant only additional
+/// roles whose permissions they hold themselves; the backend may grant any. Without this an Admin
+/// could hand an Owner-only permission (`org.delete`, `org.transfer_ownership`, `org.billing`) to
+/// anyone through an additional role, around the rule that only owners grant owner powers. Roles
+/// in `held` (the target has them already) are not checked again, so changing such a member's
+/// hierarchy role keeps them.
+///
+/// Refuses with `role-above-yours`, naming the first permission the actor lacks.
+pub fn check_grant_additional_roles(
+    roles: &RoleConfig,
+    actor: OrgActor<'_>,
+    granted: &[RoleName],
+    held: &[RoleName],
+) -> Result<(), DomainError> {
+    let OrgActor::Member(me) = actor else {
+        return Ok(());
+    };
+    let mine = roles.effective_permissions(&me.role, &me.additional_roles);
+    for role in granted.iter().filter(|r| !held.contains(r)) {
+        let lacking = roles.own_permissions(role).into_iter().flatten().find(|p| !mine.contains(*p));
+        if let Some(p) = lacking {
+            return Err(DomainError::forbidden(
+                "role-above-yours",
+                format!("You cannot grant the role '{role}': it holds the '{p}' permission, which your roles do not."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Delete a user who is a member of an org with `role` (the backend's user deletion): the
+/// membership ends with the user, so the org's only owner cannot be deleted, as the org would be
+/// left without one. `owner_count` is the org's owners now, this member included; it matters only
+/// for an owner.
+///
+/// Refuses with `last-owner`, naming the org.
+pub fn check_delete_user(
+    roles: &RoleConfig,
+    role: &RoleName,
+    owner_count: u64,
+    org_name: &str,
+) -> Result<(), DomainError> {
+    if roles.is_owner_role(role) && owner_count <= 1 {
+        return Err(DomainError::conflict(
+            "last-owner",
+            format!(
+                "This user is the only owner of the organization '{org_name}'; transfer its ownership or delete it \
+                 first."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Delete the org (DESIGN §4.9): needs `org.delete`, which only the owner role holds by default.
 /// Refuses with `permission-denied`.
 pub fn check_delete_org(roles: &RoleConfig, actor: OrgActor<'_>) -> Result<(), DomainError> {
@@ -567,6 +621,62 @@ mod tests {
         let custom = custom_roles();
         let err = check_transfer_ownership(&custom, &member("Proprietor"), &member("Guest")).unwrap_err();
         assert_refused(&err, "transfer-target-ineligible", ErrorKind::Conflict);
+    }
+
+    // ---- additional roles ----
+
+    #[test]
+    fn a_member_grants_only_additional_roles_whose_permissions_they_hold() {
+        let roles = custom_roles();
+        let manager = member("Manager");
+        let me = OrgActor::Member(&manager);
+        assert!(check_grant_additional_roles(&roles, me, &[role("Staffer"), role("Auditor")], &[]).is_ok());
+        let err = check_grant_additional_roles(&roles, me, &[role("Auditor"), role("Accountant")], &[]).unwrap_err();
+        assert_refused(&err, "role-above-yours", ErrorKind::Forbidden);
+        assert!(err.detail.contains("'Accountant'") && err.detail.contains("'invoices.export_csv'"), "{}", err.detail);
+        // What an additional role grants counts: an accountant may hand on accounting.
+        let mut accountant = member("Guest");
+        accountant.additional_roles.push(role("Accountant"));
+        assert!(check_grant_additional_roles(&roles, OrgActor::Member(&accountant), &[role("Accountant")], &[]).is_ok());
+    }
+
+    #[test]
+    fn additional_roles_already_held_are_not_checked_again() {
+        let roles = custom_roles();
+        let manager = member("Manager");
+        let held = [role("Accountant")];
+        assert!(check_grant_additional_roles(&roles, OrgActor::Member(&manager), &held, &held).is_ok());
+    }
+
+    #[test]
+    fn the_backend_grants_any_additional_role() {
+        let all = [role("Accountant"), role("Auditor"), role("Staffer")];
+        assert!(check_grant_additional_roles(&custom_roles(), OrgActor::Backend, &all, &[]).is_ok());
+    }
+
+    // ---- deleting a member's user ----
+
+    #[test]
+    fn the_last_owner_of_an_org_cannot_be_deleted() {
+        let err = check_delete_user(&roles(), &role("Owner"), 1, "Acme").unwrap_err();
+        assert_refused(&err, "last-owner", ErrorKind::Conflict);
+        assert_eq!(
+            err.detail,
+            "This user is the only owner of the organization 'Acme'; transfer its ownership or delete it first."
+        );
+        assert!(check_delete_user(&roles(), &role("Owner"), 2, "Acme").is_ok());
+    }
+
+    #[test]
+    fn members_below_owner_can_always_be_deleted() {
+        for r in ["Admin", "Member", "Viewer"] {
+            assert!(check_delete_user(&roles(), &role(r), 0, "Acme").is_ok(), "{r}");
+        }
+        assert_refused(
+            &check_delete_user(&custom_roles(), &role("Proprietor"), 1, "Acme").unwrap_err(),
+            "last-owner",
+            ErrorKind::Conflict,
+        );
     }
 
     // ---- delete (§4.9) ----
