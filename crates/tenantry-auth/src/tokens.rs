@@ -1,37 +1,35 @@
 //! Access tokens (DESIGN §3, SECURITY §8): JWTs signed with Ed25519 (`alg: EdDSA`), typed `at+jwt`
 //! (RFC 9068) so that no other token of ours passes for one, and named by the `kid` the JWKS publishes.
 //!
-//! jsonwebtoken (its pure-Rust RustCrypto backend) encodes tokens and checks signatures. This module
-//! adds what that library leaves to its caller: the header rules (only `EdDSA`, `typ: at+jwt`, a `kid`
-//! we publish, no member that names its own key, no `crit`) and the time checks against an injected
-//! clock, with a skew of [`LEEWAY_SECS`].
+//! jsonwebtoken (its pure-Rust RustCrypto backend) encodes tokens. Verification is the SDK's:
+//! [`tenantry_sdk::jose`] holds the one copy of the token rules (only `EdDSA`, `typ: at+jwt`, a `kid`
+//! we publish, no member that names its own key, no `crit`, a strict Ed25519 signature, issuer,
+//! audience, and the time checks with a skew of [`LEEWAY_SECS`]), and the claims shape
+//! ([`AccessClaims`]), so that the server and the SaaS backends using the SDK cannot disagree about a
+//! token. This module keeps what only the server does: keys, the JWKS, signing, and a verifier over
+//! the keys it publishes, read at an injected clock.
 //!
 //! **Invariant:** a key seed leaves this module only through [`SigningKey::to_seed`], to be sealed at
 //! rest; `Debug` shows the `kid` and nothing else. Claims are checked only after the signature, so an
 //! unsigned token learns nothing about which claim would have failed.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
-use serde::de::{Deserializer, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tenantry_sdk::jose::{self, PublicKey};
 use zeroize::Zeroizing;
 
-/// The JOSE `typ` of an access token (RFC 9068 §2.1).
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// The only JOSE `alg` issued and accepted.
-pub const ALGORITHM: &str = "EdDSA";
-/// Clock skew tolerated on `exp`, `iat` and `nbf` (SECURITY §8: at most 60 s).
-pub const LEEWAY_SECS: i64 = 60;
-/// Longer inputs are refused before any decoding. A token for a user in a few hundred orgs still fits.
-pub const MAX_TOKEN_LEN: usize = 64 * 1024;
+pub use tenantry_sdk::jose::{ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_TOKEN_LEN};
+/// Why a token was refused; its `code()` goes into problem+json.
+pub use tenantry_sdk::VerifyError as TokenError;
+/// The claims of an access token (DESIGN §3), as the SDK reads them.
+pub use tenantry_sdk::{AccessClaims, OrgClaim};
 
 /// An Ed25519 key that signs access tokens. Stored as its 32-byte seed, sealed at rest.
 #[derive(Clone)]
@@ -115,47 +113,6 @@ impl Jwks {
     }
 }
 
-/// The claims of an access token (DESIGN §3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub struct AccessClaims {
-    pub iss: String,
-    /// The user id.
-    pub sub: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
-    pub iat: i64,
-    pub exp: i64,
-    /// Not issued by Tenantry today; checked when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<i64>,
-    pub jti: String,
-    /// The session the token was issued for.
-    pub sid: String,
-    pub email: String,
-    pub email_verified: bool,
-    /// The orgs the user may act in, by org id.
-    pub orgs: BTreeMap<String, OrgClaim>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active_org_id: Option<String>,
-    /// The user is in more orgs than a token lists; `orgs` holds the first ones and the active one.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub orgs_truncated: bool,
-}
-
-/// The user's standing in one org.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub struct OrgClaim {
-    pub org_id: String,
-    pub name: String,
-    pub slug: String,
-    pub role: String,
-    pub inherited_roles: Vec<String>,
-    pub additional_roles: Vec<String>,
-    pub permissions: Vec<String>,
-}
-
 /// Signs access tokens with the active key, parsed once.
 pub struct TokenSigner {
     kid: String,
@@ -191,49 +148,6 @@ impl TokenSigner {
     }
 }
 
-/// Why a token was refused. [`TokenError::code`] is stable (it goes into problem+json); the messages
-/// never echo the token's content, so logging them is safe.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("the token is not a well-formed JWS compact serialization with the expected claims")]
-    Malformed,
-    #[error("the token's algorithm is not EdDSA")]
-    Algorithm,
-    #[error("the token names no key, or a key that is not published")]
-    UnknownKey,
-    #[error("the token names its own key (jku, x5u, jwk or x5c); only keys from the JWKS are accepted")]
-    EmbeddedKey,
-    #[error("the token is not an access token (typ is not at+jwt)")]
-    Type,
-    #[error("the token's signature does not verify")]
-    Signature,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token is not valid yet (iat or nbf in the future)")]
-    NotYetValid,
-    #[error("the token was issued by someone else")]
-    Issuer,
-    #[error("the token is meant for another audience")]
-    Audience,
-}
-
-impl TokenError {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            TokenError::Malformed => "token-malformed",
-            TokenError::Algorithm => "token-alg",
-            TokenError::UnknownKey | TokenError::EmbeddedKey => "token-kid",
-            TokenError::Type => "token-type",
-            TokenError::Signature => "token-signature",
-            // Both mean "outside its validity window".
-            TokenError::Expired | TokenError::NotYetValid => "token-expired",
-            TokenError::Issuer => "token-issuer",
-            TokenError::Audience => "token-audience",
-        }
-    }
-}
-
 /// A verification key was refused: not a valid Ed25519 point, a weak (small-order) one, or a `kid`
 /// given twice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -242,10 +156,10 @@ pub struct KeyError {
     pub kid: String,
 }
 
-/// Verifies access tokens against the published keys (the backend "validate token" endpoint).
+/// Verifies access tokens against the published keys (the backend "validate token" endpoint and the
+/// end-user API), by the SDK's rules ([`jose::verify_access_token`]).
 pub struct TokenVerifier {
-    keys: Vec<(String, DecodingKey)>,
-    validation: Validation,
+    keys: Vec<(String, PublicKey)>,
     audience: Option<String>,
 }
 
@@ -259,24 +173,14 @@ impl fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     /// From every key still published: `(kid, raw Ed25519 public key)`.
     pub fn new(keys: impl IntoIterator<Item = (String, [u8; 32])>) -> Result<Self, KeyError> {
-        let mut parsed: Vec<(String, DecodingKey)> = Vec::new();
+        let mut parsed: Vec<(String, PublicKey)> = Vec::new();
         for (kid, public_key) in keys {
-            let valid = ed25519_dalek::VerifyingKey::from_bytes(&public_key).is_ok_and(|k| !k.is_weak());
-            if !valid || parsed.iter().any(|(known, _)| *known == kid) {
-                return Err(KeyError { kid });
+            match PublicKey::from_bytes(&public_key) {
+                Some(key) if !parsed.iter().any(|(known, _)| *known == kid) => parsed.push((kid, key)),
+                _ => return Err(KeyError { kid }),
             }
-            let key = DecodingKey::from_ed_components(&URL_SAFE_NO_PAD.encode(public_key))
-                .map_err(|_| KeyError { kid: kid.clone() })?;
-            parsed.push((kid, key));
         }
-        // Only the signature is left to the library: time is checked against the injected clock below,
-        // and the issuer and audience with error codes of our own.
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        Ok(TokenVerifier { keys: parsed, validation, audience: None })
+        Ok(TokenVerifier { keys: parsed, audience: None })
     }
 
     /// Require `aud` to be this value. Without it, a token that carries an `aud` is refused (RFC 7519
@@ -287,92 +191,10 @@ impl TokenVerifier {
     }
 
     pub fn verify(&self, token: &str, now_unix: i64, issuer: &str) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_LEN || token.split('.').count() != 3 {
-            return Err(TokenError::Malformed);
-        }
-        let (encoded_header, _) = token.split_once('.').ok_or(TokenError::Malformed)?;
-        let header: JoseHeader =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded_header).map_err(|_| TokenError::Malformed)?)
-                .map_err(|_| TokenError::Malformed)?;
-        let kid = header.check()?;
-        let (_, key) = self.keys.iter().find(|(known, _)| known == kid).ok_or(TokenError::UnknownKey)?;
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => TokenError::Algorithm,
-                _ => TokenError::Malformed,
-            })?
-            .claims;
-        check_claims(&claims, now_unix, issuer, self.audience.as_deref())?;
-        Ok(claims)
+        jose::verify_access_token(token, now_unix, issuer, self.audience.as_deref(), |kid| {
+            self.keys.iter().find(|(known, _)| known == kid).map(|(_, key)| *key)
+        })
     }
-}
-
-/// The JOSE header members that matter here. Unknown members are ignored (RFC 7515 §4), except
-/// those that would pick the key or demand extensions.
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    jku: bool,
-    #[serde(default, deserialize_with = "present")]
-    x5u: bool,
-    #[serde(default, deserialize_with = "present")]
-    jwk: bool,
-    #[serde(default, deserialize_with = "present")]
-    x5c: bool,
-    #[serde(default, deserialize_with = "present")]
-    crit: bool,
-}
-
-/// True when the member is present at all, whatever its value (even `null`).
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer)?;
-    Ok(true)
-}
-
-impl JoseHeader {
-    /// Applies the header rules and returns the `kid`.
-    fn check(&self) -> Result<&str, TokenError> {
-        if self.alg != ALGORITHM {
-            return Err(TokenError::Algorithm);
-        }
-        if self.jku || self.x5u || self.jwk || self.x5c {
-            return Err(TokenError::EmbeddedKey);
-        }
-        // We understand no extension, so any critical one must be refused (RFC 7515 §4.1.11).
-        if self.crit {
-            return Err(TokenError::Malformed);
-        }
-        // RFC 9068 §4: `at+jwt` or `application/at+jwt`, compared as a media type (case-insensitively).
-        let typ = self.typ.as_deref().ok_or(TokenError::Type)?;
-        let typ = if typ.len() > 12 && typ[..12].eq_ignore_ascii_case("application/") { &typ[12..] } else { typ };
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
-            return Err(TokenError::Type);
-        }
-        self.kid.as_deref().ok_or(TokenError::UnknownKey)
-    }
-}
-
-fn check_claims(claims: &AccessClaims, now: i64, issuer: &str, audience: Option<&str>) -> Result<(), TokenError> {
-    if claims.iss != issuer {
-        return Err(TokenError::Issuer);
-    }
-    if claims.aud.as_deref() != audience {
-        return Err(TokenError::Audience);
-    }
-    if claims.exp <= now.saturating_sub(LEEWAY_SECS) {
-        return Err(TokenError::Expired);
-    }
-    let not_before = claims.nbf.map_or(claims.iat, |nbf| nbf.max(claims.iat));
-    if not_before > now.saturating_add(LEEWAY_SECS) {
-        return Err(TokenError::NotYetValid);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -380,6 +202,7 @@ mod tests {
     use super::*;
     use ed25519_dalek::Signer as _;
     use hmac::{Hmac, Mac};
+    use std::collections::BTreeMap;
 
     const ISSUER: &str = "https://auth.example.com";
     const NOW: i64 = 1_750_000_000;

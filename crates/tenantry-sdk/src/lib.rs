@@ -36,6 +36,12 @@
 //! [`VerifyError::UnknownKey`], a (rate-limited) refresh and a retry cover a cache that missed a
 //! rotation.
 //!
+//! # The token rules
+//!
+//! [`jose`] holds the rules a token must meet (header, signature, issuer, audience, validity window),
+//! with no key cache and no I/O. [`Verifier`] applies them; Tenantry's own server applies the same
+//! functions to the keys it publishes, so the SDK and the server cannot disagree about a token.
+//!
 //! # Webhooks
 //!
 //! [`verify_webhook`] checks a delivery's Standard Webhooks headers against the endpoint secret
@@ -45,13 +51,13 @@
 //! except [`Verifier::refresh`].
 
 mod claims;
+pub mod jose;
 mod verifier;
 mod webhook;
 
 pub use claims::{AccessClaims, OrgClaim};
-pub use verifier::{
-    unix_now, JwksError, Verifier, VerifyError, ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_JWKS_LEN, MAX_TOKEN_LEN,
-};
+pub use jose::{VerifyError, ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_TOKEN_LEN};
+pub use verifier::{unix_now, JwksError, Verifier, MAX_JWKS_LEN};
 pub use webhook::{
     verify_webhook, WebhookError, WebhookHeaders, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
     WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_TOLERANCE_SECS,

@@ -1,33 +1,17 @@
-//! Local verification of Tenantry access tokens against the issuer's JWKS.
-//!
-//! A token is a JWS compact serialization signed with Ed25519. It is accepted only if its header says
-//! `alg: EdDSA` and `typ: at+jwt` (RFC 9068), names a `kid` from the cached JWKS and no key of its own
-//! (`jku`, `x5u`, `jwk`, `x5c`), carries no `crit`, its signature verifies (strictly: no malleable or
-//! small-order points), `iss` is the configured issuer, `aud` is the configured audience (or both are
-//! absent), and `exp`, `iat` and `nbf` hold within [`LEEWAY_SECS`] of the caller's clock.
+//! Local verification of Tenantry access tokens against the issuer's JWKS: this module fetches and
+//! caches the keys; the token rules themselves are in [`crate::jose`].
 //!
 //! **Invariant:** the verify path does no I/O and takes the key cache's lock only to copy one parsed
-//! key out of it; the claims are parsed only after the signature has verified.
+//! key out of it.
 
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::{Signature, VerifyingKey};
-use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 
 use crate::claims::AccessClaims;
+use crate::jose::{self, PublicKey, VerifyError, ALGORITHM};
 
-/// The JOSE `typ` of an access token (RFC 9068 §2.1).
-pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// The only JOSE `alg` accepted.
-pub const ALGORITHM: &str = "EdDSA";
-/// Clock skew tolerated on `exp`, `iat` and `nbf`.
-pub const LEEWAY_SECS: i64 = 60;
-/// Longer tokens are refused before any decoding.
-pub const MAX_TOKEN_LEN: usize = 64 * 1024;
 /// Longer JWKS responses are refused.
 pub const MAX_JWKS_LEN: usize = 256 * 1024;
 const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,49 +19,6 @@ const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// The current time in seconds since the Unix epoch, for [`Verifier::verify`].
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Why a token was refused. [`VerifyError::code`] matches the codes of Tenantry's own "validate
-/// token" endpoint. Messages never echo the token, so logging them is safe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
-    #[error("the token is not a well-formed JWS compact serialization with the expected claims")]
-    Malformed,
-    #[error("the token's algorithm is not EdDSA")]
-    Algorithm,
-    /// If this happens right after a key rotation, [`Verifier::refresh`] and try again.
-    #[error("the token names no key, or a key that is not in the JWKS")]
-    UnknownKey,
-    #[error("the token names its own key (jku, x5u, jwk or x5c); only keys from the JWKS are accepted")]
-    EmbeddedKey,
-    #[error("the token is not an access token (typ is not at+jwt)")]
-    Type,
-    #[error("the token's signature does not verify")]
-    Signature,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token is not valid yet (iat or nbf in the future)")]
-    NotYetValid,
-    #[error("the token was issued by someone else")]
-    Issuer,
-    #[error("the token is meant for another audience")]
-    Audience,
-}
-
-impl VerifyError {
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            VerifyError::Malformed => "token-malformed",
-            VerifyError::Algorithm => "token-alg",
-            VerifyError::UnknownKey | VerifyError::EmbeddedKey => "token-kid",
-            VerifyError::Type => "token-type",
-            VerifyError::Signature => "token-signature",
-            VerifyError::Expired | VerifyError::NotYetValid => "token-expired",
-            VerifyError::Issuer => "token-issuer",
-            VerifyError::Audience => "token-audience",
-        }
-    }
 }
 
 /// Why a JWKS could not be loaded. The keys already cached stay in use.
@@ -112,7 +53,7 @@ pub struct Verifier {
 #[derive(Debug)]
 struct PublishedKey {
     kid: String,
-    key: VerifyingKey,
+    key: PublicKey,
 }
 
 impl Verifier {
@@ -179,110 +120,15 @@ impl Verifier {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
     }
 
-    fn key(&self, kid: &str) -> Result<VerifyingKey, VerifyError> {
+    fn key(&self, kid: &str) -> Option<PublicKey> {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        keys.iter().find(|k| k.kid == kid).map(|k| k.key).ok_or(VerifyError::UnknownKey)
+        keys.iter().find(|k| k.kid == kid).map(|k| k.key)
     }
 
     /// Verifies `token` at time `now` (seconds since the Unix epoch; see [`unix_now`]) and returns
-    /// its claims.
+    /// its claims, by the rules of [`jose::verify_access_token`].
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(VerifyError::Malformed);
-        }
-        let mut parts = token.split('.');
-        let (Some(encoded_header), Some(encoded_claims), Some(encoded_signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(VerifyError::Malformed);
-        };
-
-        let header: JoseHeader = parse_part(encoded_header)?;
-        let key = self.key(header.check()?)?;
-
-        let mut signature = [0u8; 64];
-        match URL_SAFE_NO_PAD.decode_slice(encoded_signature, &mut signature) {
-            Ok(64) => {}
-            _ => return Err(VerifyError::Malformed),
-        }
-        let signing_input = &token.as_bytes()[..encoded_header.len() + 1 + encoded_claims.len()];
-        key.verify_strict(signing_input, &Signature::from_bytes(&signature)).map_err(|_| VerifyError::Signature)?;
-
-        let claims: AccessClaims = parse_part(encoded_claims)?;
-        self.check_claims(&claims, now)?;
-        Ok(claims)
-    }
-
-    fn check_claims(&self, claims: &AccessClaims, now: i64) -> Result<(), VerifyError> {
-        if claims.iss != self.issuer {
-            return Err(VerifyError::Issuer);
-        }
-        if claims.aud != self.audience {
-            return Err(VerifyError::Audience);
-        }
-        if claims.exp <= now.saturating_sub(LEEWAY_SECS) {
-            return Err(VerifyError::Expired);
-        }
-        let not_before = claims.nbf.map_or(claims.iat, |nbf| nbf.max(claims.iat));
-        if not_before > now.saturating_add(LEEWAY_SECS) {
-            return Err(VerifyError::NotYetValid);
-        }
-        Ok(())
-    }
-}
-
-fn parse_part<T: for<'de> Deserialize<'de>>(encoded: &str) -> Result<T, VerifyError> {
-    let json = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| VerifyError::Malformed)?;
-    serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)
-}
-
-/// The JOSE header members that matter here. Other members are ignored (RFC 7515 §4), except those
-/// that would pick the key or demand extensions.
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    jku: bool,
-    #[serde(default, deserialize_with = "present")]
-    x5u: bool,
-    #[serde(default, deserialize_with = "present")]
-    jwk: bool,
-    #[serde(default, deserialize_with = "present")]
-    x5c: bool,
-    #[serde(default, deserialize_with = "present")]
-    crit: bool,
-}
-
-/// True when the member is present at all, whatever its value (even `null`).
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    IgnoredAny::deserialize(deserializer)?;
-    Ok(true)
-}
-
-impl JoseHeader {
-    /// Applies the header rules and returns the `kid`.
-    fn check(&self) -> Result<&str, VerifyError> {
-        if self.alg != ALGORITHM {
-            return Err(VerifyError::Algorithm);
-        }
-        if self.jku || self.x5u || self.jwk || self.x5c {
-            return Err(VerifyError::EmbeddedKey);
-        }
-        // No extension is understood, so any critical one must be refused (RFC 7515 §4.1.11).
-        if self.crit {
-            return Err(VerifyError::Malformed);
-        }
-        // RFC 9068 §4: `at+jwt` or `application/at+jwt`, compared as a media type (case-insensitively).
-        let typ = self.typ.as_deref().ok_or(VerifyError::Type)?;
-        let typ = if typ.len() > 12 && typ[..12].eq_ignore_ascii_case("application/") { &typ[12..] } else { typ };
-        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) {
-            return Err(VerifyError::Type);
-        }
-        self.kid.as_deref().ok_or(VerifyError::UnknownKey)
+        jose::verify_access_token(token, now, &self.issuer, self.audience.as_deref(), |kid| self.key(kid))
     }
 }
 
@@ -317,7 +163,7 @@ fn parse_jwks(json: &[u8]) -> Result<Vec<PublishedKey>, JwksError> {
         if !signs_with_ed25519 {
             continue;
         }
-        let (Some(kid), Some(key)) = (jwk.kid.clone(), jwk.x.as_deref().and_then(parse_public_key)) else {
+        let (Some(kid), Some(key)) = (jwk.kid.clone(), jwk.x.as_deref().and_then(PublicKey::from_jwk_x)) else {
             return Err(JwksError::InvalidKey { kid: jwk.kid });
         };
         if keys.iter().any(|k| k.kid == kid) {
@@ -331,16 +177,13 @@ fn parse_jwks(json: &[u8]) -> Result<Vec<PublishedKey>, JwksError> {
     Ok(keys)
 }
 
-/// A canonical point that is not of small order (such a key would accept forged signatures).
-fn parse_public_key(x: &str) -> Option<VerifyingKey> {
-    let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(x).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok().filter(|key| !key.is_weak())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::claims::OrgClaim;
+    use crate::jose::{LEEWAY_SECS, MAX_TOKEN_LEN};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use ed25519_dalek::pkcs8::EncodePrivateKey as _;
     use ed25519_dalek::{Signer as _, SigningKey};
     use hmac::{Hmac, Mac};
