@@ -11,7 +11,8 @@ use serde_json::json;
 use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
-    check_invite, is_auto_join_eligible, perm, require_permission, DomainPolicy, InviteeState, NewInvite,
+    check_grant_additional_roles, check_invite, check_invite_usable, is_auto_join_eligible, perm, require_permission,
+    DomainPolicy, InviteState, InviteeState, NewInvite,
 };
 use tenantry_core::{DomainError, Email, ErrorKind, MaxUsers, OrgId, RoleConfig, UserId};
 use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
@@ -22,7 +23,7 @@ use tenantry_store::{Ex, Json, Tx};
 use uuid::Uuid;
 
 use crate::accounts::human;
-use crate::members::{check_additional_grantable, max_users, resolve_additional, PendingInvite};
+use crate::members::{max_users, resolve_additional, PendingInvite};
 use crate::orgs::{Access, Lock, Org};
 use crate::record::{audit, emit, Audit, Event};
 use crate::{Actor, App, AppError, AppResult, Ctx, Page};
@@ -55,13 +56,7 @@ fn invite_not_found() -> AppError {
 
 /// Why a stored invite can no longer be used, if it cannot.
 fn unusable(invite: &InviteRow, now: DateTime<Utc>) -> Option<AppError> {
-    let gone = |code, detail: &str| Some(AppError::from(DomainError::new(ErrorKind::Gone, code, detail)));
-    match invite.state.as_str() {
-        "pending" if invite.expires_at > now => None,
-        "pending" | "expired" => gone("invite-expired", "This invitation has expired. Ask for a new one."),
-        "revoked" => gone("invite-revoked", "This invitation was revoked."),
-        _ => gone("invite-used", "This invitation was already answered."),
-    }
+    check_invite_usable(invite.state, invite.expires_at, now).err().map(AppError::from)
 }
 
 fn invite_event(event_type: EventType, i: &InviteRow) -> Event {
@@ -76,7 +71,7 @@ fn invite_event(event_type: EventType, i: &InviteRow) -> Event {
             "email": i.email,
             "role": i.role,
             "additional_roles": i.additional_roles.0,
-            "state": i.state,
+            "state": i.state.as_str(),
             "expires_at": i.expires_at,
             "accepted_by": i.answered_by.map(|u| u.to_string()),
             "version": i.version,
@@ -106,7 +101,7 @@ impl App {
             None => roles.lowest_role().clone(),
         };
         let additional = resolve_additional(&roles, &input.additional_roles)?;
-        check_additional_grantable(&roles, &access, &additional, &[])?;
+        check_grant_additional_roles(&roles, access.org_actor(), &additional, &[])?;
         let normalized = email.normalized();
         let mut invitee = InviteeState::Newcomer;
         if let Some(user) = users::find_user_by_email(tx.ex(), None, &normalized).await? {
@@ -120,7 +115,7 @@ impl App {
                     invitee = InviteeState::PendingInvite;
                 } else {
                     // An expired invite frees the address (and its seat) for a new one.
-                    pending.state = "expired".to_owned();
+                    pending.state = InviteState::Expired;
                     pending.version += 1;
                     pending.updated_at = now;
                     store::update_invite(tx.ex(), &pending).await?;
@@ -153,7 +148,7 @@ impl App {
             additional_roles: Json(additional.iter().map(|r| r.as_str().to_owned()).collect()),
             invited_by: access.user_id(),
             token_hash,
-            state: "pending".to_owned(),
+            state: InviteState::Pending,
             expires_at: now + self.settings().orgs.invite_ttl,
             answered_by: None,
             version: 1,
@@ -229,7 +224,7 @@ impl App {
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
         let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
-        if invite.state != "pending" {
+        if invite.state != InviteState::Pending {
             return Err(DomainError::conflict("invite-not-pending", "Only a pending invitation can be resent.").into());
         }
         Self::check_may_handle(&roles, &access, &invite)?;
@@ -263,7 +258,7 @@ impl App {
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
         let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
-        if invite.state != "pending" {
+        if invite.state != InviteState::Pending {
             return Err(DomainError::conflict(
                 "invite-not-pending",
                 format!("This invitation is {} and can no longer be revoked.", invite.state),
@@ -271,7 +266,7 @@ impl App {
             .into());
         }
         Self::check_may_handle(&roles, &access, &invite)?;
-        invite.state = "revoked".to_owned();
+        invite.state = InviteState::Revoked;
         invite.version += 1;
         invite.updated_at = now;
         store::update_invite(tx.ex(), &invite).await?;
@@ -362,7 +357,7 @@ impl App {
             }
             other => other?,
         };
-        invite.state = "accepted".to_owned();
+        invite.state = InviteState::Accepted;
         invite.answered_by = Some(user.id);
         invite.version += 1;
         invite.updated_at = now;
@@ -381,7 +376,7 @@ impl App {
     /// The signed-in user declines an invite sent to their address.
     pub async fn decline_invite(&self, ctx: &Ctx, token: &str) -> AppResult<()> {
         let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Shared).await?;
-        invite.state = "declined".to_owned();
+        invite.state = InviteState::Declined;
         invite.answered_by = Some(user.id);
         invite.version += 1;
         invite.updated_at = now;

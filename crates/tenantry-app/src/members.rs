@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
-    check_change_role, check_email_domain_allowed, check_leave, check_org_limit, check_remove_member,
-    check_seat_available, perm, require_permission, DomainPolicy, MaxUsers,
+    check_change_role, check_email_domain_allowed, check_grant_additional_roles, check_leave, check_org_limit,
+    check_remove_member, check_seat_available, perm, require_permission, DomainPolicy, MaxUsers,
 };
 use tenantry_core::{Domain, DomainError, Email, OrgId, RoleConfig, RoleName, UserId};
 use tenantry_store::invites::{self as invite_store, InviteQuery, InviteRow};
@@ -113,7 +113,7 @@ impl From<&InviteRow> for PendingInvite {
             role: i.role.clone(),
             additional_roles: i.additional_roles.0.clone(),
             invited_by: i.invited_by.map(UserId::from_uuid),
-            state: i.state.clone(),
+            state: i.state.as_str().to_owned(),
             expires_at: i.expires_at,
             created_at: i.created_at,
             version: i.version,
@@ -189,34 +189,6 @@ pub(crate) fn resolve_additional(roles: &RoleConfig, raw: &[String]) -> AppResul
         }
     }
     Ok(out)
-}
-
-/// A member may grant only additional roles whose permissions they hold themselves; the backend
-/// may grant any. Without this an Admin could hand an Owner-only permission (`org.delete`,
-/// `org.transfer_ownership`, `org.billing`) to anyone through an additional role, around the rule
-/// that only Owners grant Owner powers. Roles in `held` (the target has them already) are not
-/// checked again, so changing such a member's hierarchy role keeps them.
-pub(crate) fn check_additional_grantable(
-    roles: &RoleConfig,
-    access: &Access,
-    granted: &[RoleName],
-    held: &[String],
-) -> AppResult<()> {
-    let Access::Member(me, _) = access else {
-        return Ok(());
-    };
-    let mine = roles.effective_permissions(&me.role, &me.additional_roles);
-    for role in granted.iter().filter(|r| !held.iter().any(|h| h == r.as_str())) {
-        let lacking = roles.own_permissions(role).into_iter().flatten().find(|p| !mine.contains(*p));
-        if let Some(p) = lacking {
-            return Err(DomainError::forbidden(
-                "role-above-yours",
-                format!("You cannot grant the role '{role}': it holds the '{p}' permission, which your roles do not."),
-            )
-            .into());
-        }
-    }
-    Ok(())
 }
 
 fn names(roles: &[RoleName]) -> Vec<String> {
@@ -391,7 +363,7 @@ impl App {
         let additional = match &input.additional_roles {
             Some(list) => {
                 let granted = resolve_additional(&roles, list)?;
-                check_additional_grantable(&roles, &access, &granted, &row.additional_roles.0)?;
+                check_grant_additional_roles(&roles, access.org_actor(), &granted, &target.additional_roles)?;
                 names(&granted)
             }
             None => row.additional_roles.0.clone(),

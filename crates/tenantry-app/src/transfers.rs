@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::{AuditAction, EventType};
-use tenantry_core::org::{check_transfer_ownership, perm, require_permission};
-use tenantry_core::{DomainError, ErrorKind, OrgId, UserId};
+use tenantry_core::org::{
+    check_transfer_confirmable, check_transfer_ownership, perm, require_permission, TransferState,
+};
+use tenantry_core::{DomainError, OrgId, UserId};
 use tenantry_store::invites::{self as store, TransferRow};
 use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs as org_store;
@@ -39,7 +41,7 @@ impl From<&TransferRow> for Transfer {
             org_id: OrgId::from_uuid(t.org_id),
             from_user_id: UserId::from_uuid(t.from_user_id),
             to_user_id: UserId::from_uuid(t.to_user_id),
-            state: t.state.clone(),
+            state: t.state.as_str().to_owned(),
             expires_at: t.expires_at,
             created_at: t.created_at,
         }
@@ -95,7 +97,7 @@ impl App {
                 )
                 .into());
             }
-            store::finish_transfer(tx.ex(), org.id, pending.id, "expired", now).await?;
+            store::finish_transfer(tx.ex(), org.id, pending.id, TransferState::Expired, now).await?;
         }
         let (token, token_hash) = new_opaque_token();
         let row = TransferRow {
@@ -104,7 +106,7 @@ impl App {
             from_user_id: my_row.user_id,
             to_user_id: target_row.user_id,
             token_hash,
-            state: "pending".to_owned(),
+            state: TransferState::Pending,
             expires_at: now + self.settings().orgs.transfer_ttl,
             created_at: now,
             updated_at: now,
@@ -168,7 +170,7 @@ impl App {
             m.updated_at = now;
             member_store::update_member(tx.ex(), m).await?;
         }
-        if store::finish_transfer(tx.ex(), org.id, transfer.id, "confirmed", now).await? == 0 {
+        if store::finish_transfer(tx.ex(), org.id, transfer.id, TransferState::Confirmed, now).await? == 0 {
             return Err(transfer_invalid());
         }
         org.version += 1;
@@ -196,22 +198,20 @@ impl App {
         .await?;
         tx.commit().await?;
         let mut done = Transfer::from(&transfer);
-        done.state = "confirmed".to_owned();
+        done.state = TransferState::Confirmed.as_str().to_owned();
         Ok(done)
     }
 
+    /// Refuses a transfer that can no longer be confirmed; a pending one refused has expired, and is
+    /// marked so.
     async fn check_usable(&self, tx: &mut Tx, t: &TransferRow, now: DateTime<Utc>) -> AppResult<()> {
-        let gone = |code, detail: &str| AppError::from(DomainError::new(ErrorKind::Gone, code, detail));
-        match t.state.as_str() {
-            "pending" if t.expires_at > now => Ok(()),
-            "pending" => {
-                store::finish_transfer(tx.ex(), t.org_id, t.id, "expired", now).await?;
-                Err(gone("transfer-expired", "This transfer has expired. Start a new one."))
-            }
-            "expired" => Err(gone("transfer-expired", "This transfer has expired. Start a new one.")),
-            "cancelled" => Err(gone("transfer-cancelled", "This transfer was cancelled.")),
-            _ => Err(gone("transfer-used", "This transfer was already confirmed.")),
+        let Err(refused) = check_transfer_confirmable(t.state, t.expires_at, now) else {
+            return Ok(());
+        };
+        if t.state == TransferState::Pending {
+            store::finish_transfer(tx.ex(), t.org_id, t.id, TransferState::Expired, now).await?;
         }
+        Err(refused.into())
     }
 
     /// Cancels the org's pending transfer: any Owner (`org.transfer_ownership`) or the backend.
@@ -224,7 +224,7 @@ impl App {
         let pending = store::find_pending_transfer(tx.ex(), org.id).await?.ok_or_else(|| {
             DomainError::not_found("transfer-not-found", "No ownership transfer is waiting for confirmation.")
         })?;
-        store::finish_transfer(tx.ex(), org.id, pending.id, "cancelled", now).await?;
+        store::finish_transfer(tx.ex(), org.id, pending.id, TransferState::Cancelled, now).await?;
         audit(
             &mut tx,
             ctx,

@@ -432,19 +432,11 @@ impl App {
             let Some(org) = org_store::lock_org(tx.ex(), m.member.org_id).await? else {
                 continue;
             };
+            // The rule refuses only an owner, so only an owner's org has its owners counted.
             if m.member.role == roles.owner_role().as_str() {
                 let owners = member_store::count_members_with_role(tx.ex(), org.id, &m.member.role).await?;
-                if owners <= 1 {
-                    return Err(DomainError::conflict(
-                        "last-owner",
-                        format!(
-                            "This user is the only owner of the organization '{}'; transfer its ownership or \
-                             delete it first.",
-                            org.name
-                        ),
-                    )
-                    .into());
-                }
+                let owners = u64::try_from(owners).unwrap_or(0);
+                tenantry_core::org::check_delete_user(&roles, roles.owner_role(), owners, &org.name)?;
             }
             ending.push((org, m.member));
         }

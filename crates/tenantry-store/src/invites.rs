@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use tenantry_core::org::{InviteState, TransferState};
 use uuid::Uuid;
 
 use crate::members::{after, prefix_range};
@@ -22,8 +23,9 @@ pub struct InviteRow {
     pub additional_roles: Json<Vec<String>>,
     pub invited_by: Option<Uuid>,
     pub token_hash: Vec<u8>,
-    /// `pending`, `accepted`, `declined`, `revoked` or `expired`.
-    pub state: String,
+    /// Stored as its text (`pending`, `accepted`, `declined`, `revoked` or `expired`).
+    #[sqlx(try_from = "String")]
+    pub state: InviteState,
     pub expires_at: DateTime<Utc>,
     pub answered_by: Option<Uuid>,
     pub version: i64,
@@ -48,7 +50,7 @@ pub async fn insert_invite(ex: Ex<'_>, i: &InviteRow) -> Result<()> {
         &i.additional_roles,
         i.invited_by,
         &i.token_hash,
-        &i.state,
+        i.state.as_str(),
         i.expires_at,
         i.answered_by,
         i.version,
@@ -97,7 +99,7 @@ pub async fn update_invite(ex: Ex<'_>, i: &InviteRow) -> Result<u64> {
         &i.role,
         &i.additional_roles,
         &i.token_hash,
-        &i.state,
+        i.state.as_str(),
         i.expires_at,
         i.answered_by,
         i.version,
@@ -147,8 +149,9 @@ pub struct TransferRow {
     pub from_user_id: Uuid,
     pub to_user_id: Uuid,
     pub token_hash: Vec<u8>,
-    /// `pending`, `confirmed`, `cancelled` or `expired`.
-    pub state: String,
+    /// Stored as its text (`pending`, `confirmed`, `cancelled` or `expired`).
+    #[sqlx(try_from = "String")]
+    pub state: TransferState,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -167,7 +170,7 @@ pub async fn insert_transfer(ex: Ex<'_>, t: &TransferRow) -> Result<()> {
         t.from_user_id,
         t.to_user_id,
         &t.token_hash,
-        &t.state,
+        t.state.as_str(),
         t.expires_at,
         t.created_at,
         t.updated_at,
@@ -187,13 +190,19 @@ pub async fn find_transfer_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Opt
 }
 
 /// Moves a pending transfer to `state`; 0 rows when it was no longer pending.
-pub async fn finish_transfer(ex: Ex<'_>, org_id: Uuid, id: Uuid, state: &str, now: DateTime<Utc>) -> Result<u64> {
+pub async fn finish_transfer(
+    ex: Ex<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    state: TransferState,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE ownership_transfers SET state = $3, updated_at = $4 WHERE org_id = $1 AND id = $2 AND state = 'pending'",
         org_id,
         id,
-        state,
+        state.as_str(),
         now
     )
 }
