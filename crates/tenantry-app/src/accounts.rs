@@ -175,7 +175,8 @@ impl App {
             return Err(DomainError::forbidden("signup-disabled", "Signup is turned off for this deployment.").into());
         }
         let email = Email::parse(&input.email)?;
-        let password = self.settings().password_policy.check(&input.password)?;
+        let words = [input.first_name.as_deref().unwrap_or(""), input.last_name.as_deref().unwrap_or("")];
+        let password = self.settings().password_policy.check(&input.password, &[&input.email, words[0], words[1]])?;
         let first_name = input.first_name.as_deref().map(|n| PersonName::parse(n, "first_name")).transpose()?.flatten();
         let last_name = input.last_name.as_deref().map(|n| PersonName::parse(n, "last_name")).transpose()?.flatten();
         if let Some(ip) = ctx.ip {
@@ -296,7 +297,7 @@ impl App {
 
     /// Follows a reset link: sets the new password and ends every session of the user.
     pub async fn reset_password(&self, ctx: &Ctx, token: &str, new_password: &str) -> AppResult<()> {
-        let password = self.settings().password_policy.check(new_password)?;
+        let password = self.settings().password_policy.check(new_password, &[])?;
         let hash =
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
@@ -321,7 +322,7 @@ impl App {
         let Actor::User(user_id) = ctx.actor else {
             return Err(DomainError::forbidden("user-only", "Only a signed-in user can change their password.").into());
         };
-        let password = self.settings().password_policy.check(new_password)?;
+        let password = self.settings().password_policy.check(new_password, &[])?;
         let stored = {
             let mut c = self.db().acquire().await?;
             users::get_user(c.ex(), user_id.as_uuid()).await?.and_then(|u| u.password_hash)

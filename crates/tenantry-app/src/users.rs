@@ -185,7 +185,9 @@ impl App {
     pub async fn create_user(&self, ctx: &Ctx, input: CreateUser) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let email = Email::parse(&input.email);
-        let password = input.password.as_deref().map(|p| self.settings().password_policy.check(p)).transpose();
+        let words = [input.first_name.as_deref(), input.last_name.as_deref(), input.username.as_deref()];
+        let context = [input.email.as_str(), words[0].unwrap_or(""), words[1].unwrap_or(""), words[2].unwrap_or("")];
+        let password = input.password.as_deref().map(|p| self.settings().password_policy.check(p, &context)).transpose();
         let first_name = optional_name(input.first_name.as_deref(), "first_name");
         let last_name = optional_name(input.last_name.as_deref(), "last_name");
         let username = input.username.as_deref().map(Username::parse).transpose();
@@ -348,7 +350,8 @@ impl App {
     /// Sets (or replaces) a user's password.
     pub async fn set_user_password(&self, ctx: &Ctx, id: UserId, password: &str) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
-        let password = self.settings().password_policy.check(password)?;
+        let user = store::get_user(self.db().acquire().await?.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let password = self.settings().password_policy.check(password, &password_context(&user))?;
         let hash =
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
@@ -496,4 +499,11 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, DomainEr
             DomainError::invalid_field("invalid-cursor", "cursor", "The cursor is not one this API returned.")
         }),
     }
+}
+
+/// What the password policy checks a user's new password against besides the deployment's words:
+/// their email, names and username (README, "Passwords").
+pub(crate) fn password_context(user: &UserRow) -> [&str; 4] {
+    let [first, last, username] = [&user.first_name, &user.last_name, &user.username].map(|n| n.as_deref().unwrap_or(""));
+    [user.email.as_str(), first, last, username]
 }

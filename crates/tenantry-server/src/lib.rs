@@ -48,7 +48,10 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             iterations: config.password.iterations,
             parallelism: config.password.parallelism,
         },
-        password_policy: PasswordPolicy { min_chars: config.password.min_length, ..PasswordPolicy::default() },
+        password_policy: PasswordPolicy {
+            min_chars: config.password.min_length,
+            ..PasswordPolicy::for_product(&config.mail.product_name)
+        },
         auth: AuthSettings {
             issuer: config.public_base().to_owned(),
             signup_enabled: config.signup_enabled,

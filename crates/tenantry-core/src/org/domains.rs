@@ -17,9 +17,9 @@ use super::roles::{perm, RoleConfig};
 /// A DNS name, lowercased, without scheme, port, path or trailing dot: `acme.com`.
 ///
 /// At least two labels of letters, digits and inner hyphens, each 1 to 63 characters, 253 in
-/// all; an IP address is not a domain. Labels may be Unicode letters, as in [`Email`], so that an
-/// address at `bücher.example` can match; the Punycode form (`xn--bcher-kva.example`) is a
-/// different string, since core has no IDNA crate.
+/// all; an IP address is not a domain. Unicode labels are stored in their ASCII (IDNA) form, as in
+/// [`Email`], so `bücher.example` and `xn--bcher-kva.example` are one domain and match the
+/// addresses there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Domain(String);
 
@@ -67,7 +67,9 @@ impl Domain {
         if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
             return Err(bad("An IP address is not a domain; give a domain name such as example.com."));
         }
-        Ok(Domain(name.to_owned()))
+        let ascii =
+            crate::user::ascii_domain(name).ok_or_else(|| bad("This is not a domain name such as example.com."))?;
+        Ok(Domain(ascii))
     }
 
     pub fn as_str(&self) -> &str {
@@ -266,7 +268,7 @@ mod tests {
         assert_eq!(domain("  Acme.COM ").as_str(), "acme.com");
         assert_eq!(domain("acme.com.").as_str(), "acme.com", "the root dot goes");
         assert_eq!(domain("eu.mail.acme-corp.co.uk").as_str(), "eu.mail.acme-corp.co.uk");
-        assert_eq!(domain("Bücher.Example").as_str(), "bücher.example");
+        assert_eq!(domain("Bücher.Example").as_str(), "xn--bcher-kva.example", "IDNA's ASCII form");
         assert_eq!(domain("xn--bcher-kva.example").as_str(), "xn--bcher-kva.example");
     }
 
@@ -333,6 +335,7 @@ mod tests {
         assert!(!acme.matches_email(&email("alice@eu.acme.com")), "no subdomains");
         assert!(!acme.matches_email(&email("alice@notacme.com")));
         assert!(domain("bücher.example").matches_email(&email("jörg@Bücher.example")));
+        assert!(domain("xn--bcher-kva.example").matches_email(&email("jörg@bücher.example")));
     }
 
     #[test]
