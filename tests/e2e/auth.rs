@@ -42,7 +42,7 @@ async fn login(t: &TestApp, email: &str, password: &str) -> Value {
 async fn signup_verify_login_refresh_logout(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     anon(&t, "/api/v1/signup", json!({ "email": "Nora@Example.com", "password": "a long passphrase" }), 202).await;
-    let token = token_from_mail(&t, "Nora@Example.com", "verify_email").await;
+    let token = token_from_mail(&t, "Nora@example.com", "verify_email").await;
     let user = anon(&t, "/api/v1/email/verify", json!({ "token": token }), 200).await;
     assert_eq!(user["email_verified"], true);
     let again = anon(&t, "/api/v1/email/verify", json!({ "token": token }), 410).await;
@@ -52,7 +52,7 @@ async fn signup_verify_login_refresh_logout(engine: Engine) {
     let access = signed_in["tokens"]["access_token"].as_str().unwrap().to_owned();
     let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap().to_owned();
     let me = with_token(&t, Method::GET, "/api/v1/me", &access, None, 200).await;
-    assert_eq!(me["email"], "Nora@Example.com");
+    assert_eq!(me["email"], "Nora@example.com", "the domain in its ASCII form, lowercased");
 
     // The backend validates the token and sees the fixed claim shape.
     let claims = t.post("/api/backend/v1/tokens/validate", json!({ "access_token": access }), 200).await;

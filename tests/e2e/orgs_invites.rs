@@ -48,7 +48,7 @@ async fn invite_rules(engine: Engine) {
     assert!(invite.get("token").is_none() && invite.get("token_hash").is_none());
     let expires = chrono::DateTime::parse_from_rfc3339(invite["expires_at"].as_str().unwrap()).unwrap();
     assert_eq!(expires.timestamp() - t.clock_now(), 7 * 24 * 3600, "seven days");
-    let mail = mails_to(&t, "Carol@Example.com").await;
+    let mail = mails_to(&t, "Carol@example.com").await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].template, "org_invite");
     assert_eq!(mail[0].vars.0["org_name"], "Acme");
