@@ -3,6 +3,9 @@
 use std::net::IpAddr;
 
 use tenantry_core::{ApiKeyId, UserId};
+use uuid::Uuid;
+
+use crate::sign_in::AuthMethod;
 
 /// The principal behind a request, resolved by the adapter before any use case runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,17 +32,35 @@ impl Actor {
     }
 }
 
+/// The session a signed-in user acts through, as the adapter's security scheme resolved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCtx {
+    pub id: Uuid,
+    /// How the session was signed in.
+    pub method: AuthMethod,
+    /// How many distinct factors the sign-in proved: 1 for a password alone.
+    pub mfa_level: i32,
+}
+
 /// The acting context of one request.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub actor: Actor,
+    /// The session behind an [`Actor::User`] acting through the end-user API or the hosted
+    /// pages; `None` for every other actor.
+    pub session: Option<SessionCtx>,
     pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
 }
 
 impl Ctx {
     pub fn new(actor: Actor) -> Ctx {
-        Ctx { actor, ip: None, request_id: None }
+        Ctx { actor, session: None, ip: None, request_id: None }
+    }
+
+    /// A signed-in user acting through `session`.
+    pub fn signed_in(user_id: UserId, session: SessionCtx) -> Ctx {
+        Ctx { session: Some(session), ..Ctx::new(Actor::User(user_id)) }
     }
 }
 

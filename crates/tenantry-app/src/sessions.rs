@@ -1,27 +1,28 @@
-//! Signing in and staying signed in: password login (throttled per account and per address),
-//! sessions, refresh-token rotation with reuse detection, access tokens, logout.
+//! Staying signed in: the throttles a sign-in counts against (per account and per address),
+//! sessions, refresh-token rotation with reuse detection, access tokens, logout. The sign-in
+//! itself, as steps, is [`crate::sign_in`].
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_auth::tokens::AccessClaims;
-use tenantry_auth::{hash_opaque_token, new_opaque_token, PasswordVerdict};
+use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::AuditAction;
-use tenantry_core::throttle::{decide, Counter, ThrottleRule, Verdict};
-use tenantry_core::{DomainError, Email, ErrorKind, UserId};
+use tenantry_core::throttle::{client_key, decide, Counter, ThrottleRule, Verdict};
+use tenantry_core::{DomainError, ErrorKind, UserId};
 use tenantry_store::sessions::{self as store, RefreshTokenRow, SessionRow};
-use tenantry_store::sign_in::{self, SignInWrite};
 use tenantry_store::throttles::{self, ThrottleRow};
 use tenantry_store::users::{self, UserRow};
 use tenantry_store::Tx;
 use uuid::Uuid;
 
+use crate::claims::OrgClaims;
 use crate::keys::invalid_token;
-use crate::orgs::OrgClaims;
-use crate::record::{audit, audit_row, Audit};
+use crate::record::{audit, Audit};
 use crate::users::User;
-use crate::{authz, Actor, App, AppError, AppResult, Ctx};
+use crate::sign_in::AuthMethod;
+use crate::{authz, Actor, App, AppError, AppResult, Ctx, SessionCtx};
 
 /// What a successful sign-in or refresh hands out.
 #[derive(Debug, Clone)]
@@ -44,15 +45,6 @@ pub struct SignedIn {
     pub needs_org: bool,
 }
 
-/// What a sign-in reads about a known user before checking the password, in the transaction
-/// that counts the attempt.
-struct Prefetched {
-    /// The token's `orgs` claim as the memberships stand.
-    claims: OrgClaims,
-    /// Whether domain auto-join might apply: then it runs once the password matched.
-    may_auto_join: bool,
-}
-
 /// A session as listed to its user or to the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -64,6 +56,15 @@ pub struct Session {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub mfa_level: i32,
+}
+
+impl Session {
+    /// The session as a request's context carries it.
+    pub fn ctx(&self) -> SessionCtx {
+        // Every session is signed in with a password today; single sign-on will be told apart
+        // by its connection.
+        SessionCtx { id: self.id, method: AuthMethod::Password, mfa_level: self.mfa_level }
+    }
 }
 
 impl From<SessionRow> for Session {
@@ -82,7 +83,7 @@ impl From<SessionRow> for Session {
 }
 
 /// The one answer to a failed sign-in, whether the email is unknown or the password wrong.
-fn bad_credentials() -> AppError {
+pub(crate) fn bad_credentials() -> AppError {
     DomainError::unauthenticated("invalid-credentials", "The email or password is incorrect.").into()
 }
 
@@ -107,14 +108,14 @@ pub(crate) async fn throttle(app: &App, checks: &[(String, ThrottleRule)]) -> Ap
 
 /// [`throttle`] inside the caller's transaction: the counts hold once it commits. Two
 /// statements however many keys: read and lock every counter, then write them.
-async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: DateTime<Utc>) -> AppResult<()> {
+pub(crate) async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: DateTime<Utc>) -> AppResult<()> {
     let keys: Vec<&str> = checks.iter().map(|(key, _)| key.as_str()).collect();
     let current = throttles::lock_throttles(tx.ex(), &keys, now).await?;
     let mut updates = Vec::with_capacity(checks.len());
     for (key, rule) in checks {
         let counter = current.iter().find(|r| r.key == *key).map(|r| Counter {
             failures: u32::try_from(r.failures).unwrap_or(0),
-            window_start: r.window_start,
+            last_attempt_at: r.window_start,
             blocked_until: r.blocked_until,
         });
         match decide(rule, counter, now) {
@@ -122,7 +123,7 @@ async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: Dat
             Verdict::Allow { counter } => updates.push(ThrottleRow {
                 key: key.clone(),
                 failures: i32::try_from(counter.failures).unwrap_or(i32::MAX),
-                window_start: counter.window_start,
+                window_start: counter.last_attempt_at,
                 blocked_until: counter.blocked_until,
             }),
         }
@@ -131,113 +132,22 @@ async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: Dat
     Ok(())
 }
 
-fn login_keys(email_normalized: &str, ip: Option<IpAddr>) -> Vec<(String, ThrottleRule)> {
-    let mut keys = vec![(format!("login:account:{email_normalized}"), ThrottleRule::LOGIN_ACCOUNT)];
+/// The throttle key of an account's password checks: sign-ins, and the current-password checks of
+/// a signed-in user (so a stolen session cannot guess the password either).
+pub(crate) fn account_key(email_normalized: &str) -> String {
+    format!("login:account:{email_normalized}")
+}
+
+pub(crate) fn login_keys(email_normalized: &str, ip: Option<IpAddr>) -> Vec<(String, ThrottleRule)> {
+    let mut keys = vec![(account_key(email_normalized), ThrottleRule::LOGIN_ACCOUNT)];
     if let Some(ip) = ip {
-        keys.push((format!("login:ip:{ip}"), ThrottleRule::LOGIN_IP));
+        keys.push((format!("login:ip:{}", client_key(ip)), ThrottleRule::LOGIN_IP));
     }
     keys
 }
 
 impl App {
-    /// Signs in with email and password. Unknown emails and wrong passwords take the same time
-    /// and get the same answer.
-    ///
-    /// Two transactions around the hash: before it, the attempt is counted (it must be, before the
-    /// password is checked) and the user read, with what their token will say; after it, one
-    /// store call writes the sign-in. A sign-in is the request users repeat most and the hash
-    /// takes nearly all of its time, so the rest is kept to as few round trips as it can be.
-    pub async fn login(&self, ctx: &Ctx, email: &str, password: &str, user_agent: Option<&str>) -> AppResult<SignedIn> {
-        let email = Email::parse(email).map_err(|_| bad_credentials())?;
-        if password.chars().count() > self.settings().password_policy.max_chars {
-            return Err(bad_credentials());
-        }
-        let keys = login_keys(&email.normalized(), ctx.ip);
-        // Before any connection is held: reading the roles may need one of its own.
-        let roles = self.roles().await?;
-        let (user, known) = {
-            let mut tx = self.db().begin().await?;
-            count_attempts(&mut tx, &keys, self.clock().now()).await?;
-            let found = users::find_user_for_sign_in(tx.ex(), &email.normalized(), &email.domain()).await?;
-            let known = match &found {
-                Some(f) if !f.user.disabled => Some(Prefetched {
-                    claims: self.org_claims_in(tx.ex(), &roles, f.user.id, None).await?,
-                    may_auto_join: f.user.email_verified && f.domain_auto_join,
-                }),
-                _ => None,
-            };
-            tx.commit().await?;
-            (found.map(|f| f.user), known)
-        };
-        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let verdict =
-            self.hasher.verify(password.to_owned(), stored).await.map_err(|e| AppError::Internal(e.to_string()))?;
-        let (user, rehash) = match (user, verdict) {
-            (Some(u), PasswordVerdict::Match) => (u, None),
-            (Some(u), PasswordVerdict::MatchRehashed(h)) => (u, Some(h)),
-            (user, _) => {
-                self.audit_login_failure(ctx, user.as_ref(), "bad-credentials").await?;
-                return Err(bad_credentials());
-            }
-        };
-        let Some(known) = known.filter(|_| !user.disabled) else {
-            self.audit_login_failure(ctx, Some(&user), "disabled").await?;
-            return Err(DomainError::forbidden("user-disabled", "This account is disabled.").into());
-        };
-        let now = self.clock().now();
-        let (cookie_secret, cookie_hash) = new_opaque_token();
-        let session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
-        let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
-        let audit_row = audit_row(
-            &Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() },
-            now,
-            Audit::user(
-                AuditAction::UserLoggedIn,
-                user.id,
-                json!({ "method": "password", "session_id": session.id.to_string() }),
-            ),
-        );
-        let [(account_key, _), ip_key @ ..] = keys.as_slice() else {
-            return Err(AppError::Internal("a login has no account throttle".into()));
-        };
-        let write = SignInWrite {
-            user_id: user.id,
-            at: now,
-            rehash: rehash.as_deref(),
-            clear_throttle: account_key,
-            forgive_throttle: ip_key.first().map(|(k, _)| k.as_str()),
-            session: &session,
-            refresh_token: &refresh_row,
-            audit: &audit_row,
-        };
-        // The user deleted while the password was checked: as if it were unknown.
-        let row = sign_in::record_sign_in(self.db(), &write).await?.ok_or_else(bad_credentials)?;
-        let user_id = UserId::from_uuid(row.id);
-        // Sign-in is one of the moments a verified address joins its domain's org (DESIGN §4.12);
-        // the token then lists the org it joined.
-        let mut claims = known.claims;
-        if known.may_auto_join && self.auto_join(ctx, user_id).await?.is_some() {
-            claims = self.org_claims(row.id, None).await?;
-        }
-        let needs_org = self.settings().orgs.require_membership && {
-            let mut c = self.db().acquire().await?;
-            tenantry_store::orgs::count_orgs_of_user(c.ex(), row.id).await? == 0
-        };
-        let access_token = self.sign_with_claims(&row, session.id, claims, now).await?;
-        Ok(SignedIn {
-            tokens: Tokens {
-                access_token,
-                expires_in: self.settings().auth.access_ttl.num_seconds(),
-                refresh_token,
-                session_id: session.id,
-            },
-            cookie_secret,
-            user: User::from(row),
-            needs_org,
-        })
-    }
-
-    async fn audit_login_failure(&self, ctx: &Ctx, user: Option<&UserRow>, reason: &str) -> AppResult<()> {
+    pub(crate) async fn audit_login_failure(&self, ctx: &Ctx, user: Option<&UserRow>, reason: &str) -> AppResult<()> {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         audit(
@@ -272,7 +182,7 @@ impl App {
     }
 
     /// The row of a session opened now, not yet stored.
-    fn new_session(
+    pub(crate) fn new_session(
         &self,
         ctx: &Ctx,
         user_id: Uuid,
@@ -305,7 +215,7 @@ impl App {
 
     /// A new refresh token for `session_id` and its row (holding only the token's hash), not yet
     /// stored.
-    fn new_refresh_token(&self, session_id: Uuid, now: DateTime<Utc>) -> (String, RefreshTokenRow) {
+    pub(crate) fn new_refresh_token(&self, session_id: Uuid, now: DateTime<Utc>) -> (String, RefreshTokenRow) {
         let (token, hash) = new_opaque_token();
         let row = RefreshTokenRow {
             id: Uuid::now_v7(),
@@ -332,7 +242,7 @@ impl App {
     }
 
     /// Signs an access token whose `orgs` claim the caller has read.
-    async fn sign_with_claims(
+    pub(crate) async fn sign_with_claims(
         &self,
         user: &UserRow,
         session_id: Uuid,
@@ -388,18 +298,18 @@ impl App {
             }
             return Err(invalid());
         }
-        if found.token_expires_at <= now || session.revoked_at.is_some() || session.expires_at <= now {
+        if found.token_expires_at <= now
+            || session.revoked_at.is_some()
+            || session.expires_at <= now
+            || session.last_seen_at <= self.idle_cutoff(now)
+        {
             return Err(invalid());
         }
         let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(invalid)?;
         if user.disabled {
             return Err(invalid());
         }
-        // Last seen to the minute is enough for listings and idle limits; it spares a write on
-        // most refreshes.
-        if now - session.last_seen_at >= chrono::Duration::minutes(1) {
-            store::touch_session(tx.ex(), session.id, now).await?;
-        }
+        self.seen(tx.ex(), &session, now).await?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
         let access_token = self.sign_access_token(&user, session.id, session.active_org_id, now).await?;
@@ -424,15 +334,15 @@ impl App {
         };
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let session = store::get_session(tx.ex(), session_id).await?;
+        let session = store::get_live_session(tx.ex(), session_id, now, self.idle_cutoff(now)).await?;
         let session = match session {
-            Some(s) if s.user_id == user_id.as_uuid() && s.revoked_at.is_none() && s.expires_at > now => s,
+            Some(s) if s.user_id == user_id.as_uuid() => s,
             _ => return Err(invalid_token("session-ended")),
         };
         if let Some(org) = org_id {
             tenantry_store::members::get_member(tx.ex(), org.as_uuid(), user_id.as_uuid())
                 .await?
-                .ok_or_else(crate::orgs::org_not_found)?;
+                .ok_or_else(crate::access::org_not_found)?;
         }
         store::set_active_org(tx.ex(), session.id, org_id.map(|o| o.as_uuid())).await?;
         let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(|| invalid_token("session-ended"))?;
@@ -447,29 +357,49 @@ impl App {
         })
     }
 
-    /// The live session behind a hosted-pages cookie.
+    /// Sessions last seen at or before this moment have been idle too long.
+    fn idle_cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.settings().auth.session_idle_ttl
+    }
+
+    /// Records that a live session was used: to the minute, which is enough for listings and
+    /// the idle limit and spares a write on most requests.
+    async fn seen(&self, ex: tenantry_store::Ex<'_>, session: &SessionRow, now: DateTime<Utc>) -> AppResult<()> {
+        if now - session.last_seen_at >= chrono::Duration::minutes(1) {
+            store::touch_session(ex, session.id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The live session behind a hosted-pages cookie: not revoked, expired or idle too long, and
+    /// its user not disabled.
     pub async fn session_by_cookie(&self, cookie_secret: &str) -> AppResult<Option<Session>> {
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        let found = store::find_session_by_cookie(c.ex(), &hash_opaque_token(cookie_secret), now).await?;
+        let found =
+            store::find_session_by_cookie(c.ex(), &hash_opaque_token(cookie_secret), now, self.idle_cutoff(now))
+                .await?;
+        if let Some(s) = &found {
+            self.seen(c.ex(), s, now).await?;
+        }
         Ok(found.map(Session::from))
     }
 
-    /// Resolves an end-user access token to its user and session, checking the session is live
-    /// (so logout and revocation take effect before the token expires).
-    pub async fn authenticate_access_token(&self, token: &str) -> AppResult<(UserId, Uuid)> {
-        let (user_id, session_id, _) = self.access_token_session(token).await?;
-        Ok((user_id, session_id))
+    /// Resolves an end-user access token to the context its user acts in, checking the session
+    /// is live (so logout and revocation take effect before the token expires).
+    pub async fn authenticate_access_token(&self, token: &str) -> AppResult<Ctx> {
+        let (session, _) = self.access_token_session(token).await?;
+        Ok(Ctx::signed_in(session.user_id, session.ctx()))
     }
 
     /// Validates an access token for a backend: signature, type, issuer, expiry, and that its
     /// session is still live (logout and revocation count before the token expires).
     pub async fn validate_access_token_live(&self, token: &str) -> AppResult<AccessClaims> {
-        let (_, _, claims) = self.access_token_session(token).await?;
+        let (_, claims) = self.access_token_session(token).await?;
         Ok(claims)
     }
 
-    async fn access_token_session(&self, token: &str) -> AppResult<(UserId, Uuid, AccessClaims)> {
+    async fn access_token_session(&self, token: &str) -> AppResult<(Session, AccessClaims)> {
         let claims = self.validate_access_token(token).await?;
         let (user_id, session_id) = match (claims.sub.parse::<Uuid>(), claims.sid.parse::<Uuid>()) {
             (Ok(u), Ok(s)) => (u, s),
@@ -477,10 +407,10 @@ impl App {
         };
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        let session = store::get_session(c.ex(), session_id).await?;
-        match session {
-            Some(s) if s.user_id == user_id && s.revoked_at.is_none() && s.expires_at > now => {
-                Ok((UserId::from_uuid(user_id), session_id, claims))
+        match store::get_live_session(c.ex(), session_id, now, self.idle_cutoff(now)).await? {
+            Some(s) if s.user_id == user_id => {
+                self.seen(c.ex(), &s, now).await?;
+                Ok((Session::from(s), claims))
             }
             _ => Err(invalid_token("session-ended")),
         }
@@ -521,7 +451,8 @@ impl App {
         authz::require_self_or_backend(&ctx.actor, user_id)?;
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        Ok(store::list_live_sessions(c.ex(), user_id.as_uuid(), now).await?.into_iter().map(Session::from).collect())
+        let live = store::list_live_sessions(c.ex(), user_id.as_uuid(), now, self.idle_cutoff(now)).await?;
+        Ok(live.into_iter().map(Session::from).collect())
     }
 
     /// Ends one session (`Some`) or every session (`None`) of a user.

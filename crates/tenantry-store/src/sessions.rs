@@ -55,19 +55,42 @@ pub async fn get_session(ex: Ex<'_>, id: Uuid) -> Result<Option<SessionRow>> {
     sql_rows!(ex, fetch_optional, SessionRow, &sql, id)
 }
 
-/// The live session whose cookie secret hashes to `cookie_hash`.
-pub async fn find_session_by_cookie(ex: Ex<'_>, cookie_hash: &[u8], now: DateTime<Utc>) -> Result<Option<SessionRow>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM sessions WHERE cookie_hash = $1 AND revoked_at IS NULL AND expires_at > $2");
-    sql_rows!(ex, fetch_optional, SessionRow, &sql, cookie_hash, now)
+/// What makes a session live at `$2` with `$3` the idle cutoff: not revoked, not past its absolute
+/// lifetime, seen since the cutoff, and its user not disabled.
+const LIVE: &str = "revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
+    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.disabled)";
+
+/// The session `id` if it is live at `now`, having been seen after `idle_cutoff`.
+pub async fn get_live_session(
+    ex: Ex<'_>,
+    id: Uuid,
+    now: DateTime<Utc>,
+    idle_cutoff: DateTime<Utc>,
+) -> Result<Option<SessionRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1 AND {LIVE}");
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, id, now, idle_cutoff)
 }
 
-/// A user's live sessions, newest first.
-pub async fn list_live_sessions(ex: Ex<'_>, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<SessionRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC"
-    );
-    sql_rows!(ex, fetch_all, SessionRow, &sql, user_id, now)
+/// The live session whose cookie secret hashes to `cookie_hash` (see [`get_live_session`]).
+pub async fn find_session_by_cookie(
+    ex: Ex<'_>,
+    cookie_hash: &[u8],
+    now: DateTime<Utc>,
+    idle_cutoff: DateTime<Utc>,
+) -> Result<Option<SessionRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE cookie_hash = $1 AND {LIVE}");
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, cookie_hash, now, idle_cutoff)
+}
+
+/// A user's live sessions (see [`get_live_session`]), newest first.
+pub async fn list_live_sessions(
+    ex: Ex<'_>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    idle_cutoff: DateTime<Utc>,
+) -> Result<Vec<SessionRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND {LIVE} ORDER BY id DESC");
+    sql_rows!(ex, fetch_all, SessionRow, &sql, user_id, now, idle_cutoff)
 }
 
 pub async fn touch_session(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {

@@ -8,6 +8,8 @@ use crate::{Ex, Result};
 pub struct ThrottleRow {
     pub key: String,
     pub failures: i32,
+    /// When the last attempt was counted (the column once held the start of a fixed window; a
+    /// counter now starts over after a quiet period measured from this time).
     pub window_start: DateTime<Utc>,
     pub blocked_until: Option<DateTime<Utc>>,
 }
@@ -67,4 +69,9 @@ pub async fn get_throttle(ex: Ex<'_>, key: &str) -> Result<Option<ThrottleRow>> 
         "SELECT key, failures, window_start, blocked_until FROM throttles WHERE key = $1",
         key
     )
+}
+
+/// Deletes a counter: the proof it asked for was given (a sign-in, a reset from the mailbox).
+pub async fn delete_throttle(ex: Ex<'_>, key: &str) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM throttles WHERE key = $1", key)
 }

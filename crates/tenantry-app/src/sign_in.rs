@@ -1,0 +1,230 @@
+//! Signing in, as steps. A person takes one [`SignInStep`] at a time; each answers with where the
+//! sign-in stands ([`SignInState`]). A step that proves a factor yields a [`Proven`] person, and
+//! [`App::complete_sign_in`] opens the session once every required factor is proven, recording
+//! how ([`AuthMethod`]) and at which MFA level.
+//!
+//! Today there is one step, the password, and it completes the sign-in. A second factor adds a
+//! step (and a state that asks for it) and single sign-on adds another that ends in the same
+//! [`App::complete_sign_in`]: neither copies the password step.
+
+use serde_json::json;
+use tenantry_auth::{new_opaque_token, PasswordVerdict};
+use tenantry_core::events::AuditAction;
+use tenantry_core::{Email, UserId};
+use tenantry_store::sign_in::{self as store, SignInWrite};
+use tenantry_store::users::{self, UserRow};
+
+use crate::orgs::OrgClaims;
+use crate::record::{audit_row, Audit};
+use crate::sessions::{bad_credentials, count_attempts, login_keys, SignedIn, Tokens};
+use crate::users::User;
+use crate::{Actor, App, AppError, AppResult, Ctx};
+
+/// One step a person takes to sign in.
+#[derive(Debug, Clone, Copy)]
+pub enum SignInStep<'a> {
+    /// Email and password: the first factor.
+    Password { email: &'a str, password: &'a str },
+}
+
+/// Where a sign-in stands after a step.
+#[derive(Debug, Clone)]
+pub enum SignInState {
+    /// Every required factor is proven and the session is open.
+    Complete(Box<SignedIn>),
+}
+
+/// How a person proved who they are: the `amr` values of RFC 8176 that sessions and tokens
+/// record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A password (`pwd`).
+    Password,
+}
+
+impl AuthMethod {
+    /// The `amr` value, and the `method` written to the audit trail.
+    pub fn amr(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "pwd",
+        }
+    }
+
+    /// The audit trail's word for it.
+    fn audit_name(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+        }
+    }
+}
+
+/// The MFA level of a session proven by `methods`: the number of distinct factors, at least 1.
+pub fn mfa_level(methods: &[AuthMethod]) -> i32 {
+    let mut distinct = methods.to_vec();
+    distinct.sort_unstable_by_key(|m| m.amr());
+    distinct.dedup();
+    i32::try_from(distinct.len()).unwrap_or(i32::MAX).max(1)
+}
+
+/// A person whose factors are proven, before their session opens; what the last step read and
+/// what the session write must settle.
+pub(crate) struct Proven {
+    user: UserRow,
+    methods: Vec<AuthMethod>,
+    /// A new hash of the password, when the stored one used older parameters.
+    rehash: Option<String>,
+    /// The throttle keys the proof counted against: the account's is cleared, the address's
+    /// attempt forgiven.
+    throttle_keys: Vec<String>,
+    /// The token's `orgs` claim as the memberships stood before the proof.
+    claims: OrgClaims,
+    /// Whether domain auto-join might apply: then it runs once the session is open.
+    may_auto_join: bool,
+}
+
+impl App {
+    /// Takes one step of a sign-in.
+    pub async fn sign_in(&self, ctx: &Ctx, step: SignInStep<'_>, user_agent: Option<&str>) -> AppResult<SignInState> {
+        let proven = match step {
+            SignInStep::Password { email, password } => self.prove_password(ctx, email, password).await?,
+        };
+        let signed_in = self.complete_sign_in(ctx, proven, user_agent).await?;
+        Ok(SignInState::Complete(Box::new(signed_in)))
+    }
+
+    /// The password step. Unknown emails and wrong passwords take the same time and get the same
+    /// answer; so does a disabled account, whether its password was right or not.
+    ///
+    /// Before the hash, in one transaction, the attempt is counted (it must be, before the
+    /// password is checked) and the user read, with what their token will say. A sign-in is the
+    /// request users repeat most and the hash takes nearly all of its time, so the rest is kept
+    /// to as few round trips as it can be.
+    async fn prove_password(&self, ctx: &Ctx, email: &str, password: &str) -> AppResult<Proven> {
+        let email = Email::parse(email).map_err(|_| bad_credentials())?;
+        if password.chars().count() > self.settings().password_policy.max_chars {
+            return Err(bad_credentials());
+        }
+        let keys = login_keys(&email.normalized(), ctx.ip);
+        // Before any connection is held: reading the roles may need one of its own.
+        let roles = self.roles().await?;
+        let (user, known) = {
+            let mut tx = self.db().begin().await?;
+            count_attempts(&mut tx, &keys, self.clock().now()).await?;
+            let found = users::find_user_for_sign_in(tx.ex(), &email.normalized(), &email.domain()).await?;
+            let known = match &found {
+                Some(f) if !f.user.disabled => Some((
+                    self.org_claims_in(tx.ex(), &roles, f.user.id, None).await?,
+                    f.user.email_verified && f.domain_auto_join,
+                )),
+                _ => None,
+            };
+            tx.commit().await?;
+            (found.map(|f| f.user), known)
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let verdict =
+            self.hasher.verify(password.to_owned(), stored).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let (user, rehash) = match (user, verdict) {
+            (Some(u), PasswordVerdict::Match) => (u, None),
+            (Some(u), PasswordVerdict::MatchRehashed(h)) => (u, Some(h)),
+            (user, _) => {
+                self.audit_login_failure(ctx, user.as_ref(), "bad-credentials").await?;
+                return Err(bad_credentials());
+            }
+        };
+        // The answer must not confirm a guess, so a disabled account gets the wrong password's.
+        let Some((claims, may_auto_join)) = known.filter(|_| !user.disabled) else {
+            self.audit_login_failure(ctx, Some(&user), "disabled").await?;
+            return Err(bad_credentials());
+        };
+        Ok(Proven {
+            user,
+            methods: vec![AuthMethod::Password],
+            rehash,
+            throttle_keys: keys.into_iter().map(|(key, _)| key).collect(),
+            claims,
+            may_auto_join,
+        })
+    }
+
+    /// Opens the session of a proven person: user, session, refresh token, audit entry and the
+    /// settled throttles in one store call, then the tokens.
+    pub(crate) async fn complete_sign_in(
+        &self,
+        ctx: &Ctx,
+        proven: Proven,
+        user_agent: Option<&str>,
+    ) -> AppResult<SignedIn> {
+        let Proven { user, methods, rehash, throttle_keys, claims, may_auto_join } = proven;
+        let now = self.clock().now();
+        let (cookie_secret, cookie_hash) = new_opaque_token();
+        let mut session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
+        session.mfa_level = mfa_level(&methods);
+        let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
+        let method = methods.first().map_or("password", |m| m.audit_name());
+        let audit_row = audit_row(
+            &Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() },
+            now,
+            Audit::user(
+                AuditAction::UserLoggedIn,
+                user.id,
+                json!({ "method": method, "session_id": session.id.to_string() }),
+            ),
+        );
+        let [account_key, ip_key @ ..] = throttle_keys.as_slice() else {
+            return Err(AppError::Internal("a sign-in has no account throttle".into()));
+        };
+        let write = SignInWrite {
+            user_id: user.id,
+            at: now,
+            rehash: rehash.as_deref(),
+            clear_throttle: account_key,
+            forgive_throttle: ip_key.first().map(String::as_str),
+            session: &session,
+            refresh_token: &refresh_row,
+            audit: &audit_row,
+        };
+        // The user deleted while the proof was checked: as if it were unknown.
+        let row = store::record_sign_in(self.db(), &write).await?.ok_or_else(bad_credentials)?;
+        let user_id = UserId::from_uuid(row.id);
+        // Sign-in is one of the moments a verified address joins its domain's org; the token
+        // then lists the org it joined.
+        let mut claims = claims;
+        if may_auto_join && self.auto_join(ctx, user_id).await?.is_some() {
+            claims = self.org_claims(row.id, None).await?;
+        }
+        let needs_org = self.settings().orgs.require_membership && {
+            let mut c = self.db().acquire().await?;
+            tenantry_store::orgs::count_orgs_of_user(c.ex(), row.id).await? == 0
+        };
+        let access_token = self.sign_with_claims(&row, session.id, claims, now).await?;
+        Ok(SignedIn {
+            tokens: Tokens {
+                access_token,
+                expires_in: self.settings().auth.access_ttl.num_seconds(),
+                refresh_token,
+                session_id: session.id,
+            },
+            cookie_secret,
+            user: User::from(row),
+            needs_org,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mfa_level_counts_the_proven_factors() {
+        assert_eq!(mfa_level(&[]), 1, "a session never has less than one");
+        assert_eq!(mfa_level(&[AuthMethod::Password]), 1);
+        assert_eq!(mfa_level(&[AuthMethod::Password, AuthMethod::Password]), 1, "one factor, proven twice");
+    }
+
+    #[test]
+    fn methods_have_their_rfc_8176_names() {
+        assert_eq!(AuthMethod::Password.amr(), "pwd");
+    }
+}
