@@ -12,6 +12,7 @@ mod orgs_invites;
 mod orgs_members;
 mod orgs_races;
 mod orgs_tokens;
+mod paging;
 mod passwords_emails;
 mod peers;
 mod problems;

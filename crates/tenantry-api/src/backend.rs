@@ -25,7 +25,3 @@ pub enum BackendTag {
     /// Signed webhooks: endpoints, messages and their delivery attempts, and the event catalog.
     Webhooks,
 }
-
-/// Default and maximum page sizes of list endpoints.
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 200;

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod enduser;
 pub mod problem;
 pub mod security;
+pub mod wire;
 
 use poem_openapi::OpenApiService;
 
@@ -70,4 +71,35 @@ pub fn openapi_json() -> String {
     let mut spec = openapi_service().spec().replacen("\n  \"webhooks\": {", "\n  \"x-webhooks\": {", 1);
     spec.push('\n');
     spec
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use tenantry_app::paging::{DEFAULT_LIMIT, MAX_LIMIT, MAX_ORG_LIMIT};
+
+    /// The `limit` of every list states `tenantry_app::paging`'s rule: the `validator` attributes
+    /// and descriptions take literals, so this is where they are held to the constants.
+    #[test]
+    fn every_list_documents_the_one_paging_rule() {
+        let spec: Value = serde_json::from_str(&super::openapi_json()).expect("the document is JSON");
+        let mut lists = Vec::new();
+        for (path, ops) in spec["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                let params = op["parameters"].as_array().into_iter().flatten();
+                for p in params.filter(|p| p["name"] == "limit") {
+                    let max = if path.contains("/orgs") { MAX_ORG_LIMIT } else { MAX_LIMIT };
+                    assert_eq!(p["in"], "query", "{method} {path}");
+                    assert_eq!(p["schema"]["minimum"].as_f64(), Some(1.0), "{method} {path}");
+                    assert_eq!(p["schema"]["maximum"].as_f64(), Some(f64::from(max)), "{method} {path}");
+                    let described = format!("Page size, 1 to {max} (default {DEFAULT_LIMIT}).");
+                    assert_eq!(p["description"], described.as_str(), "{method} {path}");
+                    lists.push(format!("{method} {path}"));
+                }
+            }
+        }
+        // Users, API keys, webhook endpoints and messages; orgs, both rosters, both invitation
+        // lists, both audit trails, a user's orgs and my orgs.
+        assert!(lists.len() >= 13, "{lists:?}");
+    }
 }

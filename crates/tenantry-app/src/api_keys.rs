@@ -91,6 +91,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
         let mut c = self.db().acquire().await?;
+        let limit = crate::paging::limit(limit);
         let rows = store::list_api_keys(c.ex(), after, limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(ApiKey::from).collect(), limit, |k| k.id.to_string()))
     }

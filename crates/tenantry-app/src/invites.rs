@@ -22,9 +22,10 @@ use tenantry_store::users::{self, UserRow};
 use tenantry_store::{Ex, Json, Tx};
 use uuid::Uuid;
 
+use crate::access::{Access, Lock};
 use crate::accounts::human;
 use crate::members::{max_users, resolve_additional, PendingInvite};
-use crate::orgs::{Access, Lock, Org};
+use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
 use crate::{Actor, App, AppError, AppResult, Ctx, Page};
 
@@ -286,7 +287,7 @@ impl App {
         limit: u32,
     ) -> AppResult<Page<PendingInvite>> {
         let roles = self.roles().await?;
-        let limit = limit.clamp(1, 100);
+        let limit = crate::paging::org_limit(limit);
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
         let (org, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;

@@ -9,15 +9,18 @@
 //! [`tenantry_core::Clock`]. Errors: [`AppError::Domain`] for expected refusals, the other variants
 //! for failures the adapters log and answer with a generic 500.
 
+mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod authz;
+pub mod claims;
 mod ctx;
 mod error;
 pub mod invites;
 mod keys;
 pub mod members;
 pub mod orgs;
+pub mod paging;
 mod record;
 pub mod roles;
 pub mod sessions;

@@ -19,7 +19,8 @@ use tenantry_store::orgs::{self as org_store, OrgRow};
 use tenantry_store::{sessions as session_store, users, Json, Tx};
 use uuid::Uuid;
 
-use crate::orgs::{member_view, org_not_found, Access, Lock, Org};
+use crate::access::{member_view, org_not_found, Access, Lock};
+use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
 use crate::{authz, Actor, App, AppError, AppResult, Ctx, Page};
 
@@ -200,7 +201,7 @@ impl App {
     /// by role and email prefix. Any member may see it, and the backend.
     pub async fn list_members(&self, ctx: &Ctx, org_id: OrgId, filter: RosterFilter) -> AppResult<Page<RosterEntry>> {
         let roles = self.roles().await?;
-        let limit = filter.limit.clamp(1, 100);
+        let limit = crate::paging::org_limit(filter.limit);
         let role = filter.role.as_deref().map(|r| roles.resolve(r)).transpose()?;
         let email_prefix = filter.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
         let mut c = self.db().acquire().await?;

@@ -1,31 +1,37 @@
-//! Organizations (DESIGN §4): create, read, query, update, metadata, domains, delete, the audit
-//! trail, and what a user's tokens say about their orgs.
+//! Organizations (DESIGN §4): the org model and its use cases: create, read, query, update,
+//! metadata, domains, delete, and the audit trail.
 //!
-//! Every use case resolves the actor against the org *as stored now* ([`App::org_access`]): a
-//! demoted admin's next call is refused even while their access token still lists the old role.
-//! Members (`members.rs`), invitations (`invites.rs`) and ownership transfers (`transfers.rs`)
-//! build on the helpers here.
-
-use std::collections::{BTreeMap, HashMap};
+//! Every use case resolves the actor against the org *as stored now* ([`App::org_access`] in
+//! `access.rs`): a demoted admin's next call is refused even while their access token still lists
+//! the old role. What tokens say about a user's orgs is `claims.rs`. Members (`members.rs`),
+//! invitations (`invites.rs`) and ownership transfers (`transfers.rs`) build on the helpers here.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
-use tenantry_auth::OrgClaim;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
     check_delete_org, check_domain_claim, check_metadata_size, check_org_limit, perm, require_permission,
-    DomainClaimant, MemberStatus, MemberView, OrgActor,
+    DomainClaimant, MemberStatus, MemberView,
 };
-use tenantry_core::{Domain, DomainError, Email, MaxUsers, OrgId, OrgName, RoleConfig, RoleName, Slug, UserId};
+use tenantry_core::{Domain, DomainError, Email, MaxUsers, OrgId, OrgName, RoleConfig, Slug, UserId};
 use tenantry_store::audit::{list_audit_for_org, AuditRow};
-use tenantry_store::members::{self as member_store, MemberRow, MembershipWithOrg};
+use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs::{self as store, OrgQuery, OrgRow};
-use tenantry_store::{users, Ex, Json, StoreError, Tx};
+use tenantry_store::{users, Json, StoreError, Tx};
 use uuid::Uuid;
 
 use crate::record::{audit, emit, Audit, Event};
 use crate::users::has_nul;
-use crate::{authz, Actor, App, AppError, AppResult, Ctx, Page, Patch};
+use crate::{authz, paging, Actor, App, AppError, AppResult, Ctx, Page, Patch};
+
+// Moved to `access.rs` and `claims.rs`; re-exported here for one release, so that code written
+// against the old paths (`crate::orgs::OrgClaims`, `tenantry_app::orgs::TokenOrgs`, …) still
+// compiles. New code imports from the new modules.
+#[allow(unused_imports)]
+pub(crate) use crate::access::{member_view, org_not_found, Access, Lock};
+#[allow(unused_imports)]
+pub(crate) use crate::claims::OrgClaims;
+pub use crate::claims::{Membership, TokenOrgs};
 
 /// How many slugs derived from a name are tried before giving up (`acme`, `acme-2`, …).
 const SLUG_ATTEMPTS: u32 = 20;
@@ -94,56 +100,6 @@ impl Org {
             data: self.event_data(),
         }
     }
-}
-
-/// How an actor stands in one org, resolved from the stored membership.
-// Lives for one request on the stack, and nearly always as `Member`: boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub(crate) enum Access {
-    /// A backend API key or the operator.
-    Backend,
-    /// An active member, as stored at the moment of the request.
-    Member(MemberView, MemberRow),
-}
-
-impl Access {
-    pub(crate) fn org_actor(&self) -> OrgActor<'_> {
-        match self {
-            Access::Backend => OrgActor::Backend,
-            Access::Member(view, _) => OrgActor::Member(view),
-        }
-    }
-
-    /// The acting user, when a member acts.
-    pub(crate) fn user_id(&self) -> Option<Uuid> {
-        match self {
-            Access::Backend => None,
-            Access::Member(_, row) => Some(row.user_id),
-        }
-    }
-}
-
-/// The rules' view of a stored membership.
-pub(crate) fn member_view(row: &MemberRow) -> AppResult<MemberView> {
-    let role = RoleName::parse(&row.role).map_err(|e| AppError::Internal(format!("stored role: {}", e.detail)))?;
-    let additional_roles = row
-        .additional_roles
-        .0
-        .iter()
-        .map(|r| RoleName::parse(r).map_err(|e| AppError::Internal(format!("stored role: {}", e.detail))))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(MemberView {
-        user_id: UserId::from_uuid(row.user_id),
-        role,
-        additional_roles,
-        status: MemberStatus::Active,
-        is_creator: row.is_creator,
-    })
-}
-
-pub(crate) fn org_not_found() -> AppError {
-    DomainError::not_found("org-not-found", "No such organization.").into()
 }
 
 /// Names the rule behind a unique violation on `orgs` or `org_domains`.
@@ -267,101 +223,7 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
-/// One of a user's orgs with their standing in it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Membership {
-    pub org_id: OrgId,
-    pub org_name: String,
-    pub org_slug: String,
-    pub role: String,
-    pub inherited_roles: Vec<String>,
-    pub additional_roles: Vec<String>,
-    pub permissions: Vec<String>,
-    pub joined_at: DateTime<Utc>,
-}
-
-impl Membership {
-    fn new(roles: &RoleConfig, m: &MembershipWithOrg) -> Membership {
-        let claim = org_claim(roles, m);
-        Membership {
-            org_id: OrgId::from_uuid(m.member.org_id),
-            org_name: claim.name,
-            org_slug: claim.slug,
-            role: claim.role,
-            inherited_roles: claim.inherited_roles,
-            additional_roles: claim.additional_roles,
-            permissions: claim.permissions,
-            joined_at: m.member.created_at,
-        }
-    }
-}
-
-/// What an access token says about one membership; permissions are computed in
-/// [`RoleConfig::effective_permissions`], the one place that does it.
-fn org_claim(roles: &RoleConfig, m: &MembershipWithOrg) -> OrgClaim {
-    let (inherited_roles, permissions) = role_grants(roles, &m.member.role, &m.member.additional_roles.0);
-    OrgClaim {
-        org_id: m.member.org_id.to_string(),
-        name: m.org_name.clone(),
-        slug: m.org_slug.clone(),
-        role: m.member.role.clone(),
-        inherited_roles,
-        additional_roles: m.member.additional_roles.0.clone(),
-        permissions,
-    }
-}
-
-/// The roles a role inherits, and the permissions it grants with its additional roles.
-type Grants = (Vec<String>, Vec<String>);
-
-/// The [`Grants`] of a stored role and additional roles.
-fn role_grants(roles: &RoleConfig, role: &str, additional: &[String]) -> Grants {
-    let Ok(role) = RoleName::parse(role) else {
-        return (Vec::new(), Vec::new());
-    };
-    let additional: Vec<RoleName> = additional.iter().filter_map(|r| RoleName::parse(r).ok()).collect();
-    (
-        roles.inherited_roles(&role).map(|n| n.as_str().to_owned()).collect(),
-        roles.effective_permissions(&role, &additional).into_iter().collect(),
-    )
-}
-
-/// The `orgs` part of an access token.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct OrgClaims {
-    pub orgs: BTreeMap<String, OrgClaim>,
-    pub active_org_id: Option<String>,
-    /// More orgs than the token may carry: the list holds the first ones (and the active org).
-    pub truncated: bool,
-}
-
 impl App {
-    /// Resolves how the actor stands in `org_id`, reading the org (and locking it when `lock`, to
-    /// serialize membership changes). A user who is not a member gets `org-not-found`: an
-    /// outsider never learns whether an org exists.
-    pub(crate) async fn org_access(
-        &self,
-        mut ex: Ex<'_>,
-        ctx: &Ctx,
-        org_id: OrgId,
-        lock: Lock,
-    ) -> AppResult<(OrgRow, Access)> {
-        authz::require_org_actor(&ctx.actor)?;
-        let org = match lock {
-            Lock::Org => store::lock_org(ex.reborrow(), org_id.as_uuid()).await?,
-            Lock::None => store::get_org(ex.reborrow(), org_id.as_uuid()).await?,
-        }
-        .ok_or_else(org_not_found)?;
-        let access = match ctx.actor {
-            Actor::User(user_id) => {
-                let row = member_store::get_member(ex, org.id, user_id.as_uuid()).await?.ok_or_else(org_not_found)?;
-                Access::Member(member_view(&row)?, row)
-            }
-            _ => Access::Backend,
-        };
-        Ok((org, access))
-    }
-
     /// Creates an org. A user who creates one becomes its Owner (and must be allowed to create
     /// orgs, and be under the per-user org limit); the backend may name an Owner or none.
     pub async fn create_org(&self, ctx: &Ctx, input: CreateOrg) -> AppResult<Org> {
@@ -542,7 +404,7 @@ impl App {
     pub async fn query_orgs(&self, ctx: &Ctx, filter: OrgFilter) -> AppResult<Page<Org>> {
         authz::require_backend(&ctx.actor)?;
         let domain = filter.domain.as_deref().map(Domain::parse).transpose()?;
-        let limit = filter.limit.clamp(1, 100);
+        let limit = paging::org_limit(filter.limit);
         let mut c = self.db().acquire().await?;
         let rows = store::list_orgs(
             c.ex(),
@@ -741,7 +603,7 @@ impl App {
         limit: u32,
     ) -> AppResult<Page<AuditEntry>> {
         let roles = self.roles().await?;
-        let limit = limit.clamp(1, 100);
+        let limit = paging::org_limit(limit);
         let mut c = self.db().acquire().await?;
         match ctx.actor {
             Actor::ApiKey(_) | Actor::System => {}
@@ -753,84 +615,6 @@ impl App {
         let rows = list_audit_for_org(c.ex(), org_id.as_uuid(), cursor, limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(AuditEntry::from).collect(), limit, |e| e.id.to_string()))
     }
-
-    /// A user's orgs with their standing in each: their own (end-user API) or anyone's (backend).
-    pub async fn user_orgs(
-        &self,
-        ctx: &Ctx,
-        user_id: UserId,
-        cursor: Option<Uuid>,
-        limit: u32,
-    ) -> AppResult<Page<(Uuid, Membership)>> {
-        authz::require_self_or_backend(&ctx.actor, user_id)?;
-        let roles = self.roles().await?;
-        let limit = limit.clamp(1, 100);
-        let mut c = self.db().acquire().await?;
-        let rows = member_store::list_memberships_of_user(c.ex(), user_id.as_uuid(), cursor, limit + 1).await?;
-        let items = rows.iter().map(|m| (m.member.id, Membership::new(&roles, m))).collect();
-        Ok(Page::from_overfetch(items, limit, |(id, _)| id.to_string()))
-    }
-
-    /// What a token for `user_id` says about their orgs: every org (up to the deployment's cap,
-    /// the active one always kept), or only the active org, as the deployment chooses.
-    pub(crate) async fn org_claims(&self, user_id: Uuid, active_org: Option<Uuid>) -> AppResult<OrgClaims> {
-        let roles = self.roles().await?;
-        let mut c = self.db().acquire().await?;
-        self.org_claims_in(c.ex(), &roles, user_id, active_org).await
-    }
-
-    /// [`App::org_claims`] on a connection the caller holds, with the roles it read before
-    /// taking it (reading them may need a connection of its own).
-    pub(crate) async fn org_claims_in(
-        &self,
-        mut ex: Ex<'_>,
-        roles: &RoleConfig,
-        user_id: Uuid,
-        active_org: Option<Uuid>,
-    ) -> AppResult<OrgClaims> {
-        let settings = &self.settings().orgs;
-        let mut claims = OrgClaims::default();
-        let active = match active_org {
-            Some(org) => member_store::get_membership_with_org(ex.reborrow(), user_id, org).await?,
-            None => None,
-        };
-        if let Some(a) = &active {
-            claims.active_org_id = Some(a.member.org_id.to_string());
-            claims.orgs.insert(a.member.org_id.to_string(), org_claim(roles, a));
-        }
-        if settings.token_orgs == TokenOrgs::All {
-            let cap = settings.token_max_orgs;
-            let rows = member_store::list_claims_of_user(ex, user_id, cap + 1).await?;
-            // Members of many orgs mostly hold the same few roles: work each grant out once.
-            let mut grants: HashMap<(&str, &[String]), Grants> = HashMap::new();
-            for m in &rows {
-                if claims.orgs.len() >= cap as usize {
-                    break;
-                }
-                let key = m.org_id.to_string();
-                if claims.orgs.contains_key(&key) {
-                    continue;
-                }
-                let (inherited_roles, permissions) = grants
-                    .entry((m.role.as_str(), m.additional_roles.0.as_slice()))
-                    .or_insert_with(|| role_grants(roles, &m.role, &m.additional_roles.0))
-                    .clone();
-                let claim = OrgClaim {
-                    org_id: key.clone(),
-                    name: m.org_name.clone(),
-                    slug: m.org_slug.clone(),
-                    role: m.role.clone(),
-                    inherited_roles,
-                    additional_roles: m.additional_roles.0.clone(),
-                    permissions,
-                };
-                claims.orgs.insert(key, claim);
-            }
-            let listed = rows.iter().filter(|m| claims.orgs.contains_key(&m.org_id.to_string())).count();
-            claims.truncated = rows.len() > listed;
-        }
-        Ok(claims)
-    }
 }
 
 /// How an org comes to be created: asked for, or made for a new account.
@@ -838,24 +622,6 @@ impl App {
 enum Via {
     Request,
     Signup,
-}
-
-/// Whether a use case locks the org row (every membership change does, so that seat counts and
-/// the last-owner rule hold under concurrency).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lock {
-    None,
-    Org,
-}
-
-/// Which orgs an access token lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TokenOrgs {
-    /// Every org of the user, up to [`OrgSettings::token_max_orgs`].
-    #[default]
-    All,
-    /// Only the org the session has selected (`active_org_id`).
-    ActiveOnly,
 }
 
 /// Deployment-wide org settings (DESIGN §4.11).

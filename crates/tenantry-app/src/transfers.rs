@@ -17,8 +17,9 @@ use tenantry_store::orgs as org_store;
 use tenantry_store::{users, Tx};
 use uuid::Uuid;
 
+use crate::access::{member_view, org_not_found, Access, Lock};
 use crate::accounts::human;
-use crate::orgs::{member_view, org_not_found, Access, Lock, Org};
+use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
 use crate::{Actor, App, AppError, AppResult, Ctx};
 

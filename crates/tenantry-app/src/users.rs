@@ -271,6 +271,7 @@ impl App {
     ) -> AppResult<Page<User>> {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
+        let limit = crate::paging::limit(limit);
         if email_prefix.is_some_and(|p| p.chars().any(char::is_control)) {
             return Err(DomainError::invalid_field(
                 "invalid-email-prefix",

@@ -308,6 +308,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let after = parse_cursor(cursor)?;
         let mut c = self.db().acquire().await?;
+        let limit = crate::paging::limit(limit);
         let rows = store::list_endpoints(c.ex(), after, limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(Endpoint::from).collect(), limit, |e| e.id.to_string()))
     }
@@ -477,6 +478,7 @@ impl App {
             Some(TEST_EVENT_TYPE) => Some(TEST_EVENT_TYPE.to_owned()),
             Some(t) => Some(parse_event_types(&[t.to_owned()])?.remove(0)),
         };
+        let limit = crate::paging::limit(limit);
         let q = MessageQuery { endpoint_id: filter.endpoint_id, event_type, state, after, limit: limit + 1 };
         let mut c = self.db().acquire().await?;
         let rows = store::list_messages(c.ex(), &q).await?;

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::TcpAcceptor;
-use tenantry_app::orgs::{OrgSettings, TokenOrgs};
+use tenantry_app::claims::TokenOrgs;
+use tenantry_app::orgs::OrgSettings;
 use tenantry_app::{App, AppSettings, AuthSettings};
 use tenantry_auth::{Keyring, MasterKey, PasswordParams};
 use tenantry_core::{Clock, PasswordPolicy, RoleConfig};

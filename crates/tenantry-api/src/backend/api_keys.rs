@@ -6,11 +6,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenantry_app::api_keys::ApiKey;
+use tenantry_app::paging;
 use tenantry_core::ApiKeyId;
 use uuid::Uuid;
 
 use super::users::Deleted;
-use super::{BackendTag, DEFAULT_PAGE, MAX_PAGE};
+use super::BackendTag;
 use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
@@ -96,7 +97,7 @@ impl ApiKeysApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<ApiKeyPage>, ApiError> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let limit = paging::limit(limit.0);
         let page = app(req)?.list_api_keys(&ctx(req, auth.0), cursor.0.as_deref(), limit).await?;
         Ok(Json(ApiKeyPage {
             api_keys: page.items.into_iter().map(ApiKeyOut::from).collect(),

@@ -1,81 +1,30 @@
 //! `/api/backend/v1/orgs…`, `/api/backend/v1/users/{id}/orgs` and `/api/backend/v1/roles`: the
-//! organization model for the SaaS backend. The wire types here serve the end-user API too.
+//! organization model for the SaaS backend. The wire types both APIs share are in
+//! `wire/orgs.rs`; the ones here only the backend sends or receives.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
-use tenantry_app::invites::{CreateInvite, InviteDetails};
-use tenantry_app::members::{AddMember, ChangeRole, Member, PendingInvite, RosterEntry, RosterFilter};
-use tenantry_app::orgs::{AuditEntry, CreateOrg, Membership, Org, OrgFilter, UpdateOrg};
+use tenantry_app::members::AddMember;
+use tenantry_app::orgs::{CreateOrg, OrgFilter, UpdateOrg};
 use tenantry_app::roles::{RoleSpec, RolesSpec};
-use tenantry_app::transfers::Transfer;
-use tenantry_app::{parse_cursor, Patch};
+use tenantry_app::{paging, Patch};
 use tenantry_core::{OrgId, UserId};
 use uuid::Uuid;
 
 use super::users::Deleted;
 use super::BackendTag;
 use crate::security::{app, ctx, BackendKey};
+use crate::wire::orgs::{
+    audit_page, change_role, cursor, invite_input, invite_page, membership_page, roster_filter, roster_page, AuditPage,
+    InviteIn, InviteOut, InvitePage, MemberOut, MemberPatch, MembershipPage, OrgOut, RosterPage,
+};
 use crate::ApiError;
-
-/// Default and maximum page sizes of organization lists.
-pub const ORG_PAGE: u32 = 50;
-pub const ORG_MAX_PAGE: u32 = 100;
-
-/// An organization.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct OrgOut {
-    pub org_id: Uuid,
-    /// 1 to 255 characters.
-    pub name: String,
-    /// URL-safe and unique.
-    pub slug: String,
-    /// Set through the backend API; at most 8 KiB of JSON.
-    pub metadata: BTreeMap<String, Value>,
-    /// Members plus pending invites may not exceed it; absent means unlimited.
-    pub max_users: Option<u32>,
-    pub member_count: u32,
-    pub domains: Vec<String>,
-    /// Users with a verified email at one of `domains` join by themselves, at the lowest role.
-    pub domain_auto_join: bool,
-    /// Only addresses at one of `domains` may be invited or added.
-    pub domain_restrict: bool,
-    pub isolated: bool,
-    /// The user who created it through the end-user API.
-    pub created_by: Option<Uuid>,
-    /// Incremented on every change; webhook events carry it too.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Org> for OrgOut {
-    fn from(o: Org) -> OrgOut {
-        OrgOut {
-            org_id: o.id.as_uuid(),
-            name: o.name,
-            slug: o.slug,
-            metadata: o.metadata.into_iter().collect(),
-            max_users: o.max_users,
-            member_count: o.member_count,
-            domains: o.domains,
-            domain_auto_join: o.domain_auto_join,
-            domain_restrict: o.domain_restrict,
-            isolated: o.isolated,
-            created_by: o.created_by.map(|u| u.as_uuid()),
-            version: o.version,
-            created_at: o.created_at,
-            updated_at: o.updated_at,
-        }
-    }
-}
 
 /// A new organization, as the backend creates it.
 #[derive(Debug, Clone, Object)]
@@ -125,138 +74,11 @@ pub enum OrgCreated {
     Created(Json<OrgOut>),
 }
 
-/// A member of an organization.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct MemberOut {
-    pub membership_id: Uuid,
-    pub org_id: Uuid,
-    pub user_id: Uuid,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// The member's role in the hierarchy.
-    pub role: String,
-    pub additional_roles: Vec<String>,
-    /// Everything the roles grant, inherited ones included.
-    pub permissions: Vec<String>,
-    pub is_creator: bool,
-    pub version: i64,
-    pub joined_at: DateTime<Utc>,
-}
-
-impl From<Member> for MemberOut {
-    fn from(m: Member) -> MemberOut {
-        MemberOut {
-            membership_id: m.membership_id,
-            org_id: m.org_id.as_uuid(),
-            user_id: m.user_id.as_uuid(),
-            email: m.email,
-            first_name: m.first_name,
-            last_name: m.last_name,
-            role: m.role,
-            additional_roles: m.additional_roles,
-            permissions: m.permissions,
-            is_creator: m.is_creator,
-            version: m.version,
-            joined_at: m.joined_at,
-        }
-    }
-}
-
-/// An invitation (never its token).
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct InviteOut {
-    pub invite_id: Uuid,
-    pub org_id: Uuid,
-    pub email: String,
-    pub role: String,
-    pub additional_roles: Vec<String>,
-    /// The inviting user; absent when the backend invited.
-    pub invited_by: Option<Uuid>,
-    /// `pending`, `accepted`, `declined`, `revoked` or `expired`.
-    pub state: String,
-    pub expires_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub version: i64,
-}
-
-impl From<PendingInvite> for InviteOut {
-    fn from(i: PendingInvite) -> InviteOut {
-        InviteOut {
-            invite_id: i.invite_id,
-            org_id: i.org_id.as_uuid(),
-            email: i.email,
-            role: i.role,
-            additional_roles: i.additional_roles,
-            invited_by: i.invited_by.map(|u| u.as_uuid()),
-            state: i.state,
-            expires_at: i.expires_at,
-            created_at: i.created_at,
-            version: i.version,
-        }
-    }
-}
-
-/// One line of the roster: a member (`kind` = `member`) or a pending invite (`invite`).
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct RosterEntryOut {
-    /// `member` or `invite`.
-    pub kind: String,
-    pub member: Option<MemberOut>,
-    pub invite: Option<InviteOut>,
-}
-
-impl From<RosterEntry> for RosterEntryOut {
-    fn from(e: RosterEntry) -> RosterEntryOut {
-        match e {
-            RosterEntry::Member(m) => RosterEntryOut { kind: "member".into(), member: Some(m.into()), invite: None },
-            RosterEntry::Invite(i) => RosterEntryOut { kind: "invite".into(), member: None, invite: Some(i.into()) },
-        }
-    }
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct RosterPage {
-    pub entries: Vec<RosterEntryOut>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct InvitePage {
-    pub invites: Vec<InviteOut>,
-    pub next_cursor: Option<String>,
-}
-
 /// A user to add to an organization directly.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct MemberIn {
     pub user_id: Uuid,
-    /// A hierarchy role; the lowest one when absent.
-    pub role: Option<String>,
-    #[oai(default)]
-    pub additional_roles: Vec<String>,
-}
-
-/// A change of roles; absent fields stay as they are.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct MemberPatch {
-    pub role: Option<String>,
-    /// Replaces the member's additional roles.
-    pub additional_roles: Option<Vec<String>>,
-}
-
-/// An invitation to send.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct InviteIn {
-    pub email: String,
     /// A hierarchy role; the lowest one when absent.
     pub role: Option<String>,
     #[oai(default)]
@@ -275,85 +97,6 @@ pub enum InviteCreated {
     /// The invitation was created and its email queued.
     #[oai(status = 201)]
     Created(Json<InviteOut>),
-}
-
-/// An entry of an organization's audit trail.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct AuditEntryOut {
-    pub audit_id: Uuid,
-    pub occurred_at: DateTime<Utc>,
-    /// `api_key`, `user`, `system` or `anonymous`.
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: Option<String>,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-    pub details: Value,
-}
-
-impl From<AuditEntry> for AuditEntryOut {
-    fn from(a: AuditEntry) -> AuditEntryOut {
-        AuditEntryOut {
-            audit_id: a.id,
-            occurred_at: a.occurred_at,
-            actor_kind: a.actor_kind,
-            actor_id: a.actor_id,
-            action: a.action,
-            target_kind: a.target_kind,
-            target_id: a.target_id,
-            ip: a.ip,
-            request_id: a.request_id,
-            details: a.details,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct AuditPage {
-    /// Newest first.
-    pub entries: Vec<AuditEntryOut>,
-    pub next_cursor: Option<String>,
-}
-
-/// One of a user's organizations and their standing in it.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct MembershipOut {
-    pub org_id: Uuid,
-    pub org_name: String,
-    pub org_slug: String,
-    pub role: String,
-    /// The roles below `role`, whose permissions it inherits.
-    pub inherited_roles: Vec<String>,
-    pub additional_roles: Vec<String>,
-    pub permissions: Vec<String>,
-    pub joined_at: DateTime<Utc>,
-}
-
-impl From<Membership> for MembershipOut {
-    fn from(m: Membership) -> MembershipOut {
-        MembershipOut {
-            org_id: m.org_id.as_uuid(),
-            org_name: m.org_name,
-            org_slug: m.org_slug,
-            role: m.role,
-            inherited_roles: m.inherited_roles,
-            additional_roles: m.additional_roles,
-            permissions: m.permissions,
-            joined_at: m.joined_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct MembershipPage {
-    pub orgs: Vec<MembershipOut>,
-    pub next_cursor: Option<String>,
 }
 
 /// One role and the permissions it holds itself.
@@ -407,101 +150,6 @@ fn roles_out((spec, version): (RolesSpec, i64)) -> RolesOut {
     }
 }
 
-/// What an invitation link shows before signing in.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct InviteDetailsOut {
-    pub org_name: String,
-    pub inviter: String,
-    pub role: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl From<InviteDetails> for InviteDetailsOut {
-    fn from(d: InviteDetails) -> InviteDetailsOut {
-        InviteDetailsOut { org_name: d.org_name, inviter: d.inviter, role: d.role, expires_at: d.expires_at }
-    }
-}
-
-/// An ownership transfer waiting for (or past) the owner's confirmation.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
-pub struct TransferOut {
-    pub transfer_id: Uuid,
-    pub org_id: Uuid,
-    pub from_user_id: Uuid,
-    pub to_user_id: Uuid,
-    /// `pending`, `confirmed`, `cancelled` or `expired`.
-    pub state: String,
-    pub expires_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Transfer> for TransferOut {
-    fn from(t: Transfer) -> TransferOut {
-        TransferOut {
-            transfer_id: t.transfer_id,
-            org_id: t.org_id.as_uuid(),
-            from_user_id: t.from_user_id.as_uuid(),
-            to_user_id: t.to_user_id.as_uuid(),
-            state: t.state,
-            expires_at: t.expires_at,
-            created_at: t.created_at,
-        }
-    }
-}
-
-pub(crate) fn roster_page(page: tenantry_app::Page<RosterEntry>) -> RosterPage {
-    RosterPage { entries: page.items.into_iter().map(RosterEntryOut::from).collect(), next_cursor: page.next_cursor }
-}
-
-pub(crate) fn invite_page(page: tenantry_app::Page<PendingInvite>) -> InvitePage {
-    InvitePage { invites: page.items.into_iter().map(InviteOut::from).collect(), next_cursor: page.next_cursor }
-}
-
-pub(crate) fn audit_page(page: tenantry_app::Page<AuditEntry>) -> AuditPage {
-    AuditPage { entries: page.items.into_iter().map(AuditEntryOut::from).collect(), next_cursor: page.next_cursor }
-}
-
-pub(crate) fn membership_page(page: tenantry_app::Page<(Uuid, Membership)>) -> MembershipPage {
-    MembershipPage {
-        orgs: page.items.into_iter().map(|(_, m)| MembershipOut::from(m)).collect(),
-        next_cursor: page.next_cursor,
-    }
-}
-
-pub(crate) fn cursor(raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
-    Ok(parse_cursor(raw.as_deref())?)
-}
-
-pub(crate) fn page_size(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(ORG_PAGE).clamp(1, ORG_MAX_PAGE)
-}
-
-pub(crate) fn roster_filter(
-    role: Option<String>,
-    email: Option<String>,
-    members_only: Option<bool>,
-    cursor_raw: Option<String>,
-    limit: Option<u32>,
-) -> Result<RosterFilter, ApiError> {
-    Ok(RosterFilter {
-        role,
-        email,
-        members_only: members_only.unwrap_or(false),
-        cursor: cursor(cursor_raw)?,
-        limit: page_size(limit),
-    })
-}
-
-pub(crate) fn invite_input(b: InviteIn) -> CreateInvite {
-    CreateInvite { email: b.email, role: b.role, additional_roles: b.additional_roles }
-}
-
-pub(crate) fn change_role(b: MemberPatch) -> ChangeRole {
-    ChangeRole { role: b.role, additional_roles: b.additional_roles }
-}
-
 pub struct OrgsApi;
 
 #[OpenApi(prefix_path = "/api/backend/v1", tag = "BackendTag::Orgs")]
@@ -543,7 +191,7 @@ impl OrgsApi {
             name_prefix: name_prefix.0,
             domain: domain.0,
             cursor: self::cursor(cursor.0)?,
-            limit: page_size(limit.0),
+            limit: paging::org_limit(limit.0),
         };
         let page = app(req)?.query_orgs(&ctx(req, auth.0), filter).await?;
         Ok(Json(OrgPage { orgs: page.items.into_iter().map(OrgOut::from).collect(), next_cursor: page.next_cursor }))
@@ -764,7 +412,7 @@ impl OrgsApi {
                 OrgId::from_uuid(org_id.0),
                 all_states.0.unwrap_or(false),
                 self::cursor(cursor.0)?,
-                page_size(limit.0),
+                paging::org_limit(limit.0),
             )
             .await?;
         Ok(Json(invite_page(page)))
@@ -813,7 +461,12 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<AuditPage>, ApiError> {
         let page = app(req)?
-            .org_audit_log(&ctx(req, auth.0), OrgId::from_uuid(org_id.0), self::cursor(cursor.0)?, page_size(limit.0))
+            .org_audit_log(
+                &ctx(req, auth.0),
+                OrgId::from_uuid(org_id.0),
+                self::cursor(cursor.0)?,
+                paging::org_limit(limit.0),
+            )
             .await?;
         Ok(Json(audit_page(page)))
     }
@@ -838,7 +491,12 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<MembershipPage>, ApiError> {
         let page = app(req)?
-            .user_orgs(&ctx(req, auth.0), UserId::from_uuid(user_id.0), self::cursor(cursor.0)?, page_size(limit.0))
+            .user_orgs(
+                &ctx(req, auth.0),
+                UserId::from_uuid(user_id.0),
+                self::cursor(cursor.0)?,
+                paging::org_limit(limit.0),
+            )
             .await?;
         Ok(Json(membership_page(page)))
     }

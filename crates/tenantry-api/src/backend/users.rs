@@ -10,11 +10,11 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use tenantry_app::users::{CreateUser, UpdateUser, User};
-use tenantry_app::Patch;
+use tenantry_app::{paging, Patch};
 use tenantry_core::UserId;
 use uuid::Uuid;
 
-use super::{BackendTag, DEFAULT_PAGE, MAX_PAGE};
+use super::BackendTag;
 use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
@@ -167,7 +167,7 @@ impl UsersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<UserPage>, ApiError> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let limit = paging::limit(limit.0);
         let page =
             app(req)?.query_users(&ctx(req, auth.0), email_prefix.0.as_deref(), cursor.0.as_deref(), limit).await?;
         Ok(Json(UserPage { users: page.items.into_iter().map(UserOut::from).collect(), next_cursor: page.next_cursor }))

@@ -10,11 +10,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenantry_app::webhooks::{
     Attempt, CreateEndpoint, Endpoint, EndpointWithSecret, Message, MessageFilter, UpdateEndpoint,
 };
-use tenantry_app::Patch;
+use tenantry_app::{paging, Patch};
 use uuid::Uuid;
 
 use super::users::Deleted;
-use super::{BackendTag, DEFAULT_PAGE, MAX_PAGE};
+use super::BackendTag;
 use crate::security::{app, ctx, BackendKey};
 use crate::ApiError;
 
@@ -274,7 +274,7 @@ impl WebhooksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<WebhookEndpointPage>, ApiError> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let limit = paging::limit(limit.0);
         let page = app(req)?.list_webhook_endpoints(&ctx(req, auth.0), cursor.0.as_deref(), limit).await?;
         Ok(Json(WebhookEndpointPage {
             endpoints: page.items.into_iter().map(WebhookEndpointOut::from).collect(),
@@ -398,7 +398,7 @@ impl WebhooksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<WebhookMessagePage>, ApiError> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let limit = paging::limit(limit.0);
         let filter = MessageFilter { endpoint_id: endpoint_id.0, event_type: event_type.0, state: state.0 };
         let page = app(req)?.list_webhook_messages(&ctx(req, auth.0), filter, cursor.0.as_deref(), limit).await?;
         Ok(Json(WebhookMessagePage {

@@ -2,22 +2,25 @@
 //! organization model as the signed-in user acts on it. Same use cases as the backend API; what a
 //! member may do is decided there, from the membership as stored at the moment of the request.
 
+use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use tenantry_app::invites::InviteDetails;
 use tenantry_app::orgs::{CreateOrg, UpdateOrg};
+use tenantry_app::paging;
+use tenantry_app::transfers::Transfer;
 use tenantry_core::{OrgId, UserId};
 use uuid::Uuid;
 
 use super::account::{Done, TokenIn, TokensOut};
 use super::{EndUserTag, UserAuth};
-use crate::backend::orgs::{
-    audit_page, change_role, cursor, invite_input, invite_page, membership_page, page_size, roster_filter, roster_page,
-    AuditPage, InviteDetailsOut, InviteIn, InviteOut, InvitePage, MemberOut, MemberPatch, MembershipPage, OrgOut,
-    RosterPage, TransferOut,
-};
 use crate::security::{app, ctx};
+use crate::wire::orgs::{
+    audit_page, change_role, cursor, invite_input, invite_page, membership_page, roster_filter, roster_page, AuditPage,
+    InviteIn, InviteOut, InvitePage, MemberOut, MemberPatch, MembershipPage, OrgOut, RosterPage,
+};
 use crate::ApiError;
 
 /// A new organization; its creator becomes its Owner.
@@ -81,6 +84,50 @@ pub enum TransferRequested {
     Accepted(Json<TransferOut>),
 }
 
+/// What an invitation link shows before signing in.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
+pub struct InviteDetailsOut {
+    pub org_name: String,
+    pub inviter: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<InviteDetails> for InviteDetailsOut {
+    fn from(d: InviteDetails) -> InviteDetailsOut {
+        InviteDetailsOut { org_name: d.org_name, inviter: d.inviter, role: d.role, expires_at: d.expires_at }
+    }
+}
+
+/// An ownership transfer waiting for (or past) the owner's confirmation.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
+pub struct TransferOut {
+    pub transfer_id: Uuid,
+    pub org_id: Uuid,
+    pub from_user_id: Uuid,
+    pub to_user_id: Uuid,
+    /// `pending`, `confirmed`, `cancelled` or `expired`.
+    pub state: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Transfer> for TransferOut {
+    fn from(t: Transfer) -> TransferOut {
+        TransferOut {
+            transfer_id: t.transfer_id,
+            org_id: t.org_id.as_uuid(),
+            from_user_id: t.from_user_id.as_uuid(),
+            to_user_id: t.to_user_id.as_uuid(),
+            state: t.state,
+            expires_at: t.expires_at,
+            created_at: t.created_at,
+        }
+    }
+}
+
 fn org(id: Uuid) -> OrgId {
     OrgId::from_uuid(id)
 }
@@ -117,8 +164,9 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<MembershipPage>, ApiError> {
         let me = auth.user();
-        let page =
-            app(req)?.user_orgs(&ctx(req, me.actor()), me.user_id, self::cursor(cursor.0)?, page_size(limit.0)).await?;
+        let page = app(req)?
+            .user_orgs(&ctx(req, me.actor()), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0))
+            .await?;
         Ok(Json(membership_page(page)))
     }
 
@@ -310,7 +358,7 @@ impl OrgsApi {
                 org(org_id.0),
                 all_states.0.unwrap_or(false),
                 self::cursor(cursor.0)?,
-                page_size(limit.0),
+                paging::org_limit(limit.0),
             )
             .await?;
         Ok(Json(invite_page(page)))
@@ -356,7 +404,12 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<AuditPage>, ApiError> {
         let page = app(req)?
-            .org_audit_log(&ctx(req, auth.user().actor()), org(org_id.0), self::cursor(cursor.0)?, page_size(limit.0))
+            .org_audit_log(
+                &ctx(req, auth.user().actor()),
+                org(org_id.0),
+                self::cursor(cursor.0)?,
+                paging::org_limit(limit.0),
+            )
             .await?;
         Ok(Json(audit_page(page)))
     }
