@@ -394,6 +394,39 @@ async fn signup_can_be_turned_off(engine: Engine) {
     t.stop().await;
 }
 
+/// The sign-up throttle per source address (`signup_limit_per_ip`): that many sign-ups go through
+/// at once; then each waits 30 s, doubling, until an hour passes without one.
+async fn signup_limit_per_ip_is_configurable(engine: Engine) {
+    let t = TestApp::spawn_with(engine, |c| c.signup_limit_per_ip = 3).await;
+    let signup = |n: u32, status: u16| {
+        let t = &t;
+        async move {
+            let body = json!({ "email": format!("new{n}@example.com"), "password": "a fine passphrase" });
+            let resp = t.client.post(t.url("/api/v1/signup")).json(&body).send().await.unwrap();
+            let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            let body = expect_status(resp, "signup", status).await;
+            (body, retry_after)
+        }
+    };
+    for n in 0..3 {
+        signup(n, 202).await;
+    }
+    let (problem, retry_after) = signup(3, 429).await;
+    assert_eq!(problem_code(&problem), "too-many-attempts");
+    assert_eq!(retry_after.as_deref(), Some("30"));
+    t.clock.advance(chrono::Duration::seconds(31));
+    signup(4, 202).await;
+    let (_, retry_after) = signup(5, 429).await;
+    assert_eq!(retry_after.as_deref(), Some("60"), "each further sign-up waits twice as long");
+    // An hour without a sign-up from the address starts its count over.
+    t.clock.advance(chrono::Duration::hours(1) + chrono::Duration::seconds(1));
+    for n in 6..9 {
+        signup(n, 202).await;
+    }
+    signup(9, 429).await;
+    t.stop().await;
+}
+
 async fn backend_lists_and_ends_a_users_sessions(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     let user =
@@ -443,5 +476,6 @@ engine_tests!(
     disabled_users_cannot_sign_in_or_refresh,
     throttles_cover_addresses_and_mail,
     signup_can_be_turned_off,
+    signup_limit_per_ip_is_configurable,
     backend_lists_and_ends_a_users_sessions,
 );

@@ -236,7 +236,7 @@ async fn resend_and_revoke(engine: Engine) {
     assert_ne!(new, old);
     assert_eq!(mails_to(&t, "hal@example.com").await.len(), 2);
     let dead = Some(json!({ "token": old }));
-    assert_eq!(refused(&t, &hal, Method::POST, "/invites/accept", dead, 404).await, "invite-invalid");
+    assert_eq!(refused(&t, &hal, Method::POST, "/invites/accept", dead, 410).await, "invite-replaced");
     // Past the first expiry, the new link still works.
     t.clock.advance(chrono::Duration::days(2));
     for u in [&mut owner, &mut admin, &mut member, &mut hal] {
@@ -282,4 +282,43 @@ async fn resend_and_revoke(engine: Engine) {
     t.stop().await;
 }
 
-engine_tests!(invite_rules, accept_and_decline_as_the_invited_address, resend_and_revoke);
+/// A link that a resend replaced answers 410 `invite-replaced` (like a used or revoked one), for
+/// details, accept and decline, after any number of resends; a link that never existed stays 404.
+async fn replaced_links_say_so(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let owner = signed_in(&t, "owner@acme.com").await;
+    let org = oid(&create_org(&t, &owner, "Acme").await);
+    let ivy = signed_in(&t, "ivy@example.com").await;
+    let invite = t.post(&format!("{B}/orgs/{org}/invites"), json!({ "email": "ivy@example.com" }), 201).await;
+    let first = mailed_token(&t, "ivy@example.com", "org_invite").await;
+    let resend = format!("{B}/orgs/{org}/invites/{}/resend", iid(&invite));
+    t.post(&resend, json!({}), 200).await;
+    let second = mailed_token(&t, "ivy@example.com", "org_invite").await;
+    t.post(&resend, json!({}), 200).await;
+    let third = mailed_token(&t, "ivy@example.com", "org_invite").await;
+    assert!(first != second && second != third);
+
+    for old in [&first, &second] {
+        let problem = anon_post(&t, "/invites/details", json!({ "token": old }), 410).await;
+        assert_eq!(problem_code(&problem), "invite-replaced");
+        assert!(problem["detail"].as_str().unwrap().contains("newer"), "{problem}");
+        let body = Some(json!({ "token": old }));
+        assert_eq!(refused(&t, &ivy, Method::POST, "/invites/accept", body.clone(), 410).await, "invite-replaced");
+        assert_eq!(refused(&t, &ivy, Method::POST, "/invites/decline", body, 410).await, "invite-replaced");
+    }
+    let body = Some(json!({ "token": "never-issued" }));
+    assert_eq!(refused(&t, &ivy, Method::POST, "/invites/accept", body, 404).await, "invite-invalid");
+    // The latest link works, and once used it says so; the replaced ones still say replaced.
+    as_user(&t, &ivy, Method::POST, "/invites/accept", Some(json!({ "token": third })), 200).await;
+    let body = Some(json!({ "token": third }));
+    assert_eq!(refused(&t, &ivy, Method::POST, "/invites/accept", body, 410).await, "invite-used");
+    let problem = anon_post(&t, "/invites/details", json!({ "token": first }), 410).await;
+    assert_eq!(problem_code(&problem), "invite-replaced");
+    // Deleting the org takes the replaced tokens with it.
+    t.delete(&format!("{B}/orgs/{org}"), 204).await;
+    let problem = anon_post(&t, "/invites/details", json!({ "token": first }), 404).await;
+    assert_eq!(problem_code(&problem), "invite-invalid");
+    t.stop().await;
+}
+
+engine_tests!(invite_rules, accept_and_decline_as_the_invited_address, resend_and_revoke, replaced_links_say_so);

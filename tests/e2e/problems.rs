@@ -105,4 +105,60 @@ async fn post_chunked(t: &TestApp, n: usize) -> String {
     text.split_whitespace().nth(1).unwrap_or_default().to_owned()
 }
 
-engine_tests!(framework_errors_are_problems, malformed_bodies_are_refused, oversized_bodies_get_413);
+/// A malformed id in the path is named as the OpenAPI document names it, never by the
+/// framework's internal name (`param0`).
+async fn malformed_path_ids_name_the_parameter(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let body = t.get("/api/backend/v1/users/not-a-uuid", 400).await;
+    assert_eq!(problem_code(&body), "bad-request");
+    assert_eq!(body["detail"], "The path parameter `user_id` is not a UUID.");
+    assert_eq!(body["errors"], json!([{ "field": "user_id", "detail": "Not a UUID." }]));
+
+    let org = t.post("/api/backend/v1/orgs", json!({ "name": "Acme" }), 201).await;
+    let org_id = org["org_id"].as_str().unwrap();
+    let body = t.get(&format!("/api/backend/v1/orgs/{org_id}/members/42"), 400).await;
+    assert_eq!(body["detail"], "The path parameter `user_id` is not a UUID.", "the second parameter");
+    let body = t.get("/api/backend/v1/orgs/acme/members", 400).await;
+    assert_eq!(body["errors"][0]["field"], "org_id");
+    // The end-user API too.
+    let user = crate::support::signed_in(&t, "u@example.com").await;
+    let body = crate::support::call(&t, Method::GET, "/api/v1/orgs/nope", Some(&user.access), None, 400).await;
+    assert_eq!(body["detail"], "The path parameter `org_id` is not a UUID.");
+    assert!(!body.to_string().contains("param0"), "{body}");
+    t.stop().await;
+}
+
+/// Org metadata that is not a JSON object is a field error on `metadata`, in all three places
+/// it is sent: create, update and merge.
+async fn non_object_metadata_is_a_field_error(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let check = |problem: &serde_json::Value, kind: &str| {
+        assert_eq!(problem_code(problem), "invalid-metadata", "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "metadata", "{problem}");
+        let detail = problem["errors"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains("is a JSON object") && detail.contains(kind), "{detail}");
+    };
+    let problem = t.post("/api/backend/v1/orgs", json!({ "name": "Acme", "metadata": [1, 2] }), 422).await;
+    check(&problem, "an array");
+    let problem = t.post("/api/backend/v1/orgs", json!({ "name": "Acme", "metadata": "crm" }), 422).await;
+    check(&problem, "a string");
+    let org = t.post("/api/backend/v1/orgs", json!({ "name": "Acme", "metadata": { "crm_id": "A-1" } }), 201).await;
+    let org_id = org["org_id"].as_str().unwrap();
+    let problem = t.patch(&format!("/api/backend/v1/orgs/{org_id}"), json!({ "metadata": [] }), 422).await;
+    check(&problem, "an array");
+    let problem = t.patch(&format!("/api/backend/v1/orgs/{org_id}/metadata"), json!([1]), 422).await;
+    check(&problem, "an array");
+    // `null` in an update leaves the metadata as it is, as before.
+    t.patch(&format!("/api/backend/v1/orgs/{org_id}"), json!({ "metadata": null }), 200).await;
+    let org = t.get(&format!("/api/backend/v1/orgs/{org_id}"), 200).await;
+    assert_eq!(org["metadata"], json!({ "crm_id": "A-1" }), "nothing was written");
+    t.stop().await;
+}
+
+engine_tests!(
+    framework_errors_are_problems,
+    malformed_bodies_are_refused,
+    oversized_bodies_get_413,
+    malformed_path_ids_name_the_parameter,
+    non_object_metadata_is_a_field_error,
+);

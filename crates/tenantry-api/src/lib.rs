@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod enduser;
+pub mod metadata;
 pub mod problem;
 pub mod security;
 pub mod wire;

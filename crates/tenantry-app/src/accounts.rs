@@ -180,7 +180,9 @@ impl App {
         let first_name = input.first_name.as_deref().map(|n| PersonName::parse(n, "first_name")).transpose()?.flatten();
         let last_name = input.last_name.as_deref().map(|n| PersonName::parse(n, "last_name")).transpose()?.flatten();
         if let Some(ip) = ctx.ip {
-            throttle(self, &[(format!("signup:ip:{ip}"), ThrottleRule::SIGNUP_IP)]).await?;
+            let rule =
+                ThrottleRule { free_attempts: self.settings().auth.signup_limit_per_ip, ..ThrottleRule::SIGNUP_IP };
+            throttle(self, &[(format!("signup:ip:{ip}"), rule)]).await?;
         }
         // Hash in every case, so a taken email costs the same time.
         let hash =

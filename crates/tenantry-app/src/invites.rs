@@ -51,6 +51,21 @@ fn invite_invalid() -> AppError {
     DomainError::not_found("invite-invalid", "This invitation link is not valid.").into()
 }
 
+/// Why a token names no invite: a resend replaced it (410 `invite-replaced`), or it never
+/// named one (404 `invite-invalid`).
+async fn no_invite(ex: Ex<'_>, token_hash: &[u8]) -> AppError {
+    match store::is_replaced_invite_token(ex, token_hash).await {
+        Ok(true) => DomainError::new(
+            ErrorKind::Gone,
+            "invite-replaced",
+            "This invitation link was replaced by a newer one. Use the link in the latest invitation email.",
+        )
+        .into(),
+        Ok(false) => invite_invalid(),
+        Err(e) => e.into(),
+    }
+}
+
 fn invite_not_found() -> AppError {
     DomainError::not_found("invite-not-found", "This organization has no such invitation.").into()
 }
@@ -239,6 +254,7 @@ impl App {
             )?;
         }
         let (token, token_hash) = new_opaque_token();
+        store::insert_replaced_invite_token(tx.ex(), &invite.token_hash, invite.id, now).await?;
         invite.token_hash = token_hash;
         invite.expires_at = now + self.settings().orgs.invite_ttl;
         invite.version += 1;
@@ -311,8 +327,10 @@ impl App {
     pub async fn invite_details(&self, token: &str) -> AppResult<InviteDetails> {
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        let invite =
-            store::find_invite_by_token(c.ex(), &hash_opaque_token(token)).await?.ok_or_else(invite_invalid)?;
+        let token_hash = hash_opaque_token(token);
+        let Some(invite) = store::find_invite_by_token(c.ex(), &token_hash).await? else {
+            return Err(no_invite(c.ex(), &token_hash).await);
+        };
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }
@@ -418,13 +436,18 @@ impl App {
         let now = self.clock().now();
         let token_hash = hash_opaque_token(token);
         let mut tx = self.db().begin().await?;
-        let found = store::find_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
+        let Some(found) = store::find_invite_by_token(tx.ex(), &token_hash).await? else {
+            return Err(no_invite(tx.ex(), &token_hash).await);
+        };
         let org = match lock {
             OrgLock::Shared => org_store::share_org(tx.ex(), found.org_id).await?,
             OrgLock::Exclusive => org_store::lock_org(tx.ex(), found.org_id).await?,
         }
         .ok_or_else(invite_invalid)?;
-        let invite = store::lock_invite_by_token(tx.ex(), &token_hash).await?.ok_or_else(invite_invalid)?;
+        // A resend that committed while this waited for the org's lock replaced the token.
+        let Some(invite) = store::lock_invite_by_token(tx.ex(), &token_hash).await? else {
+            return Err(no_invite(tx.ex(), &token_hash).await);
+        };
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }

@@ -57,6 +57,8 @@ pub struct AuthSettings {
     /// The token issuer and the base of emailed links: the deployment's public URL.
     pub issuer: String,
     pub signup_enabled: bool,
+    /// Sign-ups one source address may make before the sign-up throttle slows it down.
+    pub signup_limit_per_ip: u32,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// Absolute lifetime of a session (password-only sign-in: at most 30 days).
@@ -72,6 +74,7 @@ impl Default for AuthSettings {
         AuthSettings {
             issuer: "http://localhost:8080".into(),
             signup_enabled: true,
+            signup_limit_per_ip: tenantry_core::throttle::ThrottleRule::SIGNUP_IP.free_attempts,
             access_ttl: Duration::minutes(15),
             refresh_ttl: Duration::days(30),
             session_ttl: Duration::days(30),

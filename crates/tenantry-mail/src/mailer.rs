@@ -146,25 +146,30 @@ impl Mailer {
         }
     }
 
-    /// Renders and sends one queued mail, and logs it: recipient and template always, and the link
-    /// too in outbox mode, where the log is how a developer follows it.
+    /// Renders and sends one queued mail, and logs that it went: its id, template, the recipient's
+    /// domain and, in outbox mode, the file. Never the link or its token (the link is a credential:
+    /// whoever reads the log could verify, reset or accept with it), nor the whole address; a
+    /// developer without SMTP opens the `.eml` file the log names.
     pub async fn deliver(&self, mail: &MailRow) -> Result<Delivery, MailError> {
         let (template, to, vars) = (mail.template.as_str(), mail.to_address.as_str(), &mail.vars.0);
         let known = MailTemplate::from_name(template).ok_or_else(|| MailError::UnknownTemplate(template.to_owned()))?;
         let message = self.render_with_id(known, to, vars, mail.id)?;
         let delivery = self.send(&message).await?;
+        let to_domain = recipient_domain(to);
         match &delivery {
-            Delivery::Smtp => tracing::info!(mail_id = %mail.id, to, template, "mail sent"),
-            Delivery::File(path) => {
-                let link = vars.get("link").and_then(Value::as_str).unwrap_or("");
-                tracing::info!(
-                    mail_id = %mail.id, to, template, link, file = %path.display(),
-                    "mail written to the outbox (no SMTP server set)"
-                );
-            }
+            Delivery::Smtp => tracing::info!(mail_id = %mail.id, template, to_domain, "mail sent"),
+            Delivery::File(path) => tracing::info!(
+                mail_id = %mail.id, template, to_domain, file = %path.display(),
+                "mail written to the outbox (no SMTP server set)"
+            ),
         }
         Ok(delivery)
     }
+}
+
+/// What a log line may say about a recipient: the domain of the address, nothing before the `@`.
+pub(crate) fn recipient_domain(to: &str) -> &str {
+    to.rsplit_once('@').map_or("", |(_, domain)| domain)
 }
 
 /// The recipient as a mailbox. Control characters (a CR/LF would start a new header) are refused

@@ -128,13 +128,15 @@ async fn attempt(db: Db, mailer: Arc<Mailer>, row: MailRow, now: DateTime<Utc>) 
         Err(e) => {
             let retry_at = retry_at(&e, row.attempts, now);
             let error: String = e.to_string().chars().take(MAX_ERROR_CHARS).collect();
+            // The log names the recipient's domain only (see `Mailer::deliver`).
+            let to_domain = crate::mailer::recipient_domain(&row.to_address);
             match retry_at {
                 Some(at) => tracing::warn!(
-                    mail_id = %row.id, to = %row.to_address, template = %row.template, attempts = row.attempts,
+                    mail_id = %row.id, to_domain, template = %row.template, attempts = row.attempts,
                     retry_at = %at, error = %error, "mail delivery failed; will retry"
                 ),
                 None => tracing::error!(
-                    mail_id = %row.id, to = %row.to_address, template = %row.template, attempts = row.attempts,
+                    mail_id = %row.id, to_domain, template = %row.template, attempts = row.attempts,
                     error = %error, "mail delivery failed; giving up"
                 ),
             }

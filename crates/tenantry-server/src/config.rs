@@ -66,6 +66,9 @@ pub struct Config {
     pub master_key_file: String,
     /// Whether people may create their own accounts through `/api/v1/signup`.
     pub signup_enabled: bool,
+    /// Sign-ups one source address may make before each further one waits (30 s, doubling up to
+    /// an hour); its count starts over after an hour without a sign-up from it.
+    pub signup_limit_per_ip: u32,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: i64,
     /// Run the background workers (mail and webhook delivery) in this process.
@@ -205,6 +208,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: "data/master.key".into(),
             signup_enabled: true,
+            signup_limit_per_ip: 20,
             access_token_ttl_secs: 900,
             workers_enabled: true,
             mail: MailSettings::default(),
@@ -228,6 +232,7 @@ impl std::fmt::Debug for Config {
             .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
             .field("master_key_file", &self.master_key_file)
             .field("signup_enabled", &self.signup_enabled)
+            .field("signup_limit_per_ip", &self.signup_limit_per_ip)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
             .field("workers_enabled", &self.workers_enabled)
             .field("mail", &self.mail)
@@ -269,6 +274,9 @@ impl Config {
         }
         if self.password.min_length < 8 {
             bail!("password.min_length must be at least 8 (NIST SP 800-63B)");
+        }
+        if !(1..=100_000).contains(&self.signup_limit_per_ip) {
+            bail!("signup_limit_per_ip must be between 1 and 100000");
         }
         if !(60..=3600).contains(&self.access_token_ttl_secs) {
             bail!("access_token_ttl_secs must be between 60 and 3600");
@@ -343,5 +351,7 @@ mod tests {
         assert!(c.validate().is_err());
         let c = Config { password: PasswordConfig { min_length: 6, ..PasswordConfig::default() }, ..Config::default() };
         assert!(c.validate().is_err());
+        let c = Config { signup_limit_per_ip: 0, ..Config::default() };
+        assert!(c.validate().is_err(), "a sign-up limit of 0 would refuse every sign-up");
     }
 }

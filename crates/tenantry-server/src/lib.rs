@@ -56,6 +56,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
         auth: AuthSettings {
             issuer: config.public_base().to_owned(),
             signup_enabled: config.signup_enabled,
+            signup_limit_per_ip: config.signup_limit_per_ip,
             access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs),
             ..AuthSettings::default()
         },

@@ -11,9 +11,12 @@ use tenantry_server::{Config, LogFormat};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// Tenantry: identity for B2B SaaS.
+/// Tenantry: self-hostable identity for B2B SaaS.
+///
+/// Users, organizations, roles and invitations behind a backend API and an end-user API, with
+/// signed webhooks, on an SQLite file or PostgreSQL. Without a command, `tenantry` runs the server.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Cli {
     /// A TOML configuration file (see tenantry.example.toml). `TENANTRY_*` variables override it.
     #[arg(long, env = "TENANTRY_CONFIG", global = true)]

@@ -81,6 +81,36 @@ pub async fn lock_invite_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Optio
     sql_rows!(ex, fetch_optional, InviteRow, &sql, token_hash)
 }
 
+/// Keeps the hash of a token that a resend replaced, so that the old link can be told apart
+/// from one that never existed.
+pub async fn insert_replaced_invite_token(
+    ex: Ex<'_>,
+    token_hash: &[u8],
+    invite_id: Uuid,
+    replaced_at: DateTime<Utc>,
+) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO org_invite_replaced_tokens (token_hash, invite_id, replaced_at) VALUES ($1, $2, $3)",
+        token_hash,
+        invite_id,
+        replaced_at,
+    )?;
+    Ok(())
+}
+
+/// Whether a token is one that a resend replaced.
+pub async fn is_replaced_invite_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<bool> {
+    let n = sql_scalar!(
+        ex,
+        fetch_one,
+        i64,
+        "SELECT COUNT(*) FROM org_invite_replaced_tokens WHERE token_hash = $1",
+        token_hash
+    )?;
+    Ok(n > 0)
+}
+
 /// The pending invite of an address to an org, expired or not.
 pub async fn find_pending_invite(ex: Ex<'_>, org_id: Uuid, email_normalized: &str) -> Result<Option<InviteRow>> {
     let sql =

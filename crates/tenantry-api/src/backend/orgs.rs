@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::users::Deleted;
 use super::BackendTag;
+use crate::metadata::MetadataIn;
 use crate::security::{app, ctx, BackendKey};
 use crate::wire::orgs::{
     audit_page, change_role, cursor, invite_input, invite_page, membership_page, roster_filter, roster_page, AuditPage,
@@ -37,7 +38,7 @@ pub struct OrgIn {
     pub owner_user_id: Option<Uuid>,
     /// At least 1; absent is unlimited.
     pub max_users: Option<i64>,
-    pub metadata: Option<BTreeMap<String, Value>>,
+    pub metadata: Option<MetadataIn>,
     #[oai(default)]
     pub domains: Vec<String>,
     #[oai(default)]
@@ -55,7 +56,7 @@ pub struct OrgPatch {
     /// `null` is unlimited. Lowering it evicts nobody.
     pub max_users: MaybeUndefined<i64>,
     /// Replaces the whole object (see the metadata endpoint to merge).
-    pub metadata: Option<BTreeMap<String, Value>>,
+    pub metadata: Option<MetadataIn>,
     pub domain_auto_join: Option<bool>,
     pub domain_restrict: Option<bool>,
 }
@@ -163,7 +164,7 @@ impl OrgsApi {
             slug: b.slug,
             owner: b.owner_user_id.map(UserId::from_uuid),
             max_users: b.max_users,
-            metadata: b.metadata.map(|m| m.into_iter().collect()),
+            metadata: b.metadata.map(MetadataIn::into_object).transpose()?,
             domains: b.domains,
             domain_auto_join: b.domain_auto_join,
             domain_restrict: b.domain_restrict,
@@ -227,7 +228,7 @@ impl OrgsApi {
                 MaybeUndefined::Null => Patch::Null,
                 MaybeUndefined::Value(n) => Patch::Value(n),
             },
-            metadata: b.metadata.map(|m| m.into_iter().collect()),
+            metadata: b.metadata.map(MetadataIn::into_object).transpose()?,
             domain_auto_join: b.domain_auto_join,
             domain_restrict: b.domain_restrict,
         };
@@ -243,9 +244,9 @@ impl OrgsApi {
         req: &Request,
         auth: BackendKey,
         org_id: Path<Uuid>,
-        body: Json<BTreeMap<String, Value>>,
+        body: Json<MetadataIn>,
     ) -> Result<Json<OrgOut>, ApiError> {
-        let patch = body.0.into_iter().collect();
+        let patch = body.0.into_object()?;
         Ok(Json(app(req)?.merge_org_metadata(&ctx(req, auth.0), OrgId::from_uuid(org_id.0), patch).await?.into()))
     }
 
