@@ -2,14 +2,11 @@
 //! organization model for the SaaS backend. The wire types both APIs share are in
 //! `wire/orgs.rs`; the ones here only the backend sends or receives.
 
-use std::collections::BTreeMap;
-
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::Value;
 use tenantry_app::members::AddMember;
 use tenantry_app::orgs::{CreateOrg, OrgFilter, UpdateOrg};
 use tenantry_app::roles::{RoleSpec, RolesSpec};
