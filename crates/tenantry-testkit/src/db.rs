@@ -6,11 +6,11 @@ use tenantry_store::Engine;
 /// The PostgreSQL server to make test databases on, from `TENANTRY_TEST_DATABASE_URL`.
 ///
 /// # Panics
-/// Under CI (`CI` set) when the variable is missing: CI must run the PostgreSQL suite.
+/// Under CI ([`crate::under_ci`]) when the variable is missing: CI must run the PostgreSQL suite.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TENANTRY_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
+        _ if crate::under_ci() => {
             panic!("CI is set but TENANTRY_TEST_DATABASE_URL is not: the PostgreSQL suite must run in CI")
         }
         _ => None,

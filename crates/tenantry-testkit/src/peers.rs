@@ -2,8 +2,9 @@
 //!
 //! The interpreter is, in order: `$TENANTRY_PEERS_PYTHON`; `.venv-peers/bin/python` at the
 //! workspace root; the venv `scripts/peers-venv.sh` makes (`$TENANTRY_PEERS_VENV`, by default
-//! `~/.cache/tenantry-peers-venv`); `python3`. A missing peer fails the test under CI (`CI` set)
-//! and skips it otherwise.
+//! `~/.cache/tenantry-peers-venv`); `python3`. A missing peer fails the test under CI
+//! ([`crate::under_ci`]) and skips it otherwise; so does a missing command ([`peer_command`]).
+//! The peers' scripts see `CI` too, and fail there when an optional library is missing.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -39,7 +40,31 @@ pub fn peers_python(module: &str) -> Option<PathBuf> {
     }
     let why =
         format!("{} cannot import {module}; run scripts/peers-venv.sh or set TENANTRY_PEERS_PYTHON", python.display());
-    if std::env::var_os("CI").is_some() {
+    missing(why)
+}
+
+/// The path of `command` (for example `xmlsec1`, or a browser) on `PATH`, or `None` (skip)
+/// outside CI.
+///
+/// # Panics
+/// Under CI when the command is not found.
+pub fn peer_command(command: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(command)).find(|p| is_executable(p)));
+    if found.is_some() {
+        return found;
+    }
+    missing(format!("{command} is not on PATH; install it (see .ci/run for the packages)"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A missing peer: a failure under CI, a skip (with the reason on stderr) elsewhere.
+fn missing(why: String) -> Option<PathBuf> {
+    if crate::under_ci() {
         panic!("CI is set and a test peer is missing: {why}");
     }
     eprintln!("skipped: {why}");
@@ -159,4 +184,17 @@ pub fn link_in(text: &str, base: &str) -> Option<String> {
     let rest = &text[start..];
     let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>').unwrap_or(rest.len());
     Some(rest[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_on_path_is_found() {
+        let sh = peer_command("sh").expect("sh is on PATH");
+        assert!(sh.is_absolute() || sh.starts_with("."), "{}", sh.display());
+        assert!(is_executable(&sh));
+        assert!(!is_executable(Path::new(env!("CARGO_MANIFEST_DIR"))), "a folder is no command");
+    }
 }
