@@ -16,6 +16,7 @@ pub mod authz;
 pub mod claims;
 mod ctx;
 mod error;
+pub mod housekeeping;
 pub mod invites;
 mod keys;
 pub mod members;
@@ -95,6 +96,8 @@ pub struct App {
     keyring: Arc<Keyring>,
     keys: Arc<keys::KeyCache>,
     roles_cache: Arc<roles::RolesCache>,
+    api_keys: Arc<api_keys::ApiKeyCache>,
+    sweep_metrics: Arc<housekeeping::SweepMetrics>,
     mail_wake: Arc<Notify>,
     webhook_wake: Arc<Notify>,
 }
@@ -111,6 +114,8 @@ impl App {
             keyring: Arc::new(keyring),
             keys: Arc::default(),
             roles_cache: Arc::default(),
+            api_keys: Arc::default(),
+            sweep_metrics: Arc::default(),
             mail_wake: Arc::new(Notify::new()),
             webhook_wake: Arc::new(Notify::new()),
         })
@@ -151,5 +156,10 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.settings
+    }
+
+    /// What this node's sweeper removed (see [`housekeeping`]).
+    pub fn sweep_metrics(&self) -> &housekeeping::SweepMetrics {
+        &self.sweep_metrics
     }
 }

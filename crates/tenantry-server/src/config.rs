@@ -76,6 +76,7 @@ pub struct Config {
     pub mail: MailSettings,
     pub orgs: OrgsConfig,
     pub webhooks: WebhooksConfig,
+    pub housekeeping: HousekeepingConfig,
 }
 
 /// Webhook delivery (DESIGN §5, SECURITY §11–12).
@@ -100,6 +101,33 @@ impl Default for WebhooksConfig {
             timeout_ms: 15_000,
             secret_overlap_secs: 24 * 3600,
             disable_after_failing_secs: 5 * 24 * 3600,
+        }
+    }
+}
+
+/// Background upkeep (README, "Housekeeping"): the sweeper, which one node at a time runs when
+/// `workers_enabled` is set, and the reload of every node's API-key cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HousekeepingConfig {
+    /// Seconds between sweeps (expired sessions and tokens, idle throttles, old webhook messages).
+    pub interval_secs: u64,
+    /// How long delivered webhook messages and their attempts are kept, in seconds.
+    pub webhook_retention_secs: i64,
+    /// Rows removed per statement.
+    pub batch_size: u32,
+    /// Seconds between full reloads of a node's API-key cache, the safety net behind the
+    /// revocation notifications (and the only way another SQLite process hears of one).
+    pub api_key_reload_secs: u64,
+}
+
+impl Default for HousekeepingConfig {
+    fn default() -> Self {
+        HousekeepingConfig {
+            interval_secs: 60,
+            webhook_retention_secs: 7 * 24 * 3600,
+            batch_size: 1000,
+            api_key_reload_secs: 30,
         }
     }
 }
@@ -214,6 +242,7 @@ impl Default for Config {
             mail: MailSettings::default(),
             orgs: OrgsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            housekeeping: HousekeepingConfig::default(),
         }
     }
 }
@@ -238,6 +267,7 @@ impl std::fmt::Debug for Config {
             .field("mail", &self.mail)
             .field("orgs", &self.orgs)
             .field("webhooks", &self.webhooks)
+            .field("housekeeping", &self.housekeeping)
             .finish()
     }
 }
@@ -303,6 +333,16 @@ impl Config {
         }
         if !(60..=365 * 24 * 3600).contains(&self.webhooks.disable_after_failing_secs) {
             bail!("webhooks.disable_after_failing_secs must be between 60 and 31536000 (a year)");
+        }
+        let h = &self.housekeeping;
+        if !(1..=24 * 3600).contains(&h.interval_secs) || !(1..=10_000).contains(&h.batch_size) {
+            bail!("housekeeping.interval_secs must be 1 to 86400 and housekeeping.batch_size 1 to 10000");
+        }
+        if !(3600..=10 * 365 * 24 * 3600).contains(&h.webhook_retention_secs) {
+            bail!("housekeeping.webhook_retention_secs must be between 3600 and 315360000 (ten years)");
+        }
+        if !(1..=3600).contains(&h.api_key_reload_secs) {
+            bail!("housekeeping.api_key_reload_secs must be between 1 and 3600");
         }
         if let Some(roles) = &self.orgs.roles {
             roles.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?;

@@ -232,5 +232,6 @@ async fn metrics_text(app: Data<&App>, metrics: Data<&Arc<HttpMetrics>>, webhook
         Ok(queue) => crate::metrics::render_webhooks(&mut text, &queue, webhooks.0 .0.as_deref()),
         Err(e) => tracing::warn!(error = %e, "could not count webhook messages for /metrics"),
     }
+    crate::metrics::render_sweeper(&mut text, app.sweep_metrics());
     Response::builder().content_type("text/plain; version=0.0.4").body(text)
 }

@@ -25,6 +25,7 @@ use tenantry_store::{Db, DbOptions, Engine};
 use tenantry_webhooks::WebhookSettings;
 use tokio_util::sync::CancellationToken;
 
+pub use config::HousekeepingConfig;
 pub use config::{Config, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode, WebhooksConfig};
 pub use http::REQUEST_ID;
 
@@ -153,35 +154,73 @@ pub fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     Mailer::new(mail_config).map_err(|e| anyhow::anyhow!("invalid mail settings: {e}"))
 }
 
-/// On PostgreSQL, wakes this node's webhook worker whenever any node commits events (the outbox
-/// trigger's `NOTIFY`), so deliveries start at once rather than at the next poll. Without a
-/// listening connection (SQLite, or PostgreSQL refusing one) the worker's own wake-up after each
-/// local write and its poll remain.
-async fn relay_outbox_notifications(app: App, shutdown: CancellationToken) {
-    let mut listener = match tenantry_store::notify::OutboxListener::connect(app.db()).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for outbox notifications; webhook delivery falls back to polling");
-            return;
+/// On PostgreSQL, listens for what other nodes commit: outbox events wake this node's webhook
+/// worker at once rather than at its next poll, and a revoked API key leaves this node's key cache
+/// within moments. Whenever the listening connection is lost, the key cache is reloaded once it
+/// listens again (notifications sent meanwhile are lost; the worker's poll covers the events).
+/// SQLite has one server process, which needs none of this.
+async fn relay_notifications(app: App, shutdown: CancellationToken) {
+    use tenantry_store::notify::{Listener, Notification};
+    let pause = || async {
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => true,
+        }
+    };
+    let reload = |app: &App| {
+        let app = app.clone();
+        async move {
+            if let Err(e) = app.reload_api_keys().await {
+                tracing::warn!(error = %e, "could not reload the API key cache");
+            }
         }
     };
     let wake = app.webhook_wake();
+    let mut first = true;
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            got = listener.recv() => match got {
-                Ok(()) => wake.notify_one(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox notifications interrupted; listening again");
-                    // The poll covers the gap; do not spin on a database that is down.
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
+        let mut listener = match Listener::connect(app.db()).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for notifications; trying again");
+                if pause().await {
+                    continue;
                 }
-            },
+                return;
+            }
+        };
+        if !first {
+            reload(&app).await;
         }
+        first = false;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                got = listener.recv() => match got {
+                    Ok(Notification::Outbox) => wake.notify_one(),
+                    Ok(Notification::ApiKeyRevoked(id)) => app.forget_api_key(id),
+                    Ok(Notification::Reconnected) => reload(&app).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notifications interrupted; listening again");
+                        break;
+                    }
+                },
+            }
+        }
+        // A database that is down is not retried in a tight loop.
+        if !pause().await {
+            return;
+        }
+    }
+}
+
+/// The sweeper's settings from the configuration (validated already).
+fn sweep_settings(config: &Config) -> tenantry_app::housekeeping::SweepSettings {
+    let h = &config.housekeeping;
+    tenantry_app::housekeeping::SweepSettings {
+        interval: Duration::from_secs(h.interval_secs),
+        webhook_retention: chrono::Duration::seconds(h.webhook_retention_secs),
+        batch: h.batch_size,
     }
 }
 
@@ -201,8 +240,15 @@ pub async fn serve(
         let webhooks = app.webhook_worker().map_err(|e| anyhow::anyhow!("{e}"))?;
         webhook_metrics = Some(webhooks.metrics());
         workers.push(tokio::spawn(webhooks.run(shutdown.clone(), app.webhook_wake())));
-        workers.push(tokio::spawn(relay_outbox_notifications(app.clone(), shutdown.clone())));
     }
+    if config.workers_enabled {
+        let sweeper = tenantry_app::housekeeping::Sweeper::new(app.clone(), sweep_settings(config));
+        workers.push(tokio::spawn(sweeper.run(shutdown.clone().cancelled_owned())));
+    }
+    // Every node, workers or not, keeps its API-key cache fresh and hears other nodes' revocations.
+    workers.push(tokio::spawn(relay_notifications(app.clone(), shutdown.clone())));
+    let reload = Duration::from_secs(config.housekeeping.api_key_reload_secs);
+    workers.push(tokio::spawn(app.clone().maintain_api_key_cache(shutdown.clone().cancelled_owned(), reload)));
     let metrics = Arc::new(metrics::HttpMetrics::default());
     let endpoint = http::routes(app.clone(), metrics, webhook_metrics, config.body_limit_bytes);
     let acceptor = TcpAcceptor::from_tokio(listener)?;

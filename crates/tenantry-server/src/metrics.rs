@@ -122,6 +122,18 @@ pub fn render_webhooks(out: &mut String, queue: &QueueStats, attempts: Option<&W
     }
 }
 
+/// Appends what this node's sweeper removed (README, "Housekeeping").
+pub fn render_sweeper(out: &mut String, sweeper: &tenantry_app::housekeeping::SweepMetrics) {
+    out.push_str("# HELP tenantry_sweeper_runs_total Sweeps this node ran while holding the sweeper lease.\n");
+    out.push_str("# TYPE tenantry_sweeper_runs_total counter\n");
+    let _ = writeln!(out, "tenantry_sweeper_runs_total {}", sweeper.runs());
+    out.push_str("# HELP tenantry_sweeper_deleted_total Rows this node's sweeper removed, by kind.\n");
+    out.push_str("# TYPE tenantry_sweeper_deleted_total counter\n");
+    for (kind, n) in sweeper.deleted() {
+        let _ = writeln!(out, "tenantry_sweeper_deleted_total{{kind=\"{kind}\"}} {n}");
+    }
+}
+
 impl Series {
     fn observe(&self, status: u16, elapsed: Duration) {
         let counted = {

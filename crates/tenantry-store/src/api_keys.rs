@@ -67,3 +67,24 @@ pub async fn touch_api_key(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>, stale_befor
 pub async fn revoke_api_key(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
     sql_execute!(ex, "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", id, now)
 }
+
+/// Every live key (a deployment has few): what a node's key cache reloads.
+pub async fn list_live_api_keys(ex: Ex<'_>) -> Result<Vec<ApiKeyRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE revoked_at IS NULL ORDER BY id");
+    sql_rows!(ex, fetch_all, ApiKeyRow, &sql)
+}
+
+/// Tells every node that the key `id` was revoked, so that each drops it from its cache. On
+/// PostgreSQL a `pg_notify` on [`crate::notify::API_KEYS_CHANNEL`]: run it in the revoking
+/// transaction and it is delivered at commit, never for a rollback. SQLite has one server process,
+/// which forgets the key itself; nothing to send.
+pub async fn notify_api_key_revoked(ex: Ex<'_>, id: Uuid) -> Result<()> {
+    if let Ex::Postgres(c) = ex {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::notify::API_KEYS_CHANNEL)
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}

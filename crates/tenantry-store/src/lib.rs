@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod sign_in;
 pub mod signing_keys;
+pub mod sweep;
 pub mod throttles;
 pub mod users;
 pub mod webhooks;
