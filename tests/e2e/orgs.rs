@@ -1,4 +1,4 @@
-//! Organizations over HTTP (DESIGN §4), part one: creation, names and slugs (§4.1), delete
+//! Organizations over HTTP (docs/design.md §4), part one: creation, names and slugs (§4.1), delete
 //! (§4.9), deployment settings (§4.11), domains (§4.12), metadata (§4.13) and the audit trail
 //! (§4.16). The other `orgs_*` modules cover invites, members, authorization, tokens and races;
 //! the helpers they share live here.

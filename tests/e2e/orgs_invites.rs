@@ -1,4 +1,4 @@
-//! Invitations over HTTP: who may invite whom (§4.2), accepting and declining as the invited
+//! Invitations over HTTP (docs/design.md §4): who may invite whom (§4.2), accepting and declining as the invited
 //! address (§4.3), resend and revoke (§4.4), with their events and audit entries.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Members over HTTP: change role (§4.5), remove (§4.6), leave (§4.7), ownership transfer
+//! Members over HTTP (docs/design.md §4): change role (§4.5), remove (§4.6), leave (§4.7), ownership transfer
 //! (§4.8) and limits (§4.10), with their events and audit entries.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! Orgs in access tokens (DESIGN §3: the `orgs` claim, the active org, the token's cap) and roles
+//! Orgs in access tokens (docs/design.md §3: the `orgs` claim, the active org, the token's cap) and roles
 //! as configuration (§4: app permissions, additional roles, `role-in-use`).
 
 use reqwest::Method;

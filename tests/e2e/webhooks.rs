@@ -1,4 +1,4 @@
-//! Signed webhooks (DESIGN §5, SECURITY §11–12): endpoints through the backend API, deliveries to
+//! Signed webhooks (docs/design.md §5, docs/security.md §11–12): endpoints through the backend API, deliveries to
 //! a receiver on 127.0.0.1 verified by the Python Standard Webhooks library, the retry schedule on
 //! the manual clock, failures (5xx, 3xx, timeouts), replay, secrets sealed at rest, and the SSRF
 //! refusals at creation.

@@ -274,7 +274,7 @@ impl App {
             .await?;
         }
         tx.commit().await?;
-        // A newly verified address joins its domain's org, if one auto-joins it (DESIGN §4.12).
+        // A newly verified address joins its domain's org, if one auto-joins it (docs/design.md §4.12).
         self.auto_join(ctx, UserId::from_uuid(row.id)).await?;
         Ok(User::from(row))
     }

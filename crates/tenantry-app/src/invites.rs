@@ -1,4 +1,4 @@
-//! Invitations (DESIGN §4.2–4.4) and domain auto-join (§4.12).
+//! Invitations (docs/design.md §4.2–4.4) and domain auto-join (§4.12).
 //!
 //! An invite carries a single-use token (256 random bits, emailed, stored as its SHA-256) that
 //! expires after the deployment's invite lifetime. Resending replaces token and expiry; revoking
@@ -104,7 +104,7 @@ enum OrgLock {
 }
 
 impl App {
-    /// Invites an address into an org (DESIGN §4.2) and emails the link.
+    /// Invites an address into an org (docs/design.md §4.2) and emails the link.
     pub async fn create_invite(&self, ctx: &Ctx, org_id: OrgId, input: CreateInvite) -> AppResult<PendingInvite> {
         let roles = self.roles().await?;
         let email = Email::parse(&input.email)?;
@@ -232,7 +232,7 @@ impl App {
         Ok(())
     }
 
-    /// Sends a pending invite again with a new token and expiry; the old link dies (DESIGN §4.4).
+    /// Sends a pending invite again with a new token and expiry; the old link dies (docs/design.md §4.4).
     pub async fn resend_invite(&self, ctx: &Ctx, org_id: OrgId, invite_id: Uuid) -> AppResult<PendingInvite> {
         let roles = self.roles().await?;
         let now = self.clock().now();
@@ -267,7 +267,7 @@ impl App {
         Ok(PendingInvite::from(&invite))
     }
 
-    /// Revokes a pending invite (DESIGN §4.4); an answered one cannot be revoked.
+    /// Revokes a pending invite (docs/design.md §4.4); an answered one cannot be revoked.
     pub async fn revoke_invite(&self, ctx: &Ctx, org_id: OrgId, invite_id: Uuid) -> AppResult<()> {
         let roles = self.roles().await?;
         let now = self.clock().now();
@@ -342,7 +342,7 @@ impl App {
         Ok(InviteDetails { org_name: org.name, inviter, role: invite.role, expires_at: invite.expires_at })
     }
 
-    /// The signed-in user accepts an invite sent to their address (DESIGN §4.3).
+    /// The signed-in user accepts an invite sent to their address (docs/design.md §4.3).
     ///
     /// The accept holds the org's row exclusively, as every membership change does. Sharing it
     /// (`FOR KEY SHARE`) and then bumping `member_count` would upgrade the lock, and on PostgreSQL
@@ -462,7 +462,7 @@ impl App {
         Ok((tx, org, invite, user, now))
     }
 
-    /// Domain auto-join (DESIGN §4.12): a user with a verified email at an org's auto-join domain
+    /// Domain auto-join (docs/design.md §4.12): a user with a verified email at an org's auto-join domain
     /// joins it at the lowest role, if a seat is free and the user may join; otherwise nothing
     /// happens. Called on signup, email verification and sign-in.
     pub(crate) async fn auto_join(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Option<OrgId>> {

@@ -1,4 +1,4 @@
-//! An org's members (DESIGN §4.5–4.7, §4.10): the roster (members and pending invites together),
+//! An org's members (docs/design.md §4.5–4.7, §4.10): the roster (members and pending invites together),
 //! adding a user directly (backend), changing roles, removing, leaving.
 //!
 //! Every change locks the org row first ([`Lock::Org`]), so that seat counts and the last-owner
@@ -336,7 +336,7 @@ impl App {
         Ok(org_store::list_org_domains(tx.ex(), org_id).await?.iter().filter_map(|d| Domain::parse(d).ok()).collect())
     }
 
-    /// Changes a member's hierarchy role and/or additional roles (DESIGN §4.5).
+    /// Changes a member's hierarchy role and/or additional roles (docs/design.md §4.5).
     pub async fn change_member_role(
         &self,
         ctx: &Ctx,
@@ -397,7 +397,7 @@ impl App {
         Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name))
     }
 
-    /// Removes a member (DESIGN §4.6). Their access ends at once: sessions acting in the org end,
+    /// Removes a member (docs/design.md §4.6). Their access ends at once: sessions acting in the org end,
     /// and the org leaves their next token.
     pub async fn remove_member(&self, ctx: &Ctx, org_id: OrgId, user_id: UserId) -> AppResult<()> {
         let roles = self.roles().await?;
@@ -416,7 +416,7 @@ impl App {
         Ok(())
     }
 
-    /// The signed-in user leaves an org (DESIGN §4.7).
+    /// The signed-in user leaves an org (docs/design.md §4.7).
     pub async fn leave_org(&self, ctx: &Ctx, org_id: OrgId) -> AppResult<()> {
         let Actor::User(_) = ctx.actor else {
             return Err(DomainError::forbidden("user-only", "Only a member can leave an organization.").into());

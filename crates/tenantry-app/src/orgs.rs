@@ -1,4 +1,4 @@
-//! Organizations (DESIGN §4): the org model and its use cases: create, read, query, update,
+//! Organizations (docs/design.md §4): the org model and its use cases: create, read, query, update,
 //! metadata, domains, delete, and the audit trail.
 //!
 //! Every use case resolves the actor against the org *as stored now* ([`App::org_access`] in
@@ -230,7 +230,7 @@ impl App {
         self.create_org_via(ctx, input, Via::Request).await
     }
 
-    /// The personal org of a new account (DESIGN §4.11, when the deployment asks for one): named
+    /// The personal org of a new account (docs/design.md §4.11, when the deployment asks for one): named
     /// after the user, with them as its Owner, whether or not users may create orgs themselves.
     pub(crate) async fn create_personal_org(&self, ctx: &Ctx, user: &crate::users::User) -> AppResult<Org> {
         let who = user.first_name.clone().unwrap_or_else(|| user.email.split('@').next().unwrap_or("My").to_owned());
@@ -624,7 +624,7 @@ enum Via {
     Signup,
 }
 
-/// Deployment-wide org settings (DESIGN §4.11).
+/// Deployment-wide org settings (docs/design.md §4.11).
 #[derive(Debug, Clone)]
 pub struct OrgSettings {
     /// The word for "Organization" on every page and email (Team, Workspace, …).

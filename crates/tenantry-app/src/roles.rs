@@ -1,4 +1,4 @@
-//! The deployment's roles and permissions (DESIGN §4): from the configuration file, or as last
+//! The deployment's roles and permissions (docs/design.md §4): from the configuration file, or as last
 //! set through the backend API, which then wins. Every node reads the stored configuration again
 //! at most [`ROLES_CACHE_TTL`] after it last did, so a change made on one node reaches the others
 //! within that time; the node that made it sees it at once.

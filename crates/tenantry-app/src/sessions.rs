@@ -41,7 +41,7 @@ pub struct SignedIn {
     pub cookie_secret: String,
     pub user: User,
     /// The deployment requires every user to belong to an org and this one belongs to none: the
-    /// next step is to create or join one (DESIGN §4.11).
+    /// next step is to create or join one (docs/design.md §4.11).
     pub needs_org: bool,
 }
 

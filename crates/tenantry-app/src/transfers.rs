@@ -1,4 +1,4 @@
-//! Ownership transfer (DESIGN §4.8): an Owner names an active member; the transfer stays pending
+//! Ownership transfer (docs/design.md §4.8): an Owner names an active member; the transfer stays pending
 //! until that Owner confirms from an emailed link (signed in as themselves); then the target
 //! becomes Owner and the initiator the role below. One pending transfer per org; it can be
 //! cancelled, and it expires.

@@ -237,7 +237,7 @@ impl App {
             .await?;
         tx.commit().await?;
         // A user created with a verified address is signed up by the backend: it joins its
-        // domain's org when one auto-joins it (DESIGN §4.12).
+        // domain's org when one auto-joins it (docs/design.md §4.12).
         if user.email_verified {
             self.auto_join(ctx, user.id).await?;
         }

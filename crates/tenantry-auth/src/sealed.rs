@@ -1,4 +1,4 @@
-//! Encryption at rest (SECURITY §14): AES-256-GCM under a master key from config, a random 96-bit
+//! Encryption at rest (docs/security.md §14): AES-256-GCM under a master key from config, a random 96-bit
 //! nonce per seal, and the row id as associated data, so a ciphertext copied into another row does not
 //! open.
 //!

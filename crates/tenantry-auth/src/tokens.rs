@@ -1,4 +1,4 @@
-//! Access tokens (DESIGN §3, SECURITY §8): JWTs signed with Ed25519 (`alg: EdDSA`), typed `at+jwt`
+//! Access tokens (docs/design.md §3, docs/security.md §8): JWTs signed with Ed25519 (`alg: EdDSA`), typed `at+jwt`
 //! (RFC 9068) so that no other token of ours passes for one, and named by the `kid` the JWKS publishes.
 //!
 //! jsonwebtoken (its pure-Rust RustCrypto backend) encodes tokens. Verification is the SDK's:
@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 pub use tenantry_sdk::jose::{ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_TOKEN_LEN};
 /// Why a token was refused; its `code()` goes into problem+json.
 pub use tenantry_sdk::VerifyError as TokenError;
-/// The claims of an access token (DESIGN §3), as the SDK reads them.
+/// The claims of an access token (docs/design.md §3), as the SDK reads them.
 pub use tenantry_sdk::{AccessClaims, OrgClaim};
 
 /// An Ed25519 key that signs access tokens. Stored as its 32-byte seed, sealed at rest.

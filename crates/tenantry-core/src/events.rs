@@ -1,5 +1,5 @@
 //! Names of webhook event types and audit actions. The wire names are part of the public contract
-//! (DESIGN §5): they are never renamed.
+//! (docs/design.md §5): they are never renamed.
 
 /// A webhook event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,4 +1,4 @@
-//! Organizations as a pure domain (DESIGN §4): the values an org is made of, roles and permissions
+//! Organizations as a pure domain (docs/design.md §4): the values an org is made of, roles and permissions
 //! as data, and the rules over members as functions that return a decision or a [`DomainError`]
 //! with a stable code.
 //!

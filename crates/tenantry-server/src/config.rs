@@ -79,7 +79,7 @@ pub struct Config {
     pub housekeeping: HousekeepingConfig,
 }
 
-/// Webhook delivery (DESIGN §5, SECURITY §11–12).
+/// Webhook delivery (docs/design.md §5, docs/security.md §11–12).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhooksConfig {
@@ -143,7 +143,7 @@ pub enum TokenOrgsMode {
     Active,
 }
 
-/// Organizations (DESIGN §4.10–4.11). The word for "Organization" is `mail.org_word`.
+/// Organizations (docs/design.md §4.10–4.11). The word for "Organization" is `mail.org_word`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OrgsConfig {

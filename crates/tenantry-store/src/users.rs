@@ -88,7 +88,7 @@ pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<Uuid>, email_normali
 }
 
 /// A user of the shared pool found by email for a sign-in, with whether an org takes in
-/// verified addresses of the email's domain (DESIGN §4.12): one read for both.
+/// verified addresses of the email's domain (docs/design.md §4.12): one read for both.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SignInUser {
     #[sqlx(flatten)]

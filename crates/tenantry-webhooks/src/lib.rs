@@ -1,4 +1,4 @@
-//! Webhook delivery per Standard Webhooks (DESIGN §5, SECURITY §11–12).
+//! Webhook delivery per Standard Webhooks (docs/design.md §5, docs/security.md §11–12).
 //!
 //! - [`secret`]: endpoint secrets, `whsec_` + base64 of 32 random bytes.
 //! - [`sign`]: the body and the `webhook-id` / `webhook-timestamp` / `webhook-signature` headers.

@@ -1,4 +1,4 @@
-//! The retry schedule of DESIGN §5: the first attempt at once, then after 5 s, 5 min, 30 min,
+//! The retry schedule of docs/design.md §5: the first attempt at once, then after 5 s, 5 min, 30 min,
 //! 2 h, 5 h, 10 h and 10 h; after the eighth attempt the message has failed for that endpoint.
 
 use chrono::{DateTime, TimeDelta, Utc};

@@ -1,4 +1,4 @@
-//! Where deliveries may go (SECURITY §12, SSRF). A target URL is `http` or `https`, names a host,
+//! Where deliveries may go (docs/security.md §12, SSRF). A target URL is `http` or `https`, names a host,
 //! and carries no credentials. Unless the deployment sets `webhooks.allow_private_targets`, its host
 //! must not be, or resolve to, an address of the machine or its networks: loopback, private
 //! (RFC 1918, unique local), link-local (which holds the cloud metadata address 169.254.169.254),

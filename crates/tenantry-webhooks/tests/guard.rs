@@ -1,4 +1,4 @@
-//! The delivery-time address check (SECURITY §12), on both engines: with private targets refused,
+//! The delivery-time address check (docs/security.md §12), on both engines: with private targets refused,
 //! a stored endpoint on a loopback name or address gets no connection at all, and the attempt
 //! says why. (Such an endpoint could only exist from a time the setting allowed it, or from a name
 //! that resolved elsewhere at creation: DNS rebinding.) The "receiver" only counts connections.

@@ -1,4 +1,4 @@
-//! The webhook event catalog (DESIGN §5): one `Object` per event type Tenantry sends (`OrgCreatedEvent`
+//! The webhook event catalog (docs/design.md §5): one `Object` per event type Tenantry sends (`OrgCreatedEvent`
 //! and so on), the whole body `{"type", "timestamp", "data"}` with a typed `data` and an example.
 //! The OpenAPI document carries it three ways:
 //! - `x-webhooks`: one `post` per event type, with the body and the Standard Webhooks headers a

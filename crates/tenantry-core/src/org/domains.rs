@@ -1,4 +1,4 @@
-//! An org's email domains (DESIGN §4.12): the [`Domain`] value, the list of public mail
+//! An org's email domains (docs/design.md §4.12): the [`Domain`] value, the list of public mail
 //! providers, and the three rules built on domains: restriction (only addresses at the org's
 //! domains may be invited or added), auto-join (verified addresses there join by themselves), and
 //! who may claim a domain for an org.
@@ -183,7 +183,7 @@ pub const PUBLIC_MAIL_PROVIDERS: &[&str] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct DomainPolicy<'a> {
     pub domains: &'a [Domain],
-    /// Only addresses at one of `domains` may be invited or added (DESIGN §4.12).
+    /// Only addresses at one of `domains` may be invited or added (docs/design.md §4.12).
     pub restrict_members: bool,
 }
 
@@ -203,7 +203,7 @@ pub fn check_email_domain_allowed(email: &Email, policy: DomainPolicy<'_>) -> Re
     Err(DomainError::invalid_field("domain-not-allowed", "email", detail))
 }
 
-/// Auto-join (DESIGN §4.12): a user whose email is verified and at one of the org's auto-join
+/// Auto-join (docs/design.md §4.12): a user whose email is verified and at one of the org's auto-join
 /// domains may join it by themselves, at [`RoleConfig::lowest_role`]. `auto_join_domains` are the
 /// org's domains that have auto-join on. The use case still checks for a free seat
 /// ([`check_seat_available`](super::check_seat_available)) and existing membership.
@@ -221,7 +221,7 @@ pub enum DomainClaimant<'a> {
     User { member: &'a MemberView, email: &'a Email, email_verified: bool },
 }
 
-/// Adding a domain to an org (DESIGN §4.12). The backend may add any. A member needs
+/// Adding a domain to an org (docs/design.md §4.12). The backend may add any. A member needs
 /// `org.update`, and may only claim the domain of their own verified email, never a public mail
 /// provider's: owning an address at a domain is the proof an end user can give of belonging to
 /// it, and a public provider's proves nothing.

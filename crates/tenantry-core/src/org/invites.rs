@@ -1,4 +1,4 @@
-//! Inviting someone into an org (DESIGN §4.2): who may invite, to which role, and when an invite
+//! Inviting someone into an org (docs/design.md §4.2): who may invite, to which role, and when an invite
 //! is refused because of who the invitee is or how full the org is.
 //!
 //! Tokens, expiry, resend and revoke are the use case's: they are about stored rows, not rules
@@ -122,7 +122,7 @@ pub struct NewInvite<'a> {
     pub pending_invites: u64,
 }
 
-/// Invite someone (DESIGN §4.2).
+/// Invite someone (docs/design.md §4.2).
 ///
 /// Refuses, in this order: `permission-denied` without `org.members.invite`; `unknown-role`;
 /// `owner-required` to invite an owner; `role-above-yours` for a role above the inviter's;

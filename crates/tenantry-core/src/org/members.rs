@@ -1,4 +1,4 @@
-//! The rules over an org's members (DESIGN §4.5–4.9): who may change a role, remove a member,
+//! The rules over an org's members (docs/design.md §4.5–4.9): who may change a role, remove a member,
 //! leave, transfer ownership or delete the org, and the invariant under all of them: an org never
 //! ends up without an owner.
 //!
@@ -29,7 +29,7 @@ pub struct MemberView {
     /// Roles outside the hierarchy, whose permissions add to `role`'s.
     pub additional_roles: Vec<RoleName>,
     pub status: MemberStatus,
-    /// Whether this member created the org (DESIGN §4.7: the creator may not leave while an owner).
+    /// Whether this member created the org (docs/design.md §4.7: the creator may not leave while an owner).
     pub is_creator: bool,
 }
 
@@ -49,7 +49,7 @@ pub enum OrgActor<'a> {
     Member(&'a MemberView),
 }
 
-/// The roles both sides of an ownership transfer hold once it is confirmed (DESIGN §4.8).
+/// The roles both sides of an ownership transfer hold once it is confirmed (docs/design.md §4.8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferRoles {
     /// The new owner's role: the owner role.
@@ -65,7 +65,7 @@ pub fn require_permission(roles: &RoleConfig, actor: OrgActor<'_>, permission: &
     require(roles, actor, permission).map(|_| ())
 }
 
-/// Change a member's role (DESIGN §4.5). `owner_count` is the org's active owners now.
+/// Change a member's role (docs/design.md §4.5). `owner_count` is the org's active owners now.
 ///
 /// Refuses: `cannot-change-own-role`; `permission-denied` without `org.members.change_role`;
 /// `unknown-role`; `member-removed`; `owner-required` to change an owner's role or grant the owner
@@ -112,7 +112,7 @@ pub fn check_change_role(
     Ok(())
 }
 
-/// Remove a member (DESIGN §4.6). `owner_count` is the org's active owners now.
+/// Remove a member (docs/design.md §4.6). `owner_count` is the org's active owners now.
 ///
 /// Refuses: `cannot-remove-self` (leave instead); `permission-denied` without
 /// `org.members.remove`; `member-removed`; `owner-required` to remove an owner; `role-above-yours`
@@ -150,7 +150,7 @@ pub fn check_remove_member(
     Ok(())
 }
 
-/// A member leaves the org (DESIGN §4.7). `owner_count` is the org's active owners now.
+/// A member leaves the org (docs/design.md §4.7). `owner_count` is the org's active owners now.
 ///
 /// Refuses: `org-not-found` when already gone; `creator-must-transfer-first` for the creator
 /// while an owner; `last-owner` for the only owner. Either way they delete the org or transfer
@@ -176,7 +176,7 @@ pub fn check_leave(roles: &RoleConfig, member: &MemberView, owner_count: u64) ->
     Ok(())
 }
 
-/// Start (and, at confirmation, re-check) an ownership transfer (DESIGN §4.8); only members do
+/// Start (and, at confirmation, re-check) an ownership transfer (docs/design.md §4.8); only members do
 /// this, never the backend, since the current owner confirms from an emailed link. Returns the
 /// roles both will hold once it is confirmed.
 ///
@@ -274,7 +274,7 @@ pub fn check_delete_user(
     Ok(())
 }
 
-/// Delete the org (DESIGN §4.9): needs `org.delete`, which only the owner role holds by default.
+/// Delete the org (docs/design.md §4.9): needs `org.delete`, which only the owner role holds by default.
 /// Refuses with `permission-denied`.
 pub fn check_delete_org(roles: &RoleConfig, actor: OrgActor<'_>) -> Result<(), DomainError> {
     require(roles, actor, perm::ORG_DELETE).map(|_| ())

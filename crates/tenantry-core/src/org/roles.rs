@@ -1,4 +1,4 @@
-//! Roles and permissions as data, not an enum (DESIGN §4).
+//! Roles and permissions as data, not an enum (docs/design.md §4).
 //!
 //! A deployment describes its roles once, in a [`RoleConfig`]: an ordered hierarchy, highest
 //! first, in which a role inherits the permissions of every role below it; additional roles
@@ -130,7 +130,7 @@ pub struct RoleConfig {
 }
 
 impl Default for RoleConfig {
-    /// Owner > Admin > Member > Viewer, with the permission table of DESIGN §4, no additional
+    /// Owner > Admin > Member > Viewer, with the permission table of docs/design.md §4, no additional
     /// roles and no app permissions.
     fn default() -> Self {
         RoleConfig {
@@ -172,12 +172,12 @@ impl RoleConfig {
         &self.hierarchy[0].name
     }
 
-    /// The bottom of the hierarchy: the role auto-joined users get (DESIGN §4.12).
+    /// The bottom of the hierarchy: the role auto-joined users get (docs/design.md §4.12).
     pub fn lowest_role(&self) -> &RoleName {
         &self.hierarchy[self.hierarchy.len() - 1].name
     }
 
-    /// The role an Owner keeps after handing ownership over (DESIGN §4.8: "the initiator becomes
+    /// The role an Owner keeps after handing ownership over (docs/design.md §4.8: "the initiator becomes
     /// Admin"): the one right below the owner role.
     pub fn role_after_transfer(&self) -> &RoleName {
         &self.hierarchy[1].name

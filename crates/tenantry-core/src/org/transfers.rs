@@ -1,4 +1,4 @@
-//! The states of an ownership transfer (DESIGN §4.8). Who may start one and the roles it hands out
+//! The states of an ownership transfer (docs/design.md §4.8). Who may start one and the roles it hands out
 //! are [`check_transfer_ownership`](super::check_transfer_ownership); this is about the stored
 //! transfer and its emailed confirmation link.
 

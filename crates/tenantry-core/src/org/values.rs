@@ -184,7 +184,7 @@ fn fold_to_ascii(c: char) -> Option<&'static str> {
     })
 }
 
-/// The largest metadata an org may carry, in bytes of its serialized JSON (DESIGN §4.13).
+/// The largest metadata an org may carry, in bytes of its serialized JSON (docs/design.md §4.13).
 /// Metadata rides along with every org read, so it stays small; 8 KiB is Clerk's bound too.
 pub const METADATA_MAX_BYTES: usize = 8 * 1024;
 
@@ -201,7 +201,7 @@ pub fn check_metadata_size(serialized_len: usize) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// An org's `max_users` (DESIGN §4.10): a limit of at least 1, or unlimited (`null`).
+/// An org's `max_users` (docs/design.md §4.10): a limit of at least 1, or unlimited (`null`).
 ///
 /// The limit counts members plus pending invites. Lowering it below the current count is allowed
 /// and evicts nobody; it only stops new invites and joins.
@@ -233,7 +233,7 @@ impl MaxUsers {
     }
 }
 
-/// Whether one more seat fits (DESIGN §4.10): for a new invite, or for accepting an invite or
+/// Whether one more seat fits (docs/design.md §4.10): for a new invite, or for accepting an invite or
 /// auto-joining. `members` counts active members; `pending_invites_excluding_this_one` counts
 /// pending invites other than the one being accepted (an accepted invite turns its own seat into
 /// a member, so it must not be counted twice).
@@ -261,7 +261,7 @@ pub fn check_seat_available(
     Ok(())
 }
 
-/// The deployment-wide cap on orgs per user (DESIGN §4.10): may a user who is already in
+/// The deployment-wide cap on orgs per user (docs/design.md §4.10): may a user who is already in
 /// `orgs_of_user` orgs create or join one more? `None` is no cap.
 pub fn check_org_limit(max_orgs_per_user: Option<u32>, orgs_of_user: u64) -> Result<(), DomainError> {
     match max_orgs_per_user {
