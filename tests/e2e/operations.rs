@@ -1,6 +1,7 @@
-//! Health, readiness, metrics, request ids, the OpenAPI document and the explorer.
+//! Health, readiness, metrics (on the management listener), request ids, the OpenAPI document
+//! and the explorer.
 
-use tenantry_testkit::{engine_tests, Engine, TestApp};
+use tenantry_testkit::{engine_tests, expect_status, Engine, TestApp};
 
 async fn health_and_readiness(engine: Engine) {
     let t = TestApp::spawn(engine).await;
@@ -28,7 +29,7 @@ async fn metrics_count_requests_per_operation(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     t.get("/api/backend/v1/users?limit=1", 200).await;
     t.get(&format!("/api/backend/v1/users/{}", uuid::Uuid::now_v7()), 404).await;
-    let text = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = t.metrics().await;
     assert!(
         text.contains(r#"tenantry_http_requests_total{method="GET",route="query_users",status="200"} 1"#),
         "{text}"
@@ -38,6 +39,28 @@ async fn metrics_count_requests_per_operation(engine: Engine) {
         text.contains(r#"tenantry_http_request_duration_seconds_count{method="GET",route="get_user"} 1"#),
         "{text}"
     );
+    t.stop().await;
+}
+
+/// `/metrics` is served on the management listener only (issue 11, item 11): the public
+/// listener answers 404 for it, and the management listener serves nothing else.
+async fn metrics_are_served_on_the_management_listener_only(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let management = t.management_addr().expect("the management listener is on by default");
+    assert_ne!(management, t.addr());
+    let public = t.client.get(t.url("/metrics")).send().await.unwrap();
+    let problem = expect_status(public, "public /metrics", 404).await;
+    assert_eq!(problem["type"], "urn:tenantry:problem:not-found");
+    assert!(t.metrics().await.contains("tenantry_http_requests_total"));
+    for path in ["/healthz", "/api/backend/v1/users", "/openapi.json", "/metrics/x"] {
+        let resp = t.client.get(t.management_url(path)).bearer_auth(&t.api_key).send().await.unwrap();
+        expect_status(resp, &format!("management {path}"), 404).await;
+    }
+    t.stop().await;
+
+    let t = TestApp::spawn_with(engine, |c| c.http.management_enabled = false).await;
+    assert_eq!(t.management_addr(), None, "turned off: no management listener");
+    expect_status(t.client.get(t.url("/metrics")).send().await.unwrap(), "public /metrics", 404).await;
     t.stop().await;
 }
 
@@ -67,6 +90,7 @@ engine_tests!(
     health_and_readiness,
     request_ids_are_echoed_or_made,
     metrics_count_requests_per_operation,
+    metrics_are_served_on_the_management_listener_only,
     served_openapi_matches_the_committed_document,
     graceful_shutdown_lets_the_server_stop,
 );

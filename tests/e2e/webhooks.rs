@@ -583,18 +583,18 @@ async fn test_events_and_replays(engine: Engine) {
 
     let unknown = t.post(&format!("{MESSAGES}/{}/replay", Uuid::now_v7()), json!({}), 404).await;
     assert_eq!(problem_code(&unknown), "webhook-message-not-found");
-    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = t.metrics().await;
     assert!(metrics.contains("tenantry_webhook_messages{state=\"delivered\"} 2"), "{metrics}");
     assert!(metrics.contains("tenantry_webhook_oldest_pending_age_seconds 0.000"), "nothing pending: {metrics}");
     assert!(metrics.contains("tenantry_webhook_events_awaiting_fanout 0"), "{metrics}");
     create_user(&t, "late@example.com").await;
-    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = t.metrics().await;
     assert!(metrics.contains("tenantry_webhook_events_awaiting_fanout 1"), "{metrics}");
     rx.set_status(500);
     t.post(&format!("{ENDPOINTS}/{endpoint_id}/test"), json!({}), 202).await;
     deliver(&t).await;
     t.clock.advance(TimeDelta::seconds(90));
-    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = t.metrics().await;
     assert!(
         metrics.contains("tenantry_webhook_oldest_pending_age_seconds 90.000"),
         "a failed first attempt waits: {metrics}"

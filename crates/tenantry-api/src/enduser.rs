@@ -4,17 +4,65 @@
 pub mod account;
 pub mod orgs;
 
-use poem::Request;
-use poem_openapi::auth::{ApiKey, Bearer};
-use poem_openapi::{SecurityScheme, Tags};
+use poem::{Request, RequestBody};
+use poem_openapi::auth::Bearer;
+use poem_openapi::error::AuthorizationError;
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme, Tags};
 use tenantry_app::{Actor, App};
 use tenantry_core::UserId;
 use uuid::Uuid;
 
+use crate::security::check_same_origin;
 use crate::ApiError;
 
-/// The session cookie set at sign-in (HttpOnly, SameSite=Lax, Secure on https deployments).
-pub const SESSION_COOKIE: &str = "tenantry_session";
+/// The session cookie's name on https deployments. `__Host-` makes browsers accept it only with
+/// `Secure`, `Path=/` and no `Domain`, so no other host (a sibling subdomain) can set or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-tenantry_session";
+
+/// The session cookie's name on plain-http deployments (local development): browsers refuse a
+/// `__Host-` cookie without `Secure`, and `Secure` cookies over http (README, "Security").
+pub const SESSION_COOKIE_HTTP: &str = "tenantry_session";
+
+/// The session cookie, in one place: its name, and the `Set-Cookie` values that set and clear it
+/// (README, "Security"). `Path=/`, no `Domain`, `HttpOnly`, `SameSite=Lax`; on https deployments
+/// `__Host-` and `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCookieSpec {
+    /// The deployment is served over https (`public_url`).
+    pub https: bool,
+}
+
+impl SessionCookieSpec {
+    /// The cookie as the deployment behind `app` uses it.
+    pub fn of(app: &App) -> SessionCookieSpec {
+        SessionCookieSpec { https: app.settings().auth.issuer.starts_with("https://") }
+    }
+
+    pub fn name(&self) -> &'static str {
+        if self.https {
+            SESSION_COOKIE
+        } else {
+            SESSION_COOKIE_HTTP
+        }
+    }
+
+    /// `Set-Cookie` for a session that lasts `max_age_secs`.
+    pub fn set(&self, value: &str, max_age_secs: i64) -> String {
+        let secure = if self.https { "; Secure" } else { "" };
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}", self.name())
+    }
+
+    /// `Set-Cookie` that removes the cookie.
+    pub fn clear(&self) -> String {
+        self.set("", 0)
+    }
+
+    /// The cookie's value in `req`, if sent.
+    pub fn read(&self, req: &Request) -> Option<String> {
+        req.cookie().get(self.name()).map(|c| c.value_str().to_owned())
+    }
+}
 
 #[derive(Tags)]
 pub enum EndUserTag {
@@ -44,10 +92,53 @@ impl SignedInUser {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_access_token")]
 pub struct AccessToken(SignedInUser);
 
-/// The hosted-pages session cookie.
-#[derive(SecurityScheme)]
-#[oai(ty = "api_key", key_name = "tenantry_session", key_in = "cookie", checker = "check_session_cookie")]
+/// The hosted-pages session cookie. Written by hand rather than derived: its name depends on the
+/// deployment (`__Host-tenantry_session` on https, `tenantry_session` on plain http), and a
+/// state-changing request must pass the CSRF rule ([`check_same_origin`]).
 pub struct SessionCookie(SignedInUser);
+
+impl<'a> ApiExtractor<'a> for SessionCookie {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            "SessionCookie",
+            MetaSecurityScheme {
+                ty: "apiKey",
+                description: Some(
+                    "The hosted pages' session cookie, set at sign-in. Named `tenantry_session` (without \
+                     `__Host-` and `Secure`) when the deployment is served over plain http. Requests that \
+                     change state must come from the deployment's own origin (or an allowed one) and send \
+                     `Content-Type: application/json`; otherwise they get 403 `csrf-refused`.",
+                ),
+                name: Some(SESSION_COOKIE),
+                key_in: Some("cookie"),
+                scheme: None,
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["SessionCookie"]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let app = app(req)?;
+        let value = SessionCookieSpec::of(app).read(req).ok_or(AuthorizationError)?;
+        check_same_origin(req)?;
+        check_session_cookie(app, &value).await.map(SessionCookie)
+    }
+}
 
 /// Either credential of a signed-in user.
 #[derive(SecurityScheme)]
@@ -70,13 +161,16 @@ fn app(req: &Request) -> poem::Result<&App> {
 }
 
 async fn check_access_token(req: &Request, bearer: Bearer) -> poem::Result<SignedInUser> {
-    let (user_id, session_id) =
+    let ctx =
         app(req)?.authenticate_access_token(&bearer.token).await.map_err(|e| poem::Error::from(ApiError::from(e)))?;
-    Ok(SignedInUser { user_id, session_id })
+    match (ctx.actor, ctx.session) {
+        (Actor::User(user_id), Some(session)) => Ok(SignedInUser { user_id, session_id: session.id }),
+        _ => Err(ApiError::internal().into()),
+    }
 }
 
-async fn check_session_cookie(req: &Request, key: ApiKey) -> poem::Result<SignedInUser> {
-    let session = app(req)?.session_by_cookie(&key.key).await.map_err(|e| poem::Error::from(ApiError::from(e)))?;
+async fn check_session_cookie(app: &App, value: &str) -> poem::Result<SignedInUser> {
+    let session = app.session_by_cookie(value).await.map_err(|e| poem::Error::from(ApiError::from(e)))?;
     match session {
         Some(s) => Ok(SignedInUser { user_id: s.user_id, session_id: s.id }),
         None => Err(ApiError::from(tenantry_core::DomainError::unauthenticated(

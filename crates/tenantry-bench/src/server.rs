@@ -15,7 +15,7 @@ use crate::http::Connection;
 
 /// Variables the harness sets (or, for the config file, removes); any other `TENANTRY_*` variable
 /// reaches the server as is.
-const CONTROLLED_BY_HARNESS: [&str; 7] = [
+const CONTROLLED_BY_HARNESS: [&str; 8] = [
     "TENANTRY_DATABASE_URL",
     "TENANTRY_LISTEN",
     "TENANTRY_LOG_LEVEL",
@@ -23,6 +23,7 @@ const CONTROLLED_BY_HARNESS: [&str; 7] = [
     "TENANTRY_WORKERS_ENABLED",
     "TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS",
     "TENANTRY_ORGS__TOKEN_MAX_ORGS",
+    "TENANTRY_HTTP__MANAGEMENT_ENABLED",
 ];
 
 /// How the server is configured beyond the harness's defaults.
@@ -88,6 +89,8 @@ impl ServerBinary {
             .env("TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS", loopback)
             // The user in 50 orgs gets all 50 in the token, so the refresh scenario measures them.
             .env("TENANTRY_ORGS__TOKEN_MAX_ORGS", "50")
+            // The harness reads no metrics; no management port to collide with a local one.
+            .env("TENANTRY_HTTP__MANAGEMENT_ENABLED", "false")
             .env_remove("TENANTRY_CONFIG");
         cmd
     }

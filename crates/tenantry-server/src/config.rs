@@ -59,6 +59,9 @@ pub struct Config {
     pub log_level: String,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// The HTTP edge: slow-client timeouts, the connection cap, trusted proxies, allowed origins
+    /// and the management listener.
+    pub http: HttpConfig,
     pub password: PasswordConfig,
     /// Base64 of 32 bytes that seal secrets at rest (signing keys). Never stored in the database.
     /// When unset, `master_key_file` is read, or created with a fresh key on first start.
@@ -71,12 +74,57 @@ pub struct Config {
     pub signup_limit_per_ip: u32,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: i64,
+    /// A session's absolute lifetime in seconds: sign in again after it, however active.
+    pub session_lifetime_secs: i64,
+    /// A session unused for this many seconds ends.
+    pub session_idle_timeout_secs: i64,
     /// Run the background workers (mail and webhook delivery) in this process.
     pub workers_enabled: bool,
     pub mail: MailSettings,
     pub orgs: OrgsConfig,
     pub webhooks: WebhooksConfig,
     pub housekeeping: HousekeepingConfig,
+}
+
+/// The HTTP edge (README, "Security"): how long a client may take to send a request, how many
+/// connections are served at once, which peers may say who the client is, which other origins
+/// may use the session cookie, and where `/metrics` is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// The most a client may take to send a request's line and headers, in milliseconds; then
+    /// the connection is closed. Also how long an idle keep-alive connection is kept (HTTP/1).
+    pub header_read_timeout_ms: u64,
+    /// The most a client may take to send a request's body, in milliseconds; then it gets a
+    /// `408 request-timeout` and the connection is closed.
+    pub body_read_timeout_ms: u64,
+    /// The most connections served at once on the public listener; further ones wait in the
+    /// operating system's queue until one closes.
+    pub max_connections: usize,
+    /// Proxies (CIDRs, e.g. `10.0.0.0/8`, `2001:db8::/32`, or single addresses) whose
+    /// `X-Forwarded-For` (else `Forwarded`) names the client. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Origins besides `public_url`'s own (`https://app.example.com`) whose pages may make
+    /// state-changing requests with the session cookie.
+    pub allowed_origins: Vec<String>,
+    /// Serve `/metrics` on `management_listen`. When off, `/metrics` is not served at all.
+    pub management_enabled: bool,
+    /// The management address, for `/metrics` only; keep it off the public network.
+    pub management_listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 4096,
+            trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
+            management_enabled: true,
+            management_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
 }
 
 /// Webhook delivery (docs/design.md §5, docs/security.md §11–12).
@@ -232,12 +280,15 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             body_limit_bytes: 1024 * 1024,
+            http: HttpConfig::default(),
             password: PasswordConfig::default(),
             master_key: None,
             master_key_file: "data/master.key".into(),
             signup_enabled: true,
             signup_limit_per_ip: 20,
             access_token_ttl_secs: 900,
+            session_lifetime_secs: 30 * 24 * 3600,
+            session_idle_timeout_secs: 7 * 24 * 3600,
             workers_enabled: true,
             mail: MailSettings::default(),
             orgs: OrgsConfig::default(),
@@ -257,12 +308,15 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("http", &self.http)
             .field("password", &self.password)
             .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
             .field("master_key_file", &self.master_key_file)
             .field("signup_enabled", &self.signup_enabled)
             .field("signup_limit_per_ip", &self.signup_limit_per_ip)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("session_lifetime_secs", &self.session_lifetime_secs)
+            .field("session_idle_timeout_secs", &self.session_idle_timeout_secs)
             .field("workers_enabled", &self.workers_enabled)
             .field("mail", &self.mail)
             .field("orgs", &self.orgs)
@@ -311,12 +365,19 @@ impl Config {
         if !(60..=3600).contains(&self.access_token_ttl_secs) {
             bail!("access_token_ttl_secs must be between 60 and 3600");
         }
+        if !(3600..=30 * 24 * 3600).contains(&self.session_lifetime_secs) {
+            bail!("session_lifetime_secs must be between 3600 (an hour) and 2592000 (30 days)");
+        }
+        if !(300..=self.session_lifetime_secs).contains(&self.session_idle_timeout_secs) {
+            bail!("session_idle_timeout_secs must be at least 300 and at most session_lifetime_secs");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             bail!("log_level is not a valid filter (e.g. `info` or `tenantry=debug,info`)");
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");
         }
+        self.http.validate()?;
         if !(1..=24 * 90).contains(&self.orgs.invite_ttl_hours)
             || !(1..=24 * 30).contains(&self.orgs.transfer_ttl_hours)
         {
@@ -353,6 +414,35 @@ impl Config {
     /// The public URL without a trailing slash.
     pub fn public_base(&self) -> &str {
         self.public_url.trim_end_matches('/')
+    }
+
+    /// Whether the deployment is served over https (`public_url`): then the session cookie is
+    /// `__Host-` and `Secure`, and responses carry `Strict-Transport-Security`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(100..=600_000).contains(&self.header_read_timeout_ms) {
+            bail!("http.header_read_timeout_ms must be between 100 and 600000");
+        }
+        if !(100..=600_000).contains(&self.body_read_timeout_ms) {
+            bail!("http.body_read_timeout_ms must be between 100 and 600000");
+        }
+        if self.max_connections == 0 {
+            bail!("http.max_connections must be at least 1");
+        }
+        for cidr in &self.trusted_proxies {
+            crate::proxy::Cidr::parse(cidr).map_err(|e| anyhow::anyhow!("http.trusted_proxies: {e}"))?;
+        }
+        for origin in &self.allowed_origins {
+            if tenantry_api::security::origin_of(origin).as_deref() != Some(origin.as_str()) {
+                bail!("http.allowed_origins: {origin:?} is not an origin (scheme://host[:port], no path or trailing slash)");
+            }
+        }
+        Ok(())
     }
 }
 

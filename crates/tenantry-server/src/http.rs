@@ -1,31 +1,56 @@
 //! The HTTP shell around the APIs: request ids, access logs, metrics, problem+json for every
-//! framework error, security headers, the body limit, and the plain operational routes.
+//! framework error, security headers, the body limit and read timeout, NUL characters refused,
+//! the client's address behind trusted proxies, and the plain operational routes. `/metrics` is
+//! served on the management listener only ([`management_routes`]).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::middleware::CatchPanic;
 use poem::web::Data;
 use poem::{handler, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OperationId;
-use tenantry_api::security::RequestId;
+use tenantry_api::security::{ClientIp, RequestId, TrustedOrigins};
 use tenantry_api::ApiError;
 use tenantry_app::App;
 use tenantry_webhooks::WebhookMetrics;
 use tracing::Instrument;
 
 use crate::metrics::HttpMetrics;
+use crate::proxy::TrustedProxies;
+use crate::Config;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Everything served, with the shell around it.
-pub fn routes(
-    app: App,
-    metrics: Arc<HttpMetrics>,
-    webhook_metrics: Option<Arc<WebhookMetrics>>,
+/// What the shell does to every request, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Shell {
     body_limit: usize,
-) -> impl Endpoint {
+    body_timeout: Duration,
+    proxies: TrustedProxies,
+    origins: TrustedOrigins,
+    /// `Strict-Transport-Security` on every answer: the deployment is served over https.
+    hsts: bool,
+}
+
+/// One year: browsers then reach the deployment only over https, even from a typed `http://` link.
+const HSTS: &str = "max-age=31536000";
+
+impl Shell {
+    pub fn new(config: &Config) -> Result<Shell, String> {
+        Ok(Shell {
+            body_limit: config.body_limit_bytes,
+            body_timeout: Duration::from_millis(config.http.body_read_timeout_ms),
+            proxies: TrustedProxies::parse(&config.http.trusted_proxies)?,
+            origins: TrustedOrigins::new(&config.public_url, &config.http.allowed_origins),
+            hsts: config.is_https(),
+        })
+    }
+}
+
+/// Everything served on the public listener, with the shell around it.
+pub fn routes(app: App, metrics: Arc<HttpMetrics>, shell: Shell) -> impl Endpoint {
     let api = tenantry_api::openapi_service();
     let docs = api.swagger_ui();
     let spec = tenantry_api::openapi_json();
@@ -40,15 +65,28 @@ pub fn routes(
         .at("/.well-known/openid-configuration", poem::get(discovery))
         .at("/healthz", poem::get(healthz))
         .at("/readyz", poem::get(readyz))
-        .at("/metrics", poem::get(metrics_text))
         .data(app.clone())
-        .data(metrics.clone())
-        .data(WebhookCounters(webhook_metrics));
+        .data(shell.origins.clone());
     let inner = inner.with(CatchPanic::new().with_handler(|_| {
         tracing::error!("a request handler panicked");
         ApiError::internal().into_response()
     }));
-    inner.around(move |ep, req| shell(ep, req, app.clone(), metrics.clone(), body_limit))
+    let shell = Arc::new(shell);
+    inner.around(move |ep, req| serve_request(ep, req, app.clone(), metrics.clone(), shell.clone()))
+}
+
+/// The management listener's routes: `/metrics`, and nothing else (README, "Operations").
+pub fn management_routes(
+    app: App,
+    metrics: Arc<HttpMetrics>,
+    webhook_metrics: Option<Arc<WebhookMetrics>>,
+) -> impl Endpoint {
+    Route::new()
+        .at("/metrics", poem::get(metrics_text))
+        .data(app)
+        .data(metrics)
+        .data(WebhookCounters(webhook_metrics))
+        .catch_all_error(|err| async move { ApiError::from_poem(&err).into_response() })
 }
 
 /// A route label for requests that are not OpenAPI operations.
@@ -56,7 +94,6 @@ fn plain_route(path: &str) -> &'static str {
     match path {
         "/healthz" => "healthz",
         "/readyz" => "readyz",
-        "/metrics" => "metrics",
         "/openapi.json" => "openapi",
         "/.well-known/jwks.json" => "jwks",
         "/.well-known/openid-configuration" => "discovery",
@@ -91,9 +128,10 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
-/// Refuses a body over `limit` bytes: at once when `Content-Length` says so, otherwise (chunked)
-/// by reading at most `limit` bytes before the handler sees it.
-async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+/// Reads the body before the handler sees it: refuses one over `limit` bytes (at once when
+/// `Content-Length` says so), one that takes longer than `timeout` to arrive (`408`, and the
+/// connection is closed: README, "Security"), and a JSON body with a NUL character in it.
+async fn read_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,36 +139,97 @@ async fn limit_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
             format!("The request body is larger than {limit} bytes."),
         )
     };
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH) {
-        let len: usize = len.to_str().ok().and_then(|v| v.parse().ok()).ok_or_else(|| {
+    let declared = match req.headers().get(header::CONTENT_LENGTH) {
+        Some(len) => Some(len.to_str().ok().and_then(|v| v.parse::<usize>().ok()).ok_or_else(|| {
             ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "The Content-Length header is not a number.")
-        })?;
-        return if len > limit { Err(too_large()) } else { Ok(()) };
+        })?),
+        None => None,
+    };
+    match declared {
+        Some(len) if len > limit => return Err(too_large()),
+        Some(0) => return Ok(()),
+        None if !req.headers().contains_key(header::TRANSFER_ENCODING) => return Ok(()),
+        _ => {}
     }
-    if req.headers().contains_key(header::TRANSFER_ENCODING) {
-        let body = req.take_body().into_bytes_limit(limit).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-            other => ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.to_string()),
-        })?;
-        req.set_body(body);
+    let body = match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(limit)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Err(too_large()),
+        Ok(Err(other)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.to_string())),
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                format!("The request body did not arrive within {} ms.", timeout.as_millis()),
+            ))
+        }
+    };
+    let json =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+    if json && has_json_nul(&body) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The JSON body contains a NUL character (\\u0000); no field accepts one.",
+        ));
+    }
+    req.set_body(body);
+    Ok(())
+}
+
+/// Whether a JSON text contains the escape `\u0000`: a backslash that is not itself escaped
+/// (an odd run of backslashes) followed by `u0000`. A raw NUL byte is not valid JSON and is
+/// refused by the parser anyway.
+fn has_json_nul(body: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && body.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// Refuses a path or query with a NUL character (`%00`): no identifier, slug, email or filter
+/// holds one, and PostgreSQL cannot store one in text.
+fn check_uri(req: &Request) -> Result<(), ApiError> {
+    let uri = req.uri();
+    let nul = |s: &str| s.as_bytes().windows(3).any(|w| w == b"%00");
+    if nul(uri.path()) || uri.query().is_some_and(nul) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The path or query contains a NUL character (%00); no parameter accepts one.",
+        ));
     }
     Ok(())
 }
 
-async fn shell<E: Endpoint>(
+async fn serve_request<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     app: App,
     metrics: Arc<HttpMetrics>,
-    body_limit: usize,
+    shell: Arc<Shell>,
 ) -> poem::Result<Response> {
     let started = Instant::now();
     let id = request_id(&req);
     req.set_data(RequestId(id.clone()));
+    if let Some(peer) = req.remote_addr().as_socket_addr().map(|a| a.ip()) {
+        req.set_data(ClientIp(shell.proxies.client_ip(peer, req.headers())));
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
-    let result = match limit_body(&mut req, body_limit).await {
+    let checked = match check_uri(&req) {
+        Ok(()) => read_body(&mut req, shell.body_limit, shell.body_timeout).await,
+        Err(e) => Err(e),
+    };
+    let result = match checked {
         Ok(()) => ep.call(req).instrument(span.clone()).await,
         Err(e) => Err(e.into()),
     };
@@ -159,7 +258,14 @@ async fn shell<E: Endpoint>(
     if path.starts_with("/api/") {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if shell.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     let status = resp.status();
+    if status == StatusCode::REQUEST_TIMEOUT {
+        // The rest of the body may still arrive, or never: this connection is done.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let elapsed = started.elapsed();
     metrics.record(method_label(&method), route, status.as_u16(), elapsed);
     span.in_scope(|| {
@@ -234,4 +340,29 @@ async fn metrics_text(app: Data<&App>, metrics: Data<&Arc<HttpMetrics>>, webhook
     }
     crate::metrics::render_sweeper(&mut text, app.sweep_metrics());
     Response::builder().content_type("text/plain; version=0.0.4").body(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(has_json_nul(br#"{"a":"x\u0000y"}"#));
+        assert!(has_json_nul(br#"{"a\u0000":1}"#));
+        assert!(has_json_nul(br#"["\\\u0000"]"#), "an escaped backslash, then the escape");
+        assert!(!has_json_nul(br#"{"a":"x\\u0000y"}"#), "a backslash, then the text u0000");
+        assert!(!has_json_nul(br#"{"a":"\u0001"}"#));
+        assert!(!has_json_nul(br#"{"a":"\u0020"}"#));
+        assert!(!has_json_nul(b"{}"));
+    }
+
+    #[test]
+    fn nul_in_path_or_query_is_refused() {
+        let req = |uri: &str| Request::builder().uri_str(uri).finish();
+        assert!(check_uri(&req("/api/backend/v1/orgs/by-slug/a%00b")).is_err());
+        assert!(check_uri(&req("/api/backend/v1/orgs?name_prefix=%00")).is_err());
+        assert!(check_uri(&req("/api/backend/v1/orgs?name_prefix=%2500")).is_ok(), "the text %00");
+        assert!(check_uri(&req("/api/backend/v1/orgs?name_prefix=a%20b")).is_ok());
+    }
 }

@@ -5,8 +5,10 @@
 //! and owns sockets. Workers (webhook delivery, mail) will join [`serve`] behind config flags.
 
 pub mod config;
+mod edge;
 mod http;
 mod metrics;
+mod proxy;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::listener::TcpAcceptor;
 use tenantry_app::claims::TokenOrgs;
 use tenantry_app::orgs::OrgSettings;
 use tenantry_app::{App, AppSettings, AuthSettings};
@@ -26,11 +27,10 @@ use tenantry_webhooks::WebhookSettings;
 use tokio_util::sync::CancellationToken;
 
 pub use config::HousekeepingConfig;
-pub use config::{Config, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode, WebhooksConfig};
+pub use config::{
+    Config, HttpConfig, LogFormat, MailSettings, OrgsConfig, PasswordConfig, TokenOrgsMode, WebhooksConfig,
+};
 pub use http::REQUEST_ID;
-
-/// How long in-flight requests may take to finish after a shutdown signal.
-const GRACE: Duration = Duration::from_secs(20);
 
 /// Opens the database (creating a SQLite file and its folder if missing), applies migrations, and
 /// builds the use cases.
@@ -59,6 +59,8 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             signup_enabled: config.signup_enabled,
             signup_limit_per_ip: config.signup_limit_per_ip,
             access_ttl: chrono::Duration::seconds(config.access_token_ttl_secs),
+            session_ttl: chrono::Duration::seconds(config.session_lifetime_secs),
+            session_idle_ttl: chrono::Duration::seconds(config.session_idle_timeout_secs),
             ..AuthSettings::default()
         },
         orgs: org_settings(config)?,
@@ -224,14 +226,42 @@ fn sweep_settings(config: &Config) -> tenantry_app::housekeeping::SweepSettings 
     }
 }
 
-/// Serves on `listener` until `shutdown` is cancelled, then drains in-flight requests. The mail
-/// and webhook workers run beside the server when `workers_enabled` is set.
-pub async fn serve(
-    app: App,
-    config: &Config,
-    listener: tokio::net::TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+/// The sockets a server listens on: the public API, and the management address (`/metrics`)
+/// unless `http.management_enabled` is off.
+pub struct Listeners {
+    pub public: tokio::net::TcpListener,
+    pub management: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds `listen` and, when enabled, `http.management_listen` (port 0 picks a free port).
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let public = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Listeners::with_public(config, public).await
+    }
+
+    /// An already bound public listener, and the management one bound from `config`.
+    pub async fn with_public(config: &Config, public: tokio::net::TcpListener) -> anyhow::Result<Listeners> {
+        let management = if config.http.management_enabled {
+            let addr = config.http.management_listen;
+            Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on http.management_listen {addr}"))?,
+            )
+        } else {
+            None
+        };
+        Ok(Listeners { public, management })
+    }
+}
+
+/// Serves the API on `listeners.public` (and `/metrics` on `listeners.management`) until
+/// `shutdown` is cancelled, then drains in-flight requests. The mail and webhook workers run
+/// beside the server when `workers_enabled` is set.
+pub async fn serve(app: App, config: &Config, listeners: Listeners, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut workers = Vec::new();
     let mut webhook_metrics = None;
     if config.workers_enabled {
@@ -250,11 +280,17 @@ pub async fn serve(
     let reload = Duration::from_secs(config.housekeeping.api_key_reload_secs);
     workers.push(tokio::spawn(app.clone().maintain_api_key_cache(shutdown.clone().cancelled_owned(), reload)));
     let metrics = Arc::new(metrics::HttpMetrics::default());
-    let endpoint = http::routes(app.clone(), metrics, webhook_metrics, config.body_limit_bytes);
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(endpoint, shutdown.clone().cancelled_owned(), Some(GRACE))
-        .await?;
+    let shell = http::Shell::new(config).map_err(|e| anyhow::anyhow!("http.trusted_proxies: {e}"))?;
+    let limits = edge::Limits::of(config);
+    if let Some(management) = listeners.management {
+        let endpoint = http::management_routes(app.clone(), metrics.clone(), webhook_metrics.clone());
+        // A handful of scrapers: a small cap of its own, so the public listener cannot starve it.
+        let limits = edge::Limits { max_connections: 16, ..limits };
+        let s = shutdown.clone();
+        workers.push(tokio::spawn(async move { edge::serve_http(management, endpoint, limits, s).await }));
+    }
+    let endpoint = http::routes(app.clone(), metrics, shell);
+    edge::serve_http(listeners.public, endpoint, limits, shutdown.clone()).await;
     shutdown.cancel();
     for worker in workers {
         let _ = worker.await;
@@ -266,27 +302,33 @@ pub async fn serve(
 /// A server running in the background (for tests and benchmarks).
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, unless `http.management_enabled` is off.
+    pub management_addr: Option<SocketAddr>,
     pub app: App,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Opens the database and starts serving on `listen` (port 0 picks a free port).
+/// Opens the database and starts serving on `listen` and `http.management_listen` (port 0 picks
+/// a free port; [`Running`] says which).
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     start_on(config, listener, clock).await
 }
 
-/// Opens the database and starts serving on an already bound `listener`.
+/// Opens the database and starts serving on an already bound `listener` (and on
+/// `http.management_listen`, bound here).
 pub async fn start_on(
     config: Config,
     listener: tokio::net::TcpListener,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
     let app = open(&config, clock).await?;
-    let addr = listener.local_addr()?;
+    let listeners = Listeners::with_public(&config, listener).await?;
+    let addr = listeners.public.local_addr()?;
+    let management_addr = listeners.management.as_ref().map(|l| l.local_addr()).transpose()?;
     let shutdown = CancellationToken::new();
     let (a, s) = (app.clone(), shutdown.clone());
-    let task = tokio::spawn(async move { serve(a, &config, listener, s).await });
-    Ok(Running { addr, app, shutdown, task })
+    let task = tokio::spawn(async move { serve(a, &config, listeners, s).await });
+    Ok(Running { addr, management_addr, app, shutdown, task })
 }

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tenantry_app::{Actor, Ctx};
 use tenantry_core::SystemClock;
@@ -102,9 +101,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = tenantry_server::open(&config, Arc::new(SystemClock)).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listeners = tenantry_server::Listeners::bind(&config).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(on_signal(shutdown.clone()));
     tracing::info!(
@@ -114,8 +111,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.public_base(),
         config.public_base(),
     );
+    match listeners.management.as_ref().and_then(|l| l.local_addr().ok()) {
+        Some(addr) => tracing::info!(management = %addr, "metrics are served at http://{addr}/metrics"),
+        None => tracing::info!("the management listener is off (http.management_enabled = false): no /metrics"),
+    }
     tracing::info!("Create a backend API key with: tenantry api-key create --name NAME");
-    tenantry_server::serve(app, &config, listener, shutdown).await?;
+    tenantry_server::serve(app, &config, listeners, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

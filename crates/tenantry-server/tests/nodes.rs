@@ -27,6 +27,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_tenantry");
 struct Node {
     child: Child,
     base: String,
+    /// The management listener (`/metrics`).
+    management: String,
     client: reqwest::Client,
 }
 
@@ -35,9 +37,11 @@ impl Node {
     /// restarts in one folder share the master key) and waits for `/healthz`.
     async fn start(database_url: &str, workdir: &Path) -> Node {
         let port = free_port();
+        let management_port = free_port();
         let child = command(database_url, workdir)
             .arg("serve")
             .env("TENANTRY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TENANTRY_HTTP__MANAGEMENT_LISTEN", format!("127.0.0.1:{management_port}"))
             .env("TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
             // A lease of 2 × 1 s + 5 s: a killed node's messages come back after 7 s.
             .env("TENANTRY_WEBHOOKS__TIMEOUT_MS", "1000")
@@ -46,7 +50,12 @@ impl Node {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start tenantry");
-        let node = Node { child, base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new() };
+        let node = Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            management: format!("http://127.0.0.1:{management_port}"),
+            client: reqwest::Client::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = node.client.get(format!("{}/healthz", node.base)).send().await {
@@ -69,9 +78,9 @@ impl Node {
         self.client.post(format!("{}{path}", self.base)).bearer_auth(key).json(&body).send().await
     }
 
-    /// This node's own attempt counter for `outcome`, from `/metrics`.
+    /// This node's own attempt counter for `outcome`, from `/metrics` on its management listener.
     async fn attempts(&self, outcome: &str) -> u64 {
-        let text = self.client.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        let text = self.client.get(format!("{}/metrics", self.management)).send().await.unwrap().text().await.unwrap();
         let needle = format!("tenantry_webhook_attempts_total{{outcome=\"{outcome}\"}} ");
         text.lines().find_map(|l| l.strip_prefix(&needle)).and_then(|n| n.parse().ok()).unwrap_or(0)
     }

@@ -58,6 +58,8 @@ impl TestApp {
         config.public_url = base.clone();
         // Test receivers listen on 127.0.0.1; production refuses such webhook targets.
         config.webhooks.allow_private_targets = true;
+        // `/metrics` on a free port of its own (see `metrics`), never the shared default 9090.
+        config.http.management_listen = "127.0.0.1:0".parse().expect("loopback address");
         configure(&mut config);
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let running = tenantry_server::start_on(config.clone(), listener, clock.clone()).await.expect("server starts");
@@ -89,6 +91,28 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The public listener's address, for raw TCP clients.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.addr
+    }
+
+    /// The management listener's address (`/metrics`), unless the test turned it off.
+    pub fn management_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.management_addr
+    }
+
+    /// `http://MANAGEMENT_ADDR{path}`.
+    pub fn management_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.management_addr().expect("the management listener is on"), path)
+    }
+
+    /// The Prometheus text of `/metrics`, from the management listener.
+    pub async fn metrics(&self) -> String {
+        let resp = self.client.get(self.management_url("/metrics")).send().await.expect("GET /metrics");
+        assert_eq!(resp.status(), StatusCode::OK, "GET /metrics on the management listener");
+        resp.text().await.expect("metrics text")
     }
 
     /// Sends a request with the backend API key and asserts the status. Returns the JSON body

@@ -11,7 +11,7 @@ use tenantry_app::sessions::{Session, SignedIn, Tokens};
 use tenantry_app::App;
 use uuid::Uuid;
 
-use super::{EndUserTag, UserAuth, SESSION_COOKIE};
+use super::{EndUserTag, SessionCookieSpec, UserAuth};
 use crate::backend::users::UserOut;
 use crate::security::{app, ctx};
 use crate::ApiError;
@@ -177,18 +177,8 @@ pub enum LogoutResponse {
     NoContent(#[oai(header = "Set-Cookie")] String),
 }
 
-/// Whether cookies must be `Secure`: the deployment is served over https.
-fn secure(app: &App) -> bool {
-    app.settings().auth.issuer.starts_with("https://")
-}
-
-fn session_cookie(app: &App, value: &str, max_age_secs: i64) -> String {
-    let secure = if secure(app) { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
-}
-
 fn login_response(app: &App, s: SignedIn) -> LoginResponse {
-    let cookie = session_cookie(app, &s.cookie_secret, app.settings().auth.session_ttl.num_seconds());
+    let cookie = SessionCookieSpec::of(app).set(&s.cookie_secret, app.settings().auth.session_ttl.num_seconds());
     LoginResponse::Ok(Json(LoginOut { tokens: s.tokens.into(), user: s.user.into(), needs_org: s.needs_org }), cookie)
 }
 
@@ -255,7 +245,7 @@ impl AccountApi {
         let me = auth.user();
         let app = app(req)?;
         app.logout(&ctx(req, me.actor()), me.session_id, body.0.everywhere).await?;
-        Ok(LogoutResponse::NoContent(session_cookie(app, "", 0)))
+        Ok(LogoutResponse::NoContent(SessionCookieSpec::of(app).clear()))
     }
 
     /// Ask for a password reset link
