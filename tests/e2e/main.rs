@@ -5,6 +5,7 @@
 mod api_keys;
 mod auth;
 mod billing_sync;
+mod edge;
 mod operations;
 mod orgs;
 mod orgs_authz;
