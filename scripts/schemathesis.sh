@@ -117,6 +117,8 @@ fuzz() {
         # No background delivery: the fuzzer invents webhook endpoint URLs and mail addresses, and
         # nothing may be sent to them. What is fuzzed is the API; delivery has its own tests.
         TENANTRY_WORKERS_ENABLED=false
+        # /metrics is not part of the API; no management port to collide with a local one.
+        TENANTRY_HTTP__MANAGEMENT_ENABLED=false
     )
 
     # Run from a scratch folder, so relative paths in the defaults (the master key file, the mail
