@@ -353,9 +353,13 @@ async fn disabled_users_cannot_sign_in_or_refresh(engine: Engine) {
         t.post("/api/backend/v1/users", json!({ "email": "d@example.com", "password": "soon disabled" }), 201).await;
     let signed_in = login(&t, "d@example.com", "soon disabled").await;
     t.post(&format!("/api/backend/v1/users/{}/disable", user["user_id"].as_str().unwrap()), json!({}), 200).await;
-    let problem =
-        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "soon disabled" }), 403).await;
-    assert_eq!(problem_code(&problem), "user-disabled");
+    // Right or wrong, the password gets the answer a wrong one gets: it confirms no guess.
+    let right =
+        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "soon disabled" }), 401).await;
+    let wrong =
+        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "a wrong guess" }), 401).await;
+    assert_eq!(problem_code(&right), "invalid-credentials");
+    assert_eq!(right, wrong, "a disabled account answers alike whether the password was right or not");
     let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap();
     anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh }), 401).await;
     t.stop().await;

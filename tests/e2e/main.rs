@@ -17,6 +17,7 @@ mod paging;
 mod passwords_emails;
 mod peers;
 mod problems;
+mod session_security;
 mod sdk;
 mod support;
 mod users;

@@ -9,17 +9,18 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 use tenantry_auth::{hash_opaque_token, new_opaque_token, PasswordVerdict};
 use tenantry_core::events::{AuditAction, EventType};
-use tenantry_core::throttle::ThrottleRule;
+use tenantry_core::throttle::{client_key, ThrottleRule};
 use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId};
 use tenantry_store::email_tokens::{self as tokens, EmailTokenRow};
 use tenantry_store::mail_queue::{enqueue_mail, MailRow};
 use tenantry_store::sessions as session_store;
+use tenantry_store::throttles;
 use tenantry_store::users::{self, UserRow};
 use tenantry_store::{Json, Tx};
 use uuid::Uuid;
 
 use crate::record::{audit, emit, Audit};
-use crate::sessions::throttle;
+use crate::sessions::{account_key, throttle};
 use crate::users::User;
 use crate::{Actor, App, AppError, AppResult, Ctx};
 
@@ -146,6 +147,25 @@ impl App {
         self.queue_mail(tx, to, kind.template(), vars, now).await
     }
 
+    /// An emailed token of `kind` that can still be spent, or why it cannot. Spends nothing.
+    async fn usable_email_token(
+        &self,
+        ex: tenantry_store::Ex<'_>,
+        kind: LinkKind,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<EmailTokenRow> {
+        let hash = hash_opaque_token(token);
+        let row = tokens::find_email_token(ex, kind.purpose(), &hash).await?.ok_or_else(link_invalid)?;
+        if row.used_at.is_some() {
+            return Err(link_used());
+        }
+        if row.expires_at <= now {
+            return Err(link_expired());
+        }
+        Ok(row)
+    }
+
     /// Spends an emailed token of `kind`, or says why it cannot be spent.
     async fn spend_email_token(
         &self,
@@ -154,14 +174,7 @@ impl App {
         token: &str,
         now: DateTime<Utc>,
     ) -> AppResult<EmailTokenRow> {
-        let hash = hash_opaque_token(token);
-        let row = tokens::find_email_token(tx.ex(), kind.purpose(), &hash).await?.ok_or_else(link_invalid)?;
-        if row.used_at.is_some() {
-            return Err(link_used());
-        }
-        if row.expires_at <= now {
-            return Err(link_expired());
-        }
+        let row = self.usable_email_token(tx.ex(), kind, token, now).await?;
         if tokens::use_email_token(tx.ex(), row.id, now).await? == 0 {
             return Err(link_used());
         }
@@ -182,7 +195,7 @@ impl App {
         if let Some(ip) = ctx.ip {
             let rule =
                 ThrottleRule { free_attempts: self.settings().auth.signup_limit_per_ip, ..ThrottleRule::SIGNUP_IP };
-            throttle(self, &[(format!("signup:ip:{ip}"), rule)]).await?;
+            throttle(self, &[(format!("signup:ip:{}", client_key(ip)), rule)]).await?;
         }
         // Hash in every case, so a taken email costs the same time.
         let hash =
@@ -298,14 +311,28 @@ impl App {
     }
 
     /// Follows a reset link: sets the new password and ends every session of the user.
+    ///
+    /// The link is checked before the new password is hashed, so requests with made-up tokens
+    /// cost no hash; they are throttled per source address besides. A reset proves the mailbox,
+    /// so it also ends any sign-in delay on the account: an attacker cannot keep its owner
+    /// locked out by guessing.
     pub async fn reset_password(&self, ctx: &Ctx, token: &str, new_password: &str) -> AppResult<()> {
-        let password = self.settings().password_policy.check(new_password, &[])?;
+        if let Some(ip) = ctx.ip {
+            throttle(self, &[(format!("reset:ip:{}", client_key(ip)), ThrottleRule::LINK_IP)]).await?;
+        }
+        let user = {
+            let mut c = self.db().acquire().await?;
+            let t = self.usable_email_token(c.ex(), LinkKind::ResetPassword, token, self.clock().now()).await?;
+            users::get_user(c.ex(), t.user_id).await?.ok_or_else(link_invalid)?
+        };
+        let password = self.settings().password_policy.check(new_password, &crate::users::password_context(&user))?;
         let hash =
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let t = self.spend_email_token(&mut tx, LinkKind::ResetPassword, token, now).await?;
         let row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        throttles::delete_throttle(tx.ex(), &account_key(&row.email_normalized)).await?;
         // Following the emailed link also proves the address.
         self.store_new_password(&mut tx, ctx, row, hash, true, None, now).await?;
         tx.commit().await?;
@@ -324,21 +351,12 @@ impl App {
         let Actor::User(user_id) = ctx.actor else {
             return Err(DomainError::forbidden("user-only", "Only a signed-in user can change their password.").into());
         };
-        let password = self.settings().password_policy.check(new_password, &[])?;
-        let stored = {
+        let user = {
             let mut c = self.db().acquire().await?;
-            users::get_user(c.ex(), user_id.as_uuid()).await?.and_then(|u| u.password_hash)
+            users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?
         };
-        let verdict =
-            self.hasher.verify(current.to_owned(), stored).await.map_err(|e| AppError::Internal(e.to_string()))?;
-        if verdict == PasswordVerdict::Mismatch {
-            return Err(DomainError::invalid_field(
-                "wrong-password",
-                "current_password",
-                "The current password is incorrect.",
-            )
-            .into());
-        }
+        let password = self.settings().password_policy.check(new_password, &crate::users::password_context(&user))?;
+        self.check_current_password(&user, current, "current_password").await?;
         let hash =
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
@@ -347,6 +365,25 @@ impl App {
         self.store_new_password(&mut tx, ctx, row, hash, false, Some(session_id), now).await?;
         tx.commit().await?;
         self.wake_mailer();
+        Ok(())
+    }
+
+    /// Checks a signed-in user's password before a sensitive change. Each check counts against
+    /// the account's sign-in throttle, like a sign-in, so whoever holds a stolen session cannot
+    /// guess the password through it; a right password clears the count, as a sign-in does.
+    async fn check_current_password(&self, user: &UserRow, password: &str, field: &str) -> AppResult<()> {
+        let key = account_key(&user.email_normalized);
+        throttle(self, &[(key.clone(), ThrottleRule::LOGIN_ACCOUNT)]).await?;
+        let verdict = self
+            .hasher
+            .verify(password.to_owned(), user.password_hash.clone())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if verdict == PasswordVerdict::Mismatch {
+            return Err(DomainError::invalid_field("wrong-password", field, "The password is incorrect.").into());
+        }
+        let mut c = self.db().acquire().await?;
+        throttles::delete_throttle(c.ex(), &key).await?;
         Ok(())
     }
 
@@ -386,14 +423,7 @@ impl App {
             let mut c = self.db().acquire().await?;
             users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?
         };
-        let verdict = self
-            .hasher
-            .verify(password.to_owned(), current.password_hash.clone())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        if verdict == PasswordVerdict::Mismatch {
-            return Err(DomainError::invalid_field("wrong-password", "password", "The password is incorrect.").into());
-        }
+        self.check_current_password(&current, password, "password").await?;
         throttle(self, &[(format!("mail:change:{}", user_id), ThrottleRule::EMAIL)]).await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;

@@ -25,6 +25,7 @@ pub mod paging;
 mod record;
 pub mod roles;
 pub mod sessions;
+pub mod sign_in;
 pub mod transfers;
 pub mod users;
 pub mod webhooks;
@@ -38,7 +39,7 @@ use tenantry_core::{Clock, PasswordPolicy};
 use tenantry_store::Db;
 use tokio::sync::Notify;
 
-pub use ctx::{Actor, Ctx, Page, Patch};
+pub use ctx::{Actor, Ctx, Page, Patch, SessionCtx};
 pub use error::{AppError, AppResult};
 pub use users::parse_cursor;
 
@@ -64,6 +65,8 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     /// Absolute lifetime of a session (password-only sign-in: at most 30 days).
     pub session_ttl: Duration,
+    /// A session unused this long ends (its last use is recorded to the minute).
+    pub session_idle_ttl: Duration,
     pub verify_email_ttl: Duration,
     pub reset_ttl: Duration,
     /// How long a new signing key is published before it signs.
@@ -79,6 +82,7 @@ impl Default for AuthSettings {
             access_ttl: Duration::minutes(15),
             refresh_ttl: Duration::days(30),
             session_ttl: Duration::days(30),
+            session_idle_ttl: Duration::days(7),
             verify_email_ttl: Duration::hours(24),
             reset_ttl: Duration::minutes(30),
             key_publish_delay: Duration::minutes(5),

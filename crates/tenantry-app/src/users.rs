@@ -362,11 +362,18 @@ impl App {
         row.version += 1;
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await?;
+        // A new password ends every session, as a change by the user ends their other ones.
+        let ended = tenantry_store::sessions::revoke_user_sessions(tx.ex(), row.id, None, now, "password-changed").await?;
         let user = User::from(row);
         // Every version has its event, so consumers see no gaps (the data never includes the password).
         emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
-        audit(&mut tx, ctx, now, Audit::user(AuditAction::UserUpdated, user.id, json!({ "changed": ["password"] })))
-            .await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit::user(AuditAction::UserUpdated, user.id, json!({ "changed": ["password"], "sessions_ended": ended })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -384,6 +391,13 @@ impl App {
         row.version += 1;
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await?;
+        // Disabling ends every session at once, and with them their refresh tokens; every
+        // authenticated path also refuses a disabled user's session on its own.
+        let ended = if disabled {
+            tenantry_store::sessions::revoke_user_sessions(tx.ex(), row.id, None, now, "user-disabled").await?
+        } else {
+            0
+        };
         let user = User::from(row);
         let (event_type, action) = if disabled {
             (EventType::UserDisabled, AuditAction::UserDisabled)
@@ -402,7 +416,8 @@ impl App {
             },
         )
         .await?;
-        audit(&mut tx, ctx, now, Audit::user(action, user.id, json!({}))).await?;
+        let details = if disabled { json!({ "sessions_ended": ended }) } else { json!({}) };
+        audit(&mut tx, ctx, now, Audit::user(action, user.id, details)).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenantry_app::accounts::Signup;
 use tenantry_app::sessions::{Session, SignedIn, Tokens};
+use tenantry_app::sign_in::{SignInState, SignInStep};
 use tenantry_app::App;
 use uuid::Uuid;
 
@@ -223,10 +224,10 @@ impl AccountApi {
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginIn>) -> Result<LoginResponse, ApiError> {
         let app = app(req)?;
-        let signed_in = app
-            .login(&ctx(req, tenantry_app::Actor::Anonymous), &body.0.email, &body.0.password, user_agent(req))
-            .await?;
-        Ok(login_response(app, signed_in))
+        let step = SignInStep::Password { email: &body.0.email, password: &body.0.password };
+        let SignInState::Complete(signed_in) =
+            app.sign_in(&ctx(req, tenantry_app::Actor::Anonymous), step, user_agent(req)).await?;
+        Ok(login_response(app, *signed_in))
     }
 
     /// Exchange a refresh token
