@@ -1,12 +1,13 @@
-//! The connection loop: accepts TCP connections and serves HTTP/1.1 and HTTP/2 on them with
-//! hyper, in front of the poem endpoint. It exists for what poem's own server does not set
-//! (README, "Security"):
+//! The connection loop: accepts TCP connections and serves HTTP/1.1 on them with hyper, in front
+//! of the poem endpoint. It exists for what poem's own server does not set (README, "Security"):
 //! - a **header read timeout**: a client that trickles or stalls its request line and headers
 //!   is disconnected after `http.header_read_timeout_ms` (hyper's HTTP/1 timer); idle keep-alive
 //!   connections end after the same time;
 //! - a **connection cap**: at most `http.max_connections` connections are served at once. The
 //!   next is accepted only when one closes; until then it waits in the kernel's backlog.
 //!
+//! Only HTTP/1.1 is spoken (no cleartext HTTP/2): TLS and HTTP/2 end at the reverse proxy, and
+//! hyper's header read timeout exists for HTTP/1 only, so every connection is covered by it.
 //! The body read timeout is the shell's (`http.rs`), which reads every body before the handler.
 //! On shutdown the loop stops accepting, lets in-flight requests finish for up to [`GRACE`], and
 //! then drops what is left.
@@ -56,9 +57,8 @@ where
     let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
     let local = listener.local_addr().unwrap_or(unspecified);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new()).max_pending_accept_reset_streams(Some(20)).max_header_list_size(16 * 1024);
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     loop {
