@@ -115,7 +115,7 @@ impl PasswordPolicy {
         let uses_context = estimate
             .sequence()
             .iter()
-            .any(|m| matches!(&m.pattern, MatchPattern::Dictionary(d) if words.iter().any(|w| *w == d.matched_word)));
+            .any(|m| matches!(&m.pattern, MatchPattern::Dictionary(d) if words.contains(&d.matched_word)));
         if uses_context && guesses < MIN_GUESSES_LOG10_WITH_CONTEXT {
             return Err(DomainError::invalid_field(
                 "password-contains-context",
