@@ -208,7 +208,11 @@ async fn updates_patch_and_version(engine: Engine) {
     assert_eq!(versions, [1, 2, 3, 4, 5], "one event per change (the password too), versions increasing");
     assert!(evs[1..].iter().all(|e| e.event_type == "user.updated"));
     let last_audit = audit(&t, &id(&user)).await.pop().unwrap();
-    assert_eq!(last_audit.details.0, json!({ "changed": ["password"] }), "the audit names fields, never values");
+    assert_eq!(
+        last_audit.details.0,
+        json!({ "changed": ["password"], "sessions_ended": 0 }),
+        "the audit names fields, never values"
+    );
     t.stop().await;
 }
 
