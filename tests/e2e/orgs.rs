@@ -353,9 +353,10 @@ async fn metadata_is_a_bounded_object_set_by_the_backend(engine: Engine) {
 
     for not_object in [json!([1, 2]), json!("text"), json!(3)] {
         let code =
-            backend_refused(&t, Method::PATCH, &format!("{B}/orgs/{id}/metadata"), Some(not_object.clone()), 400).await;
-        assert!(!code.is_empty());
-        t.patch(&format!("{B}/orgs/{id}"), json!({ "metadata": not_object }), 400).await;
+            backend_refused(&t, Method::PATCH, &format!("{B}/orgs/{id}/metadata"), Some(not_object.clone()), 422).await;
+        assert_eq!(code, "invalid-metadata");
+        let problem = t.patch(&format!("{B}/orgs/{id}"), json!({ "metadata": not_object }), 422).await;
+        assert_eq!(problem["errors"][0]["field"], "metadata");
     }
     let big = json!({ "blob": "x".repeat(9000) });
     let code = backend_refused(&t, Method::PATCH, &format!("{B}/orgs/{id}/metadata"), Some(big.clone()), 422).await;
