@@ -57,6 +57,8 @@ struct Receiver {
     seen: Arc<Mutex<Vec<Delivery>>>,
     status: Arc<AtomicU16>,
     hang: Arc<AtomicBool>,
+    /// A `Retry-After` header to answer with.
+    retry_after: Arc<Mutex<Option<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -76,12 +78,14 @@ impl Receiver {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(status));
         let hang = Arc::new(AtomicBool::new(false));
+        let retry_after = Arc::new(Mutex::new(None::<String>));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let location = url.replace("/hook", "/followed");
-        let (s, st, h) = (seen.clone(), status.clone(), hang.clone());
+        let (s, st, h, ra) = (seen.clone(), status.clone(), hang.clone(), retry_after.clone());
         let endpoint = poem::endpoint::make(move |mut req: Request| {
             let (seen, status, hang, location) = (s.clone(), st.clone(), h.clone(), location.clone());
+            let retry_after = ra.lock().unwrap().clone();
             async move {
                 let headers = req
                     .headers()
@@ -94,17 +98,20 @@ impl Receiver {
                 if hang.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                 }
-                Response::builder()
+                let mut answer = Response::builder()
                     .status(StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap())
-                    .header("location", location)
-                    .body(answer_body())
+                    .header("location", location);
+                if let Some(value) = retry_after {
+                    answer = answer.header("retry-after", value);
+                }
+                answer.body(answer_body())
             }
         });
         let acceptor = TcpAcceptor::from_tokio(listener).unwrap();
         let task = tokio::spawn(async move {
             let _ = poem::Server::new_with_acceptor(acceptor).run(endpoint).await;
         });
-        Receiver { url, seen, status, hang, task }
+        Receiver { url, seen, status, hang, retry_after, task }
     }
 
     fn deliveries(&self) -> Vec<Delivery> {
@@ -113,6 +120,10 @@ impl Receiver {
 
     fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
+    }
+
+    fn set_retry_after(&self, value: Option<&str>) {
+        *self.retry_after.lock().unwrap() = value.map(str::to_owned);
     }
 
     /// Waits (at most 10 s) for `n` deliveries.
@@ -671,7 +682,103 @@ async fn the_server_runs_the_worker(engine: Engine) {
     t.stop().await;
 }
 
+/// A receiver that answers `410 Gone` has its endpoint disabled by that very attempt, with the
+/// `webhook_endpoint.disabled` event and an audit entry; its message waits, and nothing new is
+/// sent to it.
+async fn gone_disables_the_endpoint_at_once(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let gone = Receiver::start(410).await;
+    let watcher = Receiver::start(204).await;
+    let (gone_ep, _) = create_endpoint(&t, &gone.url, json!(["user.created"])).await;
+    create_endpoint(&t, &watcher.url, json!(["webhook_endpoint.disabled"])).await;
+    create_user(&t, "go@example.com").await;
+    assert_eq!(deliver(&t).await.claimed, 1);
+    let ep = t.get(&format!("{ENDPOINTS}/{gone_ep}"), 200).await;
+    assert_eq!((ep["disabled"].as_bool(), ep["disabled_reason"].as_str()), (Some(true), Some("gone")), "{ep}");
+    assert_eq!(ep["version"], 2);
+    let actions: Vec<(String, Value)> =
+        crate::support::audit(&t, &gone_ep).await.into_iter().map(|a| (a.action, a.details.0)).collect();
+    let disabled = actions.iter().find(|(a, _)| a == "webhook_endpoint.disabled").expect("an audit entry");
+    assert_eq!(disabled.1["reason"], "gone");
+
+    deliver(&t).await;
+    let seen = watcher.wait_for(1).await;
+    assert_eq!(seen.len(), 1, "the watcher hears of it");
+    let body = seen[0].json();
+    assert_eq!(body["type"], "webhook_endpoint.disabled");
+    assert_eq!(body["data"]["endpoint_id"], gone_ep.as_str());
+    assert_eq!(body["data"]["version"], 2);
+
+    let waiting = messages(&t, &format!("endpoint_id={gone_ep}")).await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((waiting[0]["state"].as_str(), waiting[0]["last_status"].as_i64()), (Some("pending"), Some(410)));
+    create_user(&t, "gone-again@example.com").await;
+    t.clock.advance(TimeDelta::hours(1));
+    deliver(&t).await;
+    assert_eq!(gone.deliveries().len(), 1, "a disabled endpoint gets nothing more");
+    assert_eq!(messages(&t, &format!("endpoint_id={gone_ep}")).await.len(), 1, "no new message for it");
+    t.stop().await;
+}
+
+/// `Retry-After` on 429 and 503 postpones the next attempt (seconds or an HTTP date), never past
+/// 10 h and never sooner than the schedule; 0, garbage, or the header on another status leave the
+/// schedule as it is.
+async fn retry_after_is_honoured_within_the_schedule(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    let rx = Receiver::start(503).await;
+    create_endpoint(&t, &rx.url, json!(["user.created"])).await;
+    create_user(&t, "ra@example.com").await;
+
+    // 503, Retry-After: 120 (the schedule says 5 s): not before 120 s.
+    rx.set_retry_after(Some("120"));
+    assert_eq!(deliver(&t).await.claimed, 1);
+    t.clock.advance(TimeDelta::seconds(119));
+    assert_eq!(deliver(&t).await.claimed, 0, "not before Retry-After");
+    t.clock.advance(TimeDelta::seconds(1));
+    // 429 with an HTTP date 20 min ahead (the schedule says 5 min).
+    rx.set_status(429);
+    let at = (t.clock.now() + TimeDelta::minutes(20)).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    rx.set_retry_after(Some(&at));
+    assert_eq!(deliver(&t).await.claimed, 1, "due at 120 s");
+    t.clock.advance(TimeDelta::minutes(20) - TimeDelta::seconds(1));
+    assert_eq!(deliver(&t).await.claimed, 0, "not before the date");
+    t.clock.advance(TimeDelta::seconds(1));
+    // Three days asked for: capped at 10 h.
+    rx.set_retry_after(Some("259200"));
+    assert_eq!(deliver(&t).await.claimed, 1);
+    t.clock.advance(TimeDelta::hours(10));
+    // 0 falls back to the schedule (the fourth failure: 2 h + up to 10 %).
+    rx.set_retry_after(Some("0"));
+    assert_eq!(deliver(&t).await.claimed, 1, "due after 10 h, not 3 days");
+    t.clock.advance(TimeDelta::hours(2) + TimeDelta::minutes(13));
+    // Garbage too (the fifth: 5 h + up to 10 %).
+    rx.set_retry_after(Some("later, please"));
+    assert_eq!(deliver(&t).await.claimed, 1, "Retry-After: 0 is the schedule");
+    t.clock.advance(TimeDelta::hours(5) + TimeDelta::minutes(31));
+    // On a 500 the header means nothing (the sixth: 10 h).
+    rx.set_status(500);
+    rx.set_retry_after(Some("1"));
+    assert_eq!(deliver(&t).await.claimed, 1, "garbage is the schedule");
+    t.clock.advance(TimeDelta::hours(9));
+    assert_eq!(deliver(&t).await.claimed, 0, "a 500's Retry-After does not shorten the schedule");
+    // A shorter Retry-After than the schedule does not make it sooner either.
+    t.clock.advance(TimeDelta::hours(2));
+    rx.set_status(503);
+    assert_eq!(deliver(&t).await.claimed, 1);
+    t.clock.advance(TimeDelta::hours(9));
+    assert_eq!(deliver(&t).await.claimed, 0, "Retry-After: 1 does not advance a 10 h wait");
+    t.clock.advance(TimeDelta::hours(2));
+    assert_eq!(deliver(&t).await.claimed, 1, "the eighth and last attempt");
+    let failed = messages(&t, "state=failed").await;
+    assert_eq!(failed.len(), 1, "Retry-After adds no attempt");
+    assert_eq!(failed[0]["attempts"], 8);
+    assert_eq!(rx.deliveries().len(), 8);
+    t.stop().await;
+}
+
 engine_tests!(
+    gone_disables_the_endpoint_at_once,
+    retry_after_is_honoured_within_the_schedule,
     endless_bodies_and_closed_connections_leave_the_worker_healthy,
     endpoints_failing_for_five_days_are_disabled,
     deliveries_verify_with_standard_webhooks_across_rotation,

@@ -65,7 +65,7 @@ pub struct EndpointRow {
     pub updated_at: DateTime<Utc>,
     /// When the current unbroken run of failed attempts began; `None` after a success.
     pub failing_since: Option<DateTime<Utc>>,
-    /// Why the endpoint is disabled: [`DISABLED_MANUALLY`] or [`DISABLED_FAILING`].
+    /// Why the endpoint is disabled: [`DISABLED_MANUALLY`], [`DISABLED_FAILING`] or [`DISABLED_GONE`].
     pub disabled_reason: Option<String>,
 }
 
@@ -73,6 +73,8 @@ pub struct EndpointRow {
 pub const DISABLED_MANUALLY: &str = "manual";
 /// `disabled_reason` of an endpoint the worker disabled after it failed continuously.
 pub const DISABLED_FAILING: &str = "failing";
+/// `disabled_reason` of an endpoint whose receiver answered `410 Gone`: it asked for no more.
+pub const DISABLED_GONE: &str = "gone";
 
 impl EndpointRow {
     /// Whether events of `event_type` go to this endpoint.
@@ -400,6 +402,16 @@ pub async fn disable_failing_endpoint(
          WHERE id = $1 AND disabled = $6 AND failing_since <= $2 RETURNING {ENDPOINT_COLUMNS}"
     );
     sql_rows!(ex, fetch_optional, EndpointRow, &sql, id, cutoff, now, true, DISABLED_FAILING, false)
+}
+
+/// Disables the endpoint at once because its receiver answered `410 Gone`; the disabled row, or
+/// `None` when it was disabled already.
+pub async fn disable_gone_endpoint(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<Option<EndpointRow>> {
+    let sql = format!(
+        "UPDATE webhook_endpoints SET disabled = $3, disabled_reason = $4, version = version + 1, updated_at = $2 \
+         WHERE id = $1 AND disabled = $5 RETURNING {ENDPOINT_COLUMNS}"
+    );
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id, now, true, DISABLED_GONE, false)
 }
 
 pub async fn insert_attempt(ex: Ex<'_>, a: &AttemptRow) -> Result<()> {

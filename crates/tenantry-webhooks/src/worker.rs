@@ -7,7 +7,11 @@
 //! again with the same `webhook-id`, which receivers use to deduplicate.
 //!
 //! Only a 2xx answer is a success. Redirects are not followed (a 3xx is a failure), the answer is
-//! read up to 1 KiB, and every attempt is bounded by the configured timeout.
+//! read up to 1 KiB, and every attempt is bounded by the configured timeout. A `410 Gone` disables
+//! the endpoint at once (`disabled_reason` `gone`, with its `webhook_endpoint.disabled` event and
+//! audit entry); its message waits, like every pending message of a disabled endpoint. A
+//! `Retry-After` on `429` or `503` postpones the next attempt within the schedule's bounds (see
+//! [`crate::schedule`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +33,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::schedule::next_attempt_at;
+use crate::schedule::{next_attempt_honouring, parse_retry_after};
 use crate::sign::{self, signature_header};
 use crate::target::{is_forbidden, GuardedResolver};
 use crate::{WebhookSecret, WebhookSettings};
@@ -62,7 +66,7 @@ pub struct WebhookMetrics {
     pub retried: AtomicU64,
     /// Failed last attempts: the message has failed.
     pub failed: AtomicU64,
-    /// Endpoints disabled for failing continuously.
+    /// Endpoints disabled for failing continuously, or because they answered `410 Gone`.
     pub endpoints_disabled: AtomicU64,
 }
 
@@ -285,12 +289,20 @@ impl WebhookWorker {
             return Ok(());
         }
         let mut health: HashMap<Uuid, Health> = HashMap::new();
+        let mut disabled = 0;
         let mut tx = self.db.begin().await?;
         for f in finished {
             let a = &f.attempt;
             store::insert_attempt(tx.ex(), a).await?;
             store::finish_attempt(tx.ex(), a.message_id, f.outcome, a.status, a.error.as_deref(), a.attempted_at)
                 .await?;
+            if a.status == Some(GONE) {
+                // The receiver asked for no more: disabled now, not after days of failures.
+                if let Some(row) = store::disable_gone_endpoint(tx.ex(), f.endpoint_id, now).await? {
+                    record_disabled(&mut tx, &row, now, store::DISABLED_GONE).await?;
+                    disabled += 1;
+                }
+            }
             let h = health.entry(f.endpoint_id).or_insert(Health {
                 failing_since: f.failing_since,
                 first_failure: None,
@@ -303,7 +315,6 @@ impl WebhookWorker {
             }
         }
         let cutoff = now - self.settings.disable_after_failing;
-        let mut disabled = 0;
         for (id, h) in health {
             match (h.succeeded, h.failing_since, h.first_failure) {
                 (true, Some(_), _) => {
@@ -314,7 +325,7 @@ impl WebhookWorker {
                 }
                 (false, Some(since), _) if since <= cutoff => {
                     if let Some(row) = store::disable_failing_endpoint(tx.ex(), id, cutoff, now).await? {
-                        record_disabled(&mut tx, &row, now).await?;
+                        record_disabled(&mut tx, &row, now, store::DISABLED_FAILING).await?;
                         disabled += 1;
                     }
                 }
@@ -340,15 +351,20 @@ impl WebhookWorker {
             },
         };
         let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let (status, body, error) = match result {
-            Ok((status, body)) => (Some(i32::from(status)), Some(body), None),
-            Err(e) => (None, None, Some(e.chars().take(MAX_ERROR_CHARS).collect::<String>())),
+        let (status, body, retry_after, error) = match result {
+            Ok(answer) => (Some(i32::from(answer.status)), Some(answer.body), answer.retry_after, None),
+            Err(e) => (None, None, None, Some(e.chars().take(MAX_ERROR_CHARS).collect::<String>())),
         };
         let success = status.is_some_and(|s| (200..300).contains(&s));
+        // Retry-After counts only where it means "later": 429 Too Many Requests, 503 Unavailable.
+        let wait = match status {
+            Some(429 | 503) => retry_after.as_deref().and_then(|v| parse_retry_after(v, now)),
+            _ => None,
+        };
         let outcome = if success {
             Outcome::Delivered
         } else {
-            next_attempt_at(msg.attempts, now).map_or(Outcome::Failed, Outcome::RetryAt)
+            next_attempt_honouring(msg.attempts, now, wait).map_or(Outcome::Failed, Outcome::RetryAt)
         };
         let error = error.or_else(|| status.filter(|_| !success).map(|s| format!("the receiver answered {s}")));
         let counter = match outcome {
@@ -399,15 +415,14 @@ impl WebhookWorker {
         Ok(secrets)
     }
 
-    /// POSTs the message; the status and the first [`MAX_RESPONSE_BYTES`] of the answer, or why
-    /// no answer came.
+    /// POSTs the message; the receiver's answer, or why no answer came.
     async fn send(
         &self,
         url: &str,
         msg: &MessageRow,
         secrets: &[WebhookSecret],
         now: DateTime<Utc>,
-    ) -> Result<(u16, String), String> {
+    ) -> Result<Answer, String> {
         let url = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
         // Names are checked by the resolver as they are connected; literal addresses skip it.
         if !self.settings.allow_private_targets {
@@ -435,8 +450,13 @@ impl WebhookWorker {
             .await
             .map_err(describe)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(64).collect());
         let body = read_prefix(response).await;
-        Ok((status, body))
+        Ok(Answer { status, body, retry_after })
     }
 }
 
@@ -445,6 +465,18 @@ impl WebhookWorker {
 /// holding messages delays them by this much; then another worker sends them again.
 pub fn lease(timeout: Duration) -> TimeDelta {
     TimeDelta::from_std(timeout * 2 + LEASE_MARGIN).unwrap_or(TimeDelta::MAX)
+}
+
+/// The status that disables an endpoint at once.
+const GONE: i32 = 410;
+
+/// What a receiver answered.
+struct Answer {
+    status: u16,
+    /// The first [`MAX_RESPONSE_BYTES`] of the body.
+    body: String,
+    /// The `Retry-After` header, if any (at most 64 characters).
+    retry_after: Option<String>,
 }
 
 /// An endpoint's attempts within one recorded batch.
@@ -463,9 +495,18 @@ fn pair(claim: Claim) -> impl Iterator<Item = (MessageRow, Option<EndpointRow>)>
     })
 }
 
-/// The `webhook_endpoint.disabled` event and its audit entry, in the disabling transaction.
-async fn record_disabled(tx: &mut Tx, row: &EndpointRow, now: DateTime<Utc>) -> Result<(), StoreError> {
-    tracing::warn!(endpoint_id = %row.id, failing_since = ?row.failing_since, "webhook endpoint disabled: it failed continuously");
+/// The `webhook_endpoint.disabled` event and its audit entry, in the disabling transaction;
+/// `reason` is the endpoint's new `disabled_reason`.
+async fn record_disabled(tx: &mut Tx, row: &EndpointRow, now: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
+    match reason {
+        store::DISABLED_GONE => {
+            tracing::warn!(endpoint_id = %row.id, "webhook endpoint disabled: its receiver answered 410 Gone")
+        }
+        _ => tracing::warn!(
+            endpoint_id = %row.id, failing_since = ?row.failing_since,
+            "webhook endpoint disabled: it failed continuously"
+        ),
+    }
     let data = json!({
         "endpoint_id": row.id.to_string(),
         "version": row.version,
@@ -493,7 +534,7 @@ async fn record_disabled(tx: &mut Tx, row: &EndpointRow, now: DateTime<Utc>) -> 
         target_id: Some(row.id.to_string()),
         ip: None,
         request_id: None,
-        details: Json(json!({ "reason": store::DISABLED_FAILING, "failing_since": row.failing_since })),
+        details: Json(json!({ "reason": reason, "failing_since": row.failing_since })),
     };
     append_audit(tx.ex(), &audit).await
 }
