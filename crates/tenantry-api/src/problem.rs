@@ -6,11 +6,15 @@
 //! route, wrong method, body too large) get one per status. Unexpected failures are logged with
 //! their cause and answered with a generic 500 that reveals nothing.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{IntoResponse, Response};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::error::ParsePathError;
+use poem_openapi::registry::{MetaMediaType, MetaParamIn, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::{ApiResponse, Object, OperationId};
 use tenantry_app::AppError;
 use tenantry_core::{DomainError, ErrorKind};
 
@@ -80,9 +84,23 @@ impl ApiError {
     }
 
     /// Maps an error raised by poem or poem-openapi (parsing, routing, limits) by its status.
+    /// When the error carries its operation's id, a malformed path parameter is named as in the
+    /// OpenAPI document (see [`ApiError::bad_path_param`]).
     pub fn from_poem(err: &poem::Error) -> ApiError {
+        let operation = err.data::<OperationId>().map(|o| o.0);
         if let Some(api) = err.downcast_ref::<ApiError>() {
-            return api.clone();
+            let mut api = api.clone();
+            if let Some(op) = operation {
+                api.name_path_params(op);
+            }
+            return api;
+        }
+        if let Some(e) = err.downcast_ref::<ParsePathError>() {
+            let mut api = ApiError::bad_path_param(e.name);
+            if let Some(op) = operation {
+                api.name_path_params(op);
+            }
+            return api;
         }
         let status = err.status();
         let (code, detail) = match status {
@@ -109,9 +127,85 @@ impl ApiError {
         ApiError::new(status, code, detail)
     }
 
+    /// A path parameter that does not parse, as poem-openapi reports it: by its internal name
+    /// (`param0`, `param1`, … in path order), since the operation is not known yet. The shell
+    /// calls [`ApiError::from_poem`] with the operation's id, which puts the documented name in.
+    fn bad_path_param(internal: &str) -> ApiError {
+        let mut api = ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "A path parameter is malformed.");
+        api.problem.errors = vec![FieldProblem { field: internal.to_owned(), detail: "Malformed.".to_owned() }];
+        api
+    }
+
+    /// Replaces poem-openapi's internal path parameter names by the operation's documented ones
+    /// and says what was expected.
+    fn name_path_params(&mut self, operation_id: &str) {
+        let Some(params) = path_params().get(operation_id) else { return };
+        for field in &mut self.problem.errors {
+            let Some(index) = field.field.strip_prefix("param").and_then(|n| n.parse::<usize>().ok()) else {
+                continue;
+            };
+            let Some(param) = params.get(index) else { continue };
+            let expected = match param.format {
+                Some("uuid") => "a UUID".to_owned(),
+                Some(format) => format!("a {} ({format})", param.ty),
+                None => format!("a {}", param.ty),
+            };
+            field.field = param.name.clone();
+            field.detail = format!("Not {expected}.");
+            self.problem.detail = format!("The path parameter `{}` is not {expected}.", param.name);
+        }
+    }
+
     fn body(&self) -> Vec<u8> {
         serde_json::to_vec(&self.problem).unwrap_or_default()
     }
+}
+
+/// A path parameter of an operation, as documented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PathParam {
+    name: String,
+    ty: &'static str,
+    format: Option<&'static str>,
+}
+
+/// Each operation's path parameters in the order they appear in its path, which is the order of
+/// poem-openapi's internal names. Built once, from the same metadata the OpenAPI document is.
+fn path_params() -> &'static HashMap<&'static str, Vec<PathParam>> {
+    static PARAMS: OnceLock<HashMap<&'static str, Vec<PathParam>>> = OnceLock::new();
+    PARAMS.get_or_init(|| {
+        let mut by_operation = HashMap::new();
+        for api in <crate::Apis as poem_openapi::OpenApi>::meta() {
+            for path in api.paths {
+                let names = path_variables(&path.path);
+                for op in path.operations {
+                    let Some(id) = op.operation_id else { continue };
+                    let params = names
+                        .iter()
+                        .map(|name| {
+                            let schema = op
+                                .params
+                                .iter()
+                                .find(|p| p.in_type == MetaParamIn::Path && p.name == *name)
+                                .map(|p| &p.schema);
+                            let (ty, format) = match schema {
+                                Some(MetaSchemaRef::Inline(s)) => (s.ty, s.format),
+                                _ => ("value", None),
+                            };
+                            PathParam { name: name.clone(), ty, format }
+                        })
+                        .collect();
+                    by_operation.insert(id, params);
+                }
+            }
+        }
+        by_operation
+    })
+}
+
+/// The `{variables}` of an OpenAPI path, in order.
+fn path_variables(path: &str) -> Vec<String> {
+    path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).map(str::to_owned).collect()
 }
 
 impl From<DomainError> for ApiError {
@@ -230,7 +324,11 @@ impl ApiResponse for ApiError {
     }
 
     fn from_parse_request_error(err: poem::Error) -> Self {
-        ApiError::from_poem(&err)
+        match err.downcast_ref::<ParsePathError>() {
+            // Named by the shell, which knows the operation (see `name_path_params`).
+            Some(e) => ApiError::bad_path_param(e.name),
+            None => ApiError::from_poem(&err),
+        }
     }
 }
 
@@ -274,6 +372,37 @@ mod tests {
         assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
         let unauth = ApiError::from_poem(&poem::Error::from_status(StatusCode::UNAUTHORIZED)).into_response();
         assert_eq!(unauth.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn path_parameters_are_named_as_documented() {
+        let mut api = ApiError::bad_path_param("param1");
+        api.name_path_params("get_org_member");
+        assert_eq!(api.status, StatusCode::BAD_REQUEST);
+        assert_eq!(api.problem.problem_type, "urn:tenantry:problem:bad-request");
+        assert_eq!(api.problem.detail, "The path parameter `user_id` is not a UUID.");
+        assert_eq!(api.problem.errors, [FieldProblem { field: "user_id".into(), detail: "Not a UUID.".into() }]);
+        let mut api = ApiError::bad_path_param("param0");
+        api.name_path_params("get_org_member");
+        assert_eq!(api.problem.errors[0].field, "org_id");
+    }
+
+    #[test]
+    fn every_operation_with_a_path_parameter_is_known() {
+        let params = path_params();
+        assert_eq!(params["get_user"], [PathParam { name: "user_id".into(), ty: "string", format: Some("uuid") }]);
+        let domain = &params["add_org_domain"];
+        assert_eq!(domain.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["org_id", "domain"]);
+        for (op, list) in params {
+            assert!(list.iter().all(|p| !p.name.starts_with("param")), "{op}: {list:?}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_operation_keeps_the_generic_detail() {
+        let mut api = ApiError::bad_path_param("param0");
+        api.name_path_params("no_such_operation");
+        assert_eq!(api.problem.detail, "A path parameter is malformed.");
     }
 
     #[test]
