@@ -349,6 +349,7 @@ async fn endpoints_failing_for_five_days_are_disabled(engine: Engine) {
     assert_eq!(body["data"]["endpoint_id"], failing_ep.as_str());
     assert_eq!(body["data"]["version"], ep["version"]);
     assert_eq!(body["data"]["url"], failing.url.as_str());
+    assert_eq!(body["data"]["reason"], "failing");
     let before = failing.deliveries().len();
     create_user(&t, "fd@example.com").await;
     t.clock.advance(TimeDelta::days(1));
@@ -708,6 +709,8 @@ async fn gone_disables_the_endpoint_at_once(engine: Engine) {
     assert_eq!(body["type"], "webhook_endpoint.disabled");
     assert_eq!(body["data"]["endpoint_id"], gone_ep.as_str());
     assert_eq!(body["data"]["version"], 2);
+    assert_eq!(body["data"]["reason"], "gone");
+    assert!(body["data"].get("failing_since").is_none(), "no failure before the 410: {body}");
 
     let waiting = messages(&t, &format!("endpoint_id={gone_ep}")).await;
     assert_eq!(waiting.len(), 1);

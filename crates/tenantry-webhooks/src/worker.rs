@@ -507,12 +507,15 @@ async fn record_disabled(tx: &mut Tx, row: &EndpointRow, now: DateTime<Utc>, rea
             "webhook endpoint disabled: it failed continuously"
         ),
     }
-    let data = json!({
+    let mut data = json!({
         "endpoint_id": row.id.to_string(),
         "version": row.version,
         "url": row.url,
-        "failing_since": row.failing_since,
+        "reason": reason,
     });
+    if let Some(since) = row.failing_since {
+        data["failing_since"] = json!(since);
+    }
     let event = EventRow {
         id: EventId::new().as_uuid(),
         event_type: EventType::WebhookEndpointDisabled.as_str().to_owned(),

@@ -182,14 +182,18 @@ pub struct SeatEventData {
 
 /// `data` of `webhook_endpoint.disabled`.
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
 pub struct EndpointDisabledEventData {
     pub endpoint_id: Uuid,
     /// The endpoint's version after it was disabled.
     pub version: i64,
     pub url: String,
-    /// When the deliveries to it started failing without a success since.
-    pub failing_since: DateTime<Utc>,
+    /// Why: `failing` (every delivery failed for `webhooks.disable_after_failing_secs`) or `gone`
+    /// (its receiver answered `410 Gone`). The endpoint's `disabled_reason` says the same.
+    pub reason: String,
+    /// When the deliveries to it started failing without a success since; absent when a `410 Gone`
+    /// came before any other failure.
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// `data` of `webhook.test`.
@@ -657,14 +661,16 @@ catalog! {
             endpoint_id: EXAMPLE_ENDPOINT,
             version: 3,
             url: "https://hooks.acme.example/tenantry".into(),
-            failing_since: example_time() - chrono::TimeDelta::days(5),
+            reason: "failing".into(),
+            failing_since: Some(example_time() - chrono::TimeDelta::days(5)),
         },
         operation_id: "webhook_endpoint_disabled_event",
         webhook: WebhookEndpointDisabledWebhook,
         subscribable: true,
-        summary: "A webhook endpoint was disabled after failing",
+        summary: "A webhook endpoint was disabled after failing, or for answering 410 Gone",
         description: "Sent when Tenantry disables an endpoint because every delivery to it has failed \
-            since `failing_since` (five days by default). The endpoint gets nothing more until it is \
+            since `failing_since` (five days by default; `reason` is `failing`), or at once because its \
+            receiver answered `410 Gone` (`reason` is `gone`). The endpoint gets nothing more until it is \
             enabled again (`POST /api/backend/v1/webhooks/endpoints/{endpoint_id}/enable`); its failed \
             messages can then be replayed. Subscribe a second endpoint to hear of it. `version` is the \
             endpoint's.",

@@ -29,7 +29,8 @@ pub struct WebhookEndpointOut {
     pub event_types: Vec<String>,
     /// A disabled endpoint gets no new messages; its pending ones wait.
     pub disabled: bool,
-    /// Why it is disabled: `manual` (through this API) or `failing` (Tenantry disabled it after
+    /// Why it is disabled: `manual` (through this API), `gone` (its receiver answered `410 Gone`,
+    /// and Tenantry disabled it at once) or `failing` (Tenantry disabled it after
     /// every attempt failed for `webhooks.disable_after_failing_secs`, five days by default, and
     /// emitted `webhook_endpoint.disabled`). Enabling it clears this.
     pub disabled_reason: Option<String>,
