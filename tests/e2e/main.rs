@@ -10,6 +10,7 @@ mod operations;
 mod orgs;
 mod orgs_authz;
 mod orgs_invites;
+mod orgs_join;
 mod orgs_members;
 mod orgs_races;
 mod orgs_tokens;
