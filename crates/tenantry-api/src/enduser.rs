@@ -9,9 +9,8 @@ use poem_openapi::auth::Bearer;
 use poem_openapi::error::AuthorizationError;
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme, Tags};
-use tenantry_app::{Actor, App};
+use tenantry_app::{Actor, App, Ctx, SessionCtx};
 use tenantry_core::UserId;
-use uuid::Uuid;
 
 use crate::security::check_same_origin;
 use crate::ApiError;
@@ -58,9 +57,18 @@ impl SessionCookieSpec {
         self.set("", 0)
     }
 
-    /// The cookie's value in `req`, if sent.
+    /// The cookie's value in `req`, if sent (read from the `Cookie` headers themselves, so it
+    /// works with or without poem's cookie jar middleware).
     pub fn read(&self, req: &Request) -> Option<String> {
-        req.cookie().get(self.name()).map(|c| c.value_str().to_owned())
+        let name = self.name();
+        req.headers()
+            .get_all(poem::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.trim_matches('"').to_owned())
     }
 }
 
@@ -74,16 +82,22 @@ pub enum EndUserTag {
     Orgs,
 }
 
-/// A signed-in user: who, and through which session.
+/// A signed-in user: who, and through which session (how it was signed in, at which MFA level).
 #[derive(Debug, Clone, Copy)]
 pub struct SignedInUser {
     pub user_id: UserId,
-    pub session_id: Uuid,
+    pub session: SessionCtx,
 }
 
 impl SignedInUser {
     pub fn actor(&self) -> Actor {
         Actor::User(self.user_id)
+    }
+
+    /// The context this user's request acts in: the actor, the session, the client address and
+    /// the request id.
+    pub fn ctx(&self, req: &Request) -> Ctx {
+        Ctx { session: Some(self.session), ..crate::security::ctx(req, self.actor()) }
     }
 }
 
@@ -154,6 +168,11 @@ impl UserAuth {
             UserAuth::SessionCookie(c) => c.0,
         }
     }
+
+    /// The context the signed-in user's request acts in (see [`SignedInUser::ctx`]).
+    pub fn ctx(&self, req: &Request) -> Ctx {
+        self.user().ctx(req)
+    }
 }
 
 fn app(req: &Request) -> poem::Result<&App> {
@@ -164,7 +183,7 @@ async fn check_access_token(req: &Request, bearer: Bearer) -> poem::Result<Signe
     let ctx =
         app(req)?.authenticate_access_token(&bearer.token).await.map_err(|e| poem::Error::from(ApiError::from(e)))?;
     match (ctx.actor, ctx.session) {
-        (Actor::User(user_id), Some(session)) => Ok(SignedInUser { user_id, session_id: session.id }),
+        (Actor::User(user_id), Some(session)) => Ok(SignedInUser { user_id, session }),
         _ => Err(ApiError::internal().into()),
     }
 }
@@ -172,11 +191,31 @@ async fn check_access_token(req: &Request, bearer: Bearer) -> poem::Result<Signe
 async fn check_session_cookie(app: &App, value: &str) -> poem::Result<SignedInUser> {
     let session = app.session_by_cookie(value).await.map_err(|e| poem::Error::from(ApiError::from(e)))?;
     match session {
-        Some(s) => Ok(SignedInUser { user_id: s.user_id, session_id: s.id }),
+        Some(s) => Ok(SignedInUser { user_id: s.user_id, session: s.ctx() }),
         None => Err(ApiError::from(tenantry_core::DomainError::unauthenticated(
             "session-ended",
             "The session has ended. Sign in again.",
         ))
         .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_host_prefixed_and_secure_on_https_only() {
+        let https = SessionCookieSpec { https: true };
+        assert_eq!(
+            https.set("abc", 60),
+            "__Host-tenantry_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+        assert_eq!(https.clear(), "__Host-tenantry_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure");
+        let http = SessionCookieSpec { https: false };
+        assert_eq!(http.set("abc", 60), "tenantry_session=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=60");
+        let req = Request::builder().header("cookie", "tenantry_session=x; __Host-tenantry_session=y").finish();
+        assert_eq!(https.read(&req).as_deref(), Some("y"));
+        assert_eq!(http.read(&req).as_deref(), Some("x"));
     }
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::record::{audit, emit, Audit};
 use crate::sessions::{account_key, throttle};
 use crate::users::User;
-use crate::{Actor, App, AppError, AppResult, Ctx};
+use crate::{authz, Actor, App, AppError, AppResult, Ctx};
 
 /// The kinds of emailed single-use link: what the token is for, which mail carries it, and where
 /// it points.
@@ -341,16 +341,8 @@ impl App {
     }
 
     /// Changes the signed-in user's password; needs the current one. Other sessions end.
-    pub async fn change_password(
-        &self,
-        ctx: &Ctx,
-        session_id: Uuid,
-        current: &str,
-        new_password: &str,
-    ) -> AppResult<()> {
-        let Actor::User(user_id) = ctx.actor else {
-            return Err(DomainError::forbidden("user-only", "Only a signed-in user can change their password.").into());
-        };
+    pub async fn change_password(&self, ctx: &Ctx, current: &str, new_password: &str) -> AppResult<()> {
+        let (user_id, session_id) = authz::require_session(ctx, "Only a signed-in user can change their password.")?;
         let user = {
             let mut c = self.db().acquire().await?;
             users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?

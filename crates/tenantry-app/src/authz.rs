@@ -1,8 +1,9 @@
 //! Authorization: every rule about who may do what lives here, and every adapter goes through it.
 
-use tenantry_core::DomainError;
+use tenantry_core::{DomainError, UserId};
+use uuid::Uuid;
 
-use crate::Actor;
+use crate::{Actor, Ctx};
 
 /// Deployment-wide administration (users, API keys): the backend API and the operator only.
 pub fn require_backend(actor: &Actor) -> Result<(), DomainError> {
@@ -21,6 +22,16 @@ pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) ->
         // Never confirm that another user exists.
         Actor::User(_) => Err(DomainError::not_found("user-not-found", "No user has this id.")),
         Actor::Anonymous => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
+    }
+}
+
+/// A signed-in user acting through a session (end-user API, hosted pages): who, and which
+/// session. `detail` says what needs one.
+pub fn require_session(ctx: &Ctx, detail: &'static str) -> Result<(UserId, Uuid), DomainError> {
+    match (ctx.actor, ctx.session) {
+        (Actor::User(user_id), Some(session)) => Ok((user_id, session.id)),
+        (Actor::Anonymous, _) => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
+        _ => Err(DomainError::forbidden("user-only", detail)),
     }
 }
 
@@ -46,6 +57,21 @@ mod tests {
         assert_eq!(require_self_or_backend(&Actor::User(me), UserId::new()).unwrap_err().code, "user-not-found");
         assert!(require_self_or_backend(&Actor::ApiKey(ApiKeyId::new()), me).is_ok());
         assert!(require_self_or_backend(&Actor::Anonymous, me).is_err());
+    }
+
+    #[test]
+    fn session_use_cases_need_a_signed_in_session() {
+        let me = UserId::new();
+        let session = crate::SessionCtx {
+            id: Uuid::now_v7(),
+            method: crate::sign_in::AuthMethod::Password,
+            mfa_level: 1,
+        };
+        assert_eq!(require_session(&Ctx::signed_in(me, session), "x").unwrap(), (me, session.id));
+        let no_session = Ctx::new(Actor::User(me));
+        assert_eq!(require_session(&no_session, "x").unwrap_err().code, "user-only");
+        assert_eq!(require_session(&Ctx::new(Actor::ApiKey(ApiKeyId::new())), "x").unwrap_err().code, "user-only");
+        assert_eq!(require_session(&Ctx::new(Actor::Anonymous), "x").unwrap_err().code, "unauthenticated");
     }
 
     #[test]

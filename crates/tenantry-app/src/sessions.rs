@@ -22,7 +22,7 @@ use crate::keys::invalid_token;
 use crate::record::{audit, Audit};
 use crate::users::User;
 use crate::sign_in::AuthMethod;
-use crate::{authz, Actor, App, AppError, AppResult, Ctx, SessionCtx};
+use crate::{authz, App, AppError, AppResult, Ctx, SessionCtx};
 
 /// What a successful sign-in or refresh hands out.
 #[derive(Debug, Clone)]
@@ -323,15 +323,8 @@ impl App {
 
     /// Selects the org the signed-in session acts in (the org switcher), or clears it, and hands
     /// out fresh tokens that say so. The user must be a member of the org.
-    pub async fn set_active_org(
-        &self,
-        ctx: &Ctx,
-        session_id: Uuid,
-        org_id: Option<tenantry_core::OrgId>,
-    ) -> AppResult<Tokens> {
-        let Actor::User(user_id) = ctx.actor else {
-            return Err(DomainError::forbidden("user-only", "Only a signed-in user has an active organization.").into());
-        };
+    pub async fn set_active_org(&self, ctx: &Ctx, org_id: Option<tenantry_core::OrgId>) -> AppResult<Tokens> {
+        let (user_id, session_id) = authz::require_session(ctx, "Only a signed-in user has an active organization.")?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let session = store::get_live_session(tx.ex(), session_id, now, self.idle_cutoff(now)).await?;
@@ -423,11 +416,9 @@ impl App {
         verifier.verify(token, now, &self.settings().auth.issuer).map_err(|e| invalid_token(e.code()))
     }
 
-    /// Ends one session of the acting user (logout), or all of them.
-    pub async fn logout(&self, ctx: &Ctx, session_id: Uuid, everywhere: bool) -> AppResult<()> {
-        let Actor::User(user_id) = ctx.actor else {
-            return Err(DomainError::forbidden("user-only", "Only a signed-in user can log out.").into());
-        };
+    /// Ends the session the acting user signed in with (logout), or all of theirs.
+    pub async fn logout(&self, ctx: &Ctx, everywhere: bool) -> AppResult<()> {
+        let (user_id, session_id) = authz::require_session(ctx, "Only a signed-in user can log out.")?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let n = if everywhere {

@@ -245,7 +245,7 @@ impl AccountApi {
     async fn logout(&self, req: &Request, auth: UserAuth, body: Json<LogoutIn>) -> Result<LogoutResponse, ApiError> {
         let me = auth.user();
         let app = app(req)?;
-        app.logout(&ctx(req, me.actor()), me.session_id, body.0.everywhere).await?;
+        app.logout(&me.ctx(req), body.0.everywhere).await?;
         Ok(LogoutResponse::NoContent(SessionCookieSpec::of(app).clear()))
     }
 
@@ -282,7 +282,7 @@ impl MeApi {
     /// The signed-in user
     #[oai(path = "/", method = "get", operation_id = "get_me")]
     async fn me(&self, req: &Request, auth: UserAuth) -> Result<Json<UserOut>, ApiError> {
-        let user = app(req)?.me(&ctx(req, auth.user().actor())).await?;
+        let user = app(req)?.me(&auth.ctx(req)).await?;
         Ok(Json(user.into()))
     }
 
@@ -298,7 +298,7 @@ impl MeApi {
     ) -> Result<Done, ApiError> {
         let me = auth.user();
         app(req)?
-            .change_password(&ctx(req, me.actor()), me.session_id, &body.0.current_password, &body.0.new_password)
+            .change_password(&me.ctx(req), &body.0.current_password, &body.0.new_password)
             .await?;
         Ok(Done::NoContent)
     }
@@ -313,7 +313,7 @@ impl MeApi {
         auth: UserAuth,
         body: Json<ChangeEmailIn>,
     ) -> Result<Accepted, ApiError> {
-        app(req)?.request_email_change(&ctx(req, auth.user().actor()), &body.0.new_email, &body.0.password).await?;
+        app(req)?.request_email_change(&auth.ctx(req), &body.0.new_email, &body.0.password).await?;
         Ok(Accepted::Accepted)
     }
 
@@ -321,15 +321,15 @@ impl MeApi {
     #[oai(path = "/sessions", method = "get", operation_id = "list_my_sessions")]
     async fn sessions(&self, req: &Request, auth: UserAuth) -> Result<Json<SessionList>, ApiError> {
         let me = auth.user();
-        let sessions = app(req)?.list_sessions(&ctx(req, me.actor()), me.user_id).await?;
-        Ok(Json(SessionList { sessions: sessions.into_iter().map(|s| session_out(s, Some(me.session_id))).collect() }))
+        let sessions = app(req)?.list_sessions(&me.ctx(req), me.user_id).await?;
+        Ok(Json(SessionList { sessions: sessions.into_iter().map(|s| session_out(s, Some(me.session.id))).collect() }))
     }
 
     /// End one of my sessions
     #[oai(path = "/sessions/:session_id", method = "delete", operation_id = "revoke_my_session")]
     async fn revoke_session(&self, req: &Request, auth: UserAuth, session_id: Path<Uuid>) -> Result<Done, ApiError> {
         let me = auth.user();
-        app(req)?.revoke_sessions(&ctx(req, me.actor()), me.user_id, Some(session_id.0)).await?;
+        app(req)?.revoke_sessions(&me.ctx(req), me.user_id, Some(session_id.0)).await?;
         Ok(Done::NoContent)
     }
 }

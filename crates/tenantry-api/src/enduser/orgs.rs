@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::account::{Done, TokenIn, TokensOut};
 use super::{EndUserTag, UserAuth};
-use crate::security::{app, ctx};
+use crate::security::app;
 use crate::wire::orgs::{
     audit_page, change_role, cursor, invite_input, invite_page, membership_page, roster_filter, roster_page, AuditPage,
     InviteIn, InviteOut, InvitePage, MemberOut, MemberPatch, MembershipPage, OrgOut, RosterPage,
@@ -148,7 +148,7 @@ impl OrgsApi {
             domain_restrict: b.domain_restrict,
             ..CreateOrg::default()
         };
-        let created = app(req)?.create_org(&ctx(req, auth.user().actor()), input).await?;
+        let created = app(req)?.create_org(&auth.ctx(req), input).await?;
         Ok(MyOrgCreated::Created(Json(created.into())))
     }
 
@@ -165,7 +165,7 @@ impl OrgsApi {
     ) -> Result<Json<MembershipPage>, ApiError> {
         let me = auth.user();
         let page = app(req)?
-            .user_orgs(&ctx(req, me.actor()), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0))
+            .user_orgs(&me.ctx(req), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0))
             .await?;
         Ok(Json(membership_page(page)))
     }
@@ -182,14 +182,14 @@ impl OrgsApi {
         body: Json<ActiveOrgIn>,
     ) -> Result<Json<TokensOut>, ApiError> {
         let me = auth.user();
-        let tokens = app(req)?.set_active_org(&ctx(req, me.actor()), me.session_id, body.0.org_id.map(org)).await?;
+        let tokens = app(req)?.set_active_org(&me.ctx(req), body.0.org_id.map(org)).await?;
         Ok(Json(tokens.into()))
     }
 
     /// Fetch an organization
     #[oai(path = "/orgs/:org_id", method = "get", operation_id = "get_my_org")]
     async fn get(&self, req: &Request, auth: UserAuth, org_id: Path<Uuid>) -> Result<Json<OrgOut>, ApiError> {
-        Ok(Json(app(req)?.get_org(&ctx(req, auth.user().actor()), org(org_id.0)).await?.into()))
+        Ok(Json(app(req)?.get_org(&auth.ctx(req), org(org_id.0)).await?.into()))
     }
 
     /// Update an organization
@@ -209,7 +209,7 @@ impl OrgsApi {
             domain_restrict: b.domain_restrict,
             ..UpdateOrg::default()
         };
-        Ok(Json(app(req)?.update_org(&ctx(req, auth.user().actor()), org(org_id.0), input).await?.into()))
+        Ok(Json(app(req)?.update_org(&auth.ctx(req), org(org_id.0), input).await?.into()))
     }
 
     /// Delete an organization
@@ -217,7 +217,7 @@ impl OrgsApi {
     /// Owners only. Permanent.
     #[oai(path = "/orgs/:org_id", method = "delete", operation_id = "delete_my_org")]
     async fn delete(&self, req: &Request, auth: UserAuth, org_id: Path<Uuid>) -> Result<Done, ApiError> {
-        app(req)?.delete_org(&ctx(req, auth.user().actor()), org(org_id.0)).await?;
+        app(req)?.delete_org(&auth.ctx(req), org(org_id.0)).await?;
         Ok(Done::NoContent)
     }
 
@@ -232,7 +232,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         domain: Path<String>,
     ) -> Result<Json<OrgOut>, ApiError> {
-        Ok(Json(app(req)?.add_org_domain(&ctx(req, auth.user().actor()), org(org_id.0), &domain.0).await?.into()))
+        Ok(Json(app(req)?.add_org_domain(&auth.ctx(req), org(org_id.0), &domain.0).await?.into()))
     }
 
     /// Remove a domain from an organization
@@ -244,7 +244,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         domain: Path<String>,
     ) -> Result<Json<OrgOut>, ApiError> {
-        Ok(Json(app(req)?.remove_org_domain(&ctx(req, auth.user().actor()), org(org_id.0), &domain.0).await?.into()))
+        Ok(Json(app(req)?.remove_org_domain(&auth.ctx(req), org(org_id.0), &domain.0).await?.into()))
     }
 
     /// List members and pending invitations
@@ -266,7 +266,7 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<RosterPage>, ApiError> {
         let filter = roster_filter(role.0, email.0, members_only.0, cursor.0, limit.0)?;
-        let page = app(req)?.list_members(&ctx(req, auth.user().actor()), org(org_id.0), filter).await?;
+        let page = app(req)?.list_members(&auth.ctx(req), org(org_id.0), filter).await?;
         Ok(Json(roster_page(page)))
     }
 
@@ -280,7 +280,7 @@ impl OrgsApi {
         user_id: Path<Uuid>,
     ) -> Result<Json<MemberOut>, ApiError> {
         let m =
-            app(req)?.get_member(&ctx(req, auth.user().actor()), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
+            app(req)?.get_member(&auth.ctx(req), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
         Ok(Json(m.into()))
     }
 
@@ -296,7 +296,7 @@ impl OrgsApi {
     ) -> Result<Json<MemberOut>, ApiError> {
         let m = app(req)?
             .change_member_role(
-                &ctx(req, auth.user().actor()),
+                &auth.ctx(req),
                 org(org_id.0),
                 UserId::from_uuid(user_id.0),
                 change_role(body.0),
@@ -314,14 +314,14 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         user_id: Path<Uuid>,
     ) -> Result<Done, ApiError> {
-        app(req)?.remove_member(&ctx(req, auth.user().actor()), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
+        app(req)?.remove_member(&auth.ctx(req), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
         Ok(Done::NoContent)
     }
 
     /// Leave an organization
     #[oai(path = "/orgs/:org_id/leave", method = "post", operation_id = "leave_org")]
     async fn leave(&self, req: &Request, auth: UserAuth, org_id: Path<Uuid>) -> Result<Done, ApiError> {
-        app(req)?.leave_org(&ctx(req, auth.user().actor()), org(org_id.0)).await?;
+        app(req)?.leave_org(&auth.ctx(req), org(org_id.0)).await?;
         Ok(Done::NoContent)
     }
 
@@ -334,7 +334,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         body: Json<InviteIn>,
     ) -> Result<MyInviteCreated, ApiError> {
-        let i = app(req)?.create_invite(&ctx(req, auth.user().actor()), org(org_id.0), invite_input(body.0)).await?;
+        let i = app(req)?.create_invite(&auth.ctx(req), org(org_id.0), invite_input(body.0)).await?;
         Ok(MyInviteCreated::Created(Json(i.into())))
     }
 
@@ -354,7 +354,7 @@ impl OrgsApi {
     ) -> Result<Json<InvitePage>, ApiError> {
         let page = app(req)?
             .list_invites(
-                &ctx(req, auth.user().actor()),
+                &auth.ctx(req),
                 org(org_id.0),
                 all_states.0.unwrap_or(false),
                 self::cursor(cursor.0)?,
@@ -373,7 +373,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> Result<Json<InviteOut>, ApiError> {
-        Ok(Json(app(req)?.resend_invite(&ctx(req, auth.user().actor()), org(org_id.0), invite_id.0).await?.into()))
+        Ok(Json(app(req)?.resend_invite(&auth.ctx(req), org(org_id.0), invite_id.0).await?.into()))
     }
 
     /// Revoke an invitation
@@ -385,7 +385,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         invite_id: Path<Uuid>,
     ) -> Result<Done, ApiError> {
-        app(req)?.revoke_invite(&ctx(req, auth.user().actor()), org(org_id.0), invite_id.0).await?;
+        app(req)?.revoke_invite(&auth.ctx(req), org(org_id.0), invite_id.0).await?;
         Ok(Done::NoContent)
     }
 
@@ -405,7 +405,7 @@ impl OrgsApi {
     ) -> Result<Json<AuditPage>, ApiError> {
         let page = app(req)?
             .org_audit_log(
-                &ctx(req, auth.user().actor()),
+                &auth.ctx(req),
                 org(org_id.0),
                 self::cursor(cursor.0)?,
                 paging::org_limit(limit.0),
@@ -427,7 +427,7 @@ impl OrgsApi {
     ) -> Result<TransferRequested, ApiError> {
         let t = app(req)?
             .request_ownership_transfer(
-                &ctx(req, auth.user().actor()),
+                &auth.ctx(req),
                 org(org_id.0),
                 UserId::from_uuid(body.0.user_id),
             )
@@ -438,7 +438,7 @@ impl OrgsApi {
     /// Cancel a pending ownership transfer
     #[oai(path = "/orgs/:org_id/ownership-transfer", method = "delete", operation_id = "cancel_my_ownership_transfer")]
     async fn cancel_transfer(&self, req: &Request, auth: UserAuth, org_id: Path<Uuid>) -> Result<Done, ApiError> {
-        app(req)?.cancel_ownership_transfer(&ctx(req, auth.user().actor()), org(org_id.0)).await?;
+        app(req)?.cancel_ownership_transfer(&auth.ctx(req), org(org_id.0)).await?;
         Ok(Done::NoContent)
     }
 
@@ -452,7 +452,7 @@ impl OrgsApi {
         auth: UserAuth,
         body: Json<TokenIn>,
     ) -> Result<Json<TransferOut>, ApiError> {
-        let t = app(req)?.confirm_ownership_transfer(&ctx(req, auth.user().actor()), &body.0.token).await?;
+        let t = app(req)?.confirm_ownership_transfer(&auth.ctx(req), &body.0.token).await?;
         Ok(Json(t.into()))
     }
 
@@ -470,14 +470,14 @@ impl OrgsApi {
     /// Signed in as the invited address.
     #[oai(path = "/invites/accept", method = "post", operation_id = "accept_invite")]
     async fn accept(&self, req: &Request, auth: UserAuth, body: Json<TokenIn>) -> Result<Json<MemberOut>, ApiError> {
-        let m = app(req)?.accept_invite(&ctx(req, auth.user().actor()), &body.0.token).await?;
+        let m = app(req)?.accept_invite(&auth.ctx(req), &body.0.token).await?;
         Ok(Json(m.into()))
     }
 
     /// Decline an invitation
     #[oai(path = "/invites/decline", method = "post", operation_id = "decline_invite")]
     async fn decline(&self, req: &Request, auth: UserAuth, body: Json<TokenIn>) -> Result<Done, ApiError> {
-        app(req)?.decline_invite(&ctx(req, auth.user().actor()), &body.0.token).await?;
+        app(req)?.decline_invite(&auth.ctx(req), &body.0.token).await?;
         Ok(Done::NoContent)
     }
 }
