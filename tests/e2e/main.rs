@@ -6,6 +6,7 @@ mod api_keys;
 mod auth;
 mod billing_sync;
 mod edge;
+mod housekeeping;
 mod operations;
 mod orgs;
 mod orgs_authz;
