@@ -16,7 +16,7 @@ use tenantry_core::org::{
 };
 use tenantry_core::{DomainError, Email, ErrorKind, MaxUsers, OrgId, RoleConfig, UserId};
 use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
-use tenantry_store::members::{self as member_store, MemberRow};
+use tenantry_store::members as member_store;
 use tenantry_store::orgs::{self as org_store, OrgRow};
 use tenantry_store::users::{self, UserRow};
 use tenantry_store::{Ex, Json, Tx};
@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::access::{Access, Lock};
 use crate::accounts::human;
+use crate::join::JoinVia;
 use crate::members::{max_users, resolve_additional, PendingInvite};
 use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
@@ -350,46 +351,32 @@ impl App {
     /// invite, a rename): the waiter holds the row's place in the queue that the upgrade needs.
     pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
         let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Exclusive).await?;
-        if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
-            return Err(
-                DomainError::conflict("already-member", "You are already a member of this organization.").into()
-            );
-        }
-        let email = Email::parse(&user.email)?;
-        self.check_can_join(&mut tx, &org, &user, &email, Some(invite.id), now).await?;
-        let member = MemberRow {
-            id: Uuid::now_v7(),
-            org_id: org.id,
-            user_id: user.id,
-            role: invite.role.clone(),
-            additional_roles: invite.additional_roles.clone(),
-            is_creator: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        match member_store::insert_member(tx.ex(), &member).await {
-            Err(e) if e.is_unique_on("user_id") => {
-                return Err(
-                    DomainError::conflict("already-member", "You are already a member of this organization.").into()
-                )
-            }
-            other => other?,
-        };
-        invite.state = InviteState::Accepted;
-        invite.answered_by = Some(user.id);
-        invite.version += 1;
-        invite.updated_at = now;
-        if store::update_invite(tx.ex(), &invite).await? == 0 {
-            return Err(invite_invalid());
-        }
-        emit(&mut tx, now, invite_event(EventType::OrgInvitationAccepted, &invite)).await?;
-        audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationAccepted, &invite)).await?;
-        let org_now = self.bump_member_count(&mut tx, org, 1, now).await?;
-        self.record_member_added(&mut tx, ctx, &org_now, &member, "invited", now).await?;
+        let member = self.join_org(&mut tx, ctx, &org, &user, JoinVia::Invite(&mut invite), now).await?;
         tx.commit().await?;
         let roles = self.roles().await?;
         Ok(crate::members::Member::new(&roles, &member, user.email, user.first_name, user.last_name))
+    }
+
+    /// Marks an invite accepted by `user_id`, with its event and audit entry: the part of
+    /// [`JoinVia::Invite`] that is the invite's own, written by [`App::join_org`] between the
+    /// membership and the count.
+    pub(crate) async fn mark_invite_accepted(
+        &self,
+        tx: &mut Tx,
+        ctx: &Ctx,
+        invite: &mut InviteRow,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        invite.state = InviteState::Accepted;
+        invite.answered_by = Some(user_id);
+        invite.version += 1;
+        invite.updated_at = now;
+        if store::update_invite(tx.ex(), invite).await? == 0 {
+            return Err(invite_invalid());
+        }
+        emit(tx, now, invite_event(EventType::OrgInvitationAccepted, invite)).await?;
+        audit(tx, ctx, now, invite_audit(AuditAction::InvitationAccepted, invite)).await
     }
 
     /// The signed-in user declines an invite sent to their address.
@@ -463,8 +450,8 @@ impl App {
     }
 
     /// Domain auto-join (docs/design.md §4.12): a user with a verified email at an org's auto-join domain
-    /// joins it at the lowest role, if a seat is free and the user may join; otherwise nothing
-    /// happens. Called on signup, email verification and sign-in.
+    /// joins it at the lowest role ([`JoinVia::DomainAutoJoin`]), if a seat is free and the user
+    /// may join; otherwise nothing happens. Called on signup, email verification and sign-in.
     pub(crate) async fn auto_join(&self, ctx: &Ctx, user_id: UserId) -> AppResult<Option<OrgId>> {
         // Nearly every sign-in has nothing to join: find that out with reads, before taking the
         // writer lock (SQLite) or opening a transaction.
@@ -496,29 +483,16 @@ impl App {
         if !org.domain_auto_join || !is_auto_join_eligible(&email, user.email_verified, &domains) {
             return Ok(None);
         }
-        if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
-            return Ok(None);
+        // Already a member, isolated, disabled, restricted out, at the org limit, or no free
+        // seat: a refusal is no error here, the user simply does not join.
+        let via = JoinVia::DomainAutoJoin { role: roles.lowest_role().clone() };
+        match self.join_org(&mut tx, ctx, &org, &user, via, now).await {
+            Ok(_) => {}
+            Err(AppError::Domain(_)) => return Ok(None),
+            Err(e) => return Err(e),
         }
-        if self.check_can_join(&mut tx, &org, &user, &email, None, now).await.is_err() {
-            return Ok(None);
-        }
-        let member = MemberRow {
-            id: Uuid::now_v7(),
-            org_id: org.id,
-            user_id: user.id,
-            role: roles.lowest_role().as_str().to_owned(),
-            additional_roles: Json(Vec::new()),
-            is_creator: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        member_store::insert_member(tx.ex(), &member).await?;
-        let org_now = self.bump_member_count(&mut tx, org, 1, now).await?;
-        let join_ctx = Ctx { actor: Actor::User(user_id), ..ctx.clone() };
-        self.record_member_added(&mut tx, &join_ctx, &org_now, &member, "auto-joined", now).await?;
         tx.commit().await?;
-        Ok(Some(org_now.id))
+        Ok(Some(OrgId::from_uuid(org.id)))
     }
 }
 

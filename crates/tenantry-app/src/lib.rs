@@ -18,6 +18,7 @@ mod ctx;
 mod error;
 pub mod housekeeping;
 pub mod invites;
+mod join;
 mod keys;
 pub mod members;
 pub mod orgs;

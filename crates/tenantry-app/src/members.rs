@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
-    check_change_role, check_email_domain_allowed, check_grant_additional_roles, check_leave, check_org_limit,
-    check_remove_member, check_seat_available, perm, require_permission, DomainPolicy, MaxUsers,
+    check_change_role, check_grant_additional_roles, check_leave, check_remove_member, perm, require_permission,
+    MaxUsers,
 };
-use tenantry_core::{Domain, DomainError, Email, OrgId, RoleConfig, RoleName, UserId};
+use tenantry_core::{Domain, DomainError, OrgId, RoleConfig, RoleName, UserId};
 use tenantry_store::invites::{self as invite_store, InviteQuery, InviteRow};
 use tenantry_store::members::{self as store, MemberQuery, MemberRow, MemberWithUser};
 use tenantry_store::orgs::{self as org_store, OrgRow};
@@ -20,6 +20,7 @@ use tenantry_store::{sessions as session_store, users, Json, Tx};
 use uuid::Uuid;
 
 use crate::access::{member_view, org_not_found, Access, Lock};
+use crate::join::JoinVia;
 use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
 use crate::{authz, Actor, App, AppError, AppResult, Ctx, Page};
@@ -170,7 +171,7 @@ fn membership_data(m: &MemberRow, previous_role: Option<&str>) -> serde_json::Va
     data
 }
 
-fn membership_event(event_type: EventType, m: &MemberRow, previous_role: Option<&str>) -> Event {
+pub(crate) fn membership_event(event_type: EventType, m: &MemberRow, previous_role: Option<&str>) -> Event {
     Event {
         event_type,
         object_id: m.id,
@@ -192,7 +193,7 @@ pub(crate) fn resolve_additional(roles: &RoleConfig, raw: &[String]) -> AppResul
     Ok(out)
 }
 
-fn names(roles: &[RoleName]) -> Vec<String> {
+pub(crate) fn names(roles: &[RoleName]) -> Vec<String> {
     roles.iter().map(|r| r.as_str().to_owned()).collect()
 }
 
@@ -254,7 +255,7 @@ impl App {
     }
 
     /// Adds a user to an org directly (backend only), under the org's seat limit, domain
-    /// restriction and the per-user org limit.
+    /// restriction and the per-user org limit: [`JoinVia::Added`].
     pub async fn add_member(&self, ctx: &Ctx, org_id: OrgId, input: AddMember) -> AppResult<Member> {
         authz::require_backend(&ctx.actor)?;
         let roles = self.roles().await?;
@@ -269,67 +270,10 @@ impl App {
         let user = users::get_user(tx.ex(), input.user_id.as_uuid())
             .await?
             .ok_or_else(|| DomainError::invalid_field("user-not-found", "user_id", "No user has this id."))?;
-        if store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
-            return Err(DomainError::conflict("already-member", format!("{} is already a member.", user.email)).into());
-        }
-        let email = Email::parse(&user.email)?;
-        self.check_can_join(&mut tx, &org, &user, &email, None, now).await?;
-        let member = MemberRow {
-            id: Uuid::now_v7(),
-            org_id: org.id,
-            user_id: user.id,
-            role: role.as_str().to_owned(),
-            additional_roles: Json(names(&additional)),
-            is_creator: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        store::insert_member(tx.ex(), &member).await?;
-        let org_now = self.bump_member_count(&mut tx, org, 1, now).await?;
-        self.record_member_added(&mut tx, ctx, &org_now, &member, "added", now).await?;
+        let via = JoinVia::Added { role, additional_roles: additional };
+        let member = self.join_org(&mut tx, ctx, &org, &user, via, now).await?;
         tx.commit().await?;
         Ok(Member::new(&roles, &member, user.email, user.first_name, user.last_name))
-    }
-
-    /// Whether `user` may take a seat in `org` now: not isolated elsewhere, allowed by domain
-    /// restriction, under the per-user org limit and the org's `max_users`. `accepting` is the
-    /// invite whose seat the user takes over (it is not counted twice).
-    pub(crate) async fn check_can_join(
-        &self,
-        tx: &mut Tx,
-        org: &OrgRow,
-        user: &tenantry_store::users::UserRow,
-        email: &Email,
-        accepting: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        if user.pool_id.is_some() {
-            return Err(DomainError::conflict(
-                "isolated-user",
-                "This user belongs to an isolated organization and cannot join others.",
-            )
-            .into());
-        }
-        if user.disabled {
-            return Err(DomainError::conflict("user-disabled", "This account is disabled.").into());
-        }
-        // Each check reads only when its rule is in force: most orgs restrict no domain and have no
-        // seat limit, and most deployments have no per-user cap.
-        if org.domain_restrict {
-            let domains = self.org_domains(tx, org.id).await?;
-            check_email_domain_allowed(email, DomainPolicy { domains: &domains, restrict_members: true })?;
-        }
-        if let Some(cap) = self.settings().orgs.max_orgs_per_user {
-            let count = org_store::count_orgs_of_user(tx.ex(), user.id).await?;
-            check_org_limit(Some(cap), u64::try_from(count).unwrap_or(0))?;
-        }
-        if org.max_users.is_some() {
-            let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
-            let others = u64::try_from(live).unwrap_or(0).saturating_sub(u64::from(accepting.is_some()));
-            check_seat_available(max_users(org), u64::try_from(org.member_count).unwrap_or(0), others)?;
-        }
-        Ok(())
     }
 
     pub(crate) async fn org_domains(&self, tx: &mut Tx, org_id: Uuid) -> AppResult<Vec<Domain>> {
@@ -449,7 +393,7 @@ impl App {
         let ended =
             session_store::revoke_user_sessions_in_org(tx.ex(), row.user_id, org.id, now, "removed-from-org").await?;
         let org_id = org.id;
-        self.bump_member_count(tx, org, -1, now).await?;
+        self.bump_member_count(tx, org_id, -1, now).await?;
         row.version += 1;
         emit(tx, now, membership_event(EventType::UserRemovedFromOrg, &row, None)).await?;
         audit(
@@ -467,13 +411,13 @@ impl App {
     pub(crate) async fn bump_member_count(
         &self,
         tx: &mut Tx,
-        org: OrgRow,
+        org_id: Uuid,
         delta: i32,
         now: DateTime<Utc>,
     ) -> AppResult<Org> {
         // One statement, so transactions that only share the org's lock (accepts into an org
         // without a seat limit) count right side by side.
-        let org = org_store::add_member_count(tx.ex(), org.id, delta, now)
+        let org = org_store::add_member_count(tx.ex(), org_id, delta, now)
             .await?
             .ok_or_else(|| AppError::Internal("the org vanished while locked".into()))?;
         let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
@@ -531,31 +475,6 @@ impl App {
             .await?;
         }
         Ok(())
-    }
-
-    /// The event and audit entry of a new membership (`how`: created, added, invited, auto-joined).
-    pub(crate) async fn record_member_added(
-        &self,
-        tx: &mut Tx,
-        ctx: &Ctx,
-        org: &Org,
-        member: &MemberRow,
-        how: &str,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        emit(tx, now, membership_event(EventType::UserAddedToOrg, member, None)).await?;
-        audit(
-            tx,
-            ctx,
-            now,
-            Audit::member(
-                AuditAction::MemberAdded,
-                org.id.as_uuid(),
-                member.user_id,
-                json!({ "role": member.role, "how": how }),
-            ),
-        )
-        .await
     }
 }
 

@@ -10,16 +10,16 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
-    check_delete_org, check_domain_claim, check_metadata_size, check_org_limit, perm, require_permission,
-    DomainClaimant, MemberStatus, MemberView,
+    check_delete_org, check_domain_claim, check_metadata_size, perm, require_permission, DomainClaimant, MemberStatus,
+    MemberView,
 };
 use tenantry_core::{Domain, DomainError, Email, MaxUsers, OrgId, OrgName, RoleConfig, Slug, UserId};
 use tenantry_store::audit::{list_audit_for_org, AuditRow};
-use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs::{self as store, OrgQuery, OrgRow};
 use tenantry_store::{users, Json, StoreError, Tx};
 use uuid::Uuid;
 
+use crate::join::JoinVia;
 use crate::record::{audit, emit, Audit, Event};
 use crate::users::has_nul;
 use crate::{authz, paging, Actor, App, AppError, AppResult, Ctx, Page, Patch};
@@ -281,16 +281,10 @@ impl App {
             })?),
             None => None,
         };
+        let owner_via = || JoinVia::Created { role: roles.owner_role().clone(), is_creator: creator.is_some() };
         if let Some(u) = &owner_row {
-            if u.pool_id.is_some() {
-                return Err(DomainError::conflict(
-                    "isolated-user",
-                    "This user belongs to an isolated organization and cannot join others.",
-                )
-                .into());
-            }
-            let count = store::count_orgs_of_user(tx.ex(), u.id).await?;
-            check_org_limit(self.settings().orgs.max_orgs_per_user, u64::try_from(count).unwrap_or(0))?;
+            // The owner's gate, before the org exists: a refused owner is refused first.
+            self.check_join(&mut tx, None, u, &owner_via(), now).await?;
         }
         if let (Some(creator), Some(u)) = (creator, &owner_row) {
             let view = MemberView {
@@ -336,7 +330,7 @@ impl App {
         for d in &domains {
             store::insert_org_domain(tx.ex(), id, d.as_str(), now).await.map_err(unique_violation)?;
         }
-        let org = Org::from_row(row, domains.iter().map(|d| d.as_str().to_owned()).collect());
+        let org = Org::from_row(row.clone(), domains.iter().map(|d| d.as_str().to_owned()).collect());
         emit(&mut tx, now, org.event(EventType::OrgCreated)).await?;
         audit(
             &mut tx,
@@ -346,19 +340,7 @@ impl App {
         )
         .await?;
         if let Some(u) = owner_row {
-            let member = MemberRow {
-                id: Uuid::now_v7(),
-                org_id: id,
-                user_id: u.id,
-                role: roles.owner_role().as_str().to_owned(),
-                additional_roles: Json(Vec::new()),
-                is_creator: creator.is_some(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            member_store::insert_member(tx.ex(), &member).await?;
-            self.record_member_added(&mut tx, ctx, &org, &member, "created", now).await?;
+            self.join_org(&mut tx, ctx, &row, &u, owner_via(), now).await?;
         }
         tx.commit().await?;
         Ok(org)
