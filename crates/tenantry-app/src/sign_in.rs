@@ -14,7 +14,7 @@ use tenantry_core::{Email, UserId};
 use tenantry_store::sign_in::{self as store, SignInWrite};
 use tenantry_store::users::{self, UserRow};
 
-use crate::orgs::OrgClaims;
+use crate::claims::OrgClaims;
 use crate::record::{audit_row, Audit};
 use crate::sessions::{bad_credentials, count_attempts, login_keys, SignedIn, Tokens};
 use crate::users::User;
