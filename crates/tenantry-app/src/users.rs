@@ -518,7 +518,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, DomainEr
 }
 
 /// What the password policy checks a user's new password against besides the deployment's words:
-/// their email, names and username (README, "Passwords").
+/// their email, names and username (`PasswordPolicy::check`).
 pub(crate) fn password_context(user: &UserRow) -> [&str; 4] {
     let [first, last, username] = [&user.first_name, &user.last_name, &user.username].map(|n| n.as_deref().unwrap_or(""));
     [user.email.as_str(), first, last, username]

@@ -9,7 +9,7 @@ mod password;
 
 pub use password::{NewPassword, PasswordPolicy};
 
-/// An email address, normalized so that one mailbox has one spelling (README, "Emails").
+/// An email address, normalized so that one mailbox has one spelling (ARCHITECTURE.md, tenantry-core).
 ///
 /// [`Email::parse`] takes the address through Unicode NFKC (so the Kelvin sign `K` is a `K`, and
 /// fullwidth letters are plain ones) and the domain through IDNA (UTS 46) to its ASCII form

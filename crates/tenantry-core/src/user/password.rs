@@ -1,4 +1,4 @@
-//! The password policy, per NIST SP 800-63B (README, "Passwords"): a minimum length, long
+//! The password policy, per NIST SP 800-63B (ARCHITECTURE.md, tenantry-core): a minimum length, long
 //! passphrases allowed, no composition rules, a cap on the length so that a huge input is refused
 //! before any work, and a check against common and breached passwords and against the words of
 //! the context (the product's name, the user's email and names).
