@@ -149,7 +149,7 @@ async fn the_sweeper_runs_on_one_node_at_a_time() {
     let workdir = db.scratch_dir();
     // A sweep every second; the lease lasts two intervals and 10 s.
     let env = [("TENANTRY_HOUSEKEEPING__INTERVAL_SECS", "1")];
-    let mut nodes = vec![Node::start(db.url(), &workdir, &env).await, Node::start(db.url(), &workdir, &env).await];
+    let mut nodes = [Node::start(db.url(), &workdir, &env).await, Node::start(db.url(), &workdir, &env).await];
     tokio::time::sleep(Duration::from_secs(4)).await;
     let runs = [nodes[0].sweeps().await, nodes[1].sweeps().await];
     assert!(runs.iter().filter(|n| **n > 0).count() == 1, "exactly one node sweeps: {runs:?}");
