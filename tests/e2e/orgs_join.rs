@@ -28,7 +28,7 @@ async fn all_events(t: &TestApp) -> Vec<tenantry_store::outbox::EventRow> {
 async fn org_audit(t: &TestApp, org: Option<&str>) -> Vec<tenantry_store::audit::AuditRow> {
     let Some(org) = org else { return Vec::new() };
     let mut c = t.app().db().acquire().await.expect("connection");
-    let mut rows = list_audit_for_org(c.ex(), Uuid::parse_str(org).unwrap(), None, 10_000).await.expect("audit");
+    let mut rows = list_audit_for_org(c.ex(), org.parse().unwrap(), None, 10_000).await.expect("audit");
     rows.reverse();
     rows
 }

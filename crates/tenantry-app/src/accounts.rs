@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use tenantry_auth::{hash_opaque_token, new_opaque_token, PasswordVerdict};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::throttle::{client_key, ThrottleRule};
-use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId};
+use tenantry_core::{DomainError, Email, EmailTokenId, ErrorKind, PersonName, SessionId, UserId};
 use tenantry_store::email_tokens::{self as tokens, EmailTokenRow};
 use tenantry_store::mail_queue::{enqueue_mail, MailRow};
 use tenantry_store::sessions as session_store;
@@ -127,7 +127,7 @@ impl App {
             LinkKind::ResetPassword => self.settings().auth.reset_ttl,
             LinkKind::VerifyEmail | LinkKind::ChangeEmail => self.settings().auth.verify_email_ttl,
         };
-        tokens::void_email_tokens(tx.ex(), user_id, kind.purpose(), now).await?;
+        tokens::void_email_tokens(tx.ex(), UserId::from_uuid(user_id), kind.purpose(), now).await?;
         let (token, hash) = new_opaque_token();
         tokens::insert_email_token(
             tx.ex(),
@@ -175,7 +175,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<EmailTokenRow> {
         let row = self.usable_email_token(tx.ex(), kind, token, now).await?;
-        if tokens::use_email_token(tx.ex(), row.id, now).await? == 0 {
+        if tokens::use_email_token(tx.ex(), EmailTokenId::from_uuid(row.id), now).await? == 0 {
             return Err(link_used());
         }
         Ok(row)
@@ -270,7 +270,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let t = self.spend_email_token(&mut tx, LinkKind::VerifyEmail, token, now).await?;
-        let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        let mut row = users::lock_user(tx.ex(), UserId::from_uuid(t.user_id)).await?.ok_or_else(link_invalid)?;
         if !row.email_verified {
             row.email_verified = true;
             row.version += 1;
@@ -323,7 +323,7 @@ impl App {
         let user = {
             let mut c = self.db().acquire().await?;
             let t = self.usable_email_token(c.ex(), LinkKind::ResetPassword, token, self.clock().now()).await?;
-            users::get_user(c.ex(), t.user_id).await?.ok_or_else(link_invalid)?
+            users::get_user(c.ex(), UserId::from_uuid(t.user_id)).await?.ok_or_else(link_invalid)?
         };
         let password = self.settings().password_policy.check(new_password, &crate::users::password_context(&user))?;
         let hash =
@@ -331,7 +331,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let t = self.spend_email_token(&mut tx, LinkKind::ResetPassword, token, now).await?;
-        let row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        let row = users::lock_user(tx.ex(), UserId::from_uuid(t.user_id)).await?.ok_or_else(link_invalid)?;
         throttles::delete_throttle(tx.ex(), &account_key(&row.email_normalized)).await?;
         // Following the emailed link also proves the address.
         self.store_new_password(&mut tx, ctx, row, hash, true, None, now).await?;
@@ -345,7 +345,7 @@ impl App {
         let (user_id, session_id) = authz::require_session(ctx, "Only a signed-in user can change their password.")?;
         let user = {
             let mut c = self.db().acquire().await?;
-            users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?
+            users::get_user(c.ex(), user_id).await?.ok_or_else(link_invalid)?
         };
         let password = self.settings().password_policy.check(new_password, &crate::users::password_context(&user))?;
         self.check_current_password(&user, current, "current_password").await?;
@@ -353,7 +353,7 @@ impl App {
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let row = users::lock_user(tx.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?;
+        let row = users::lock_user(tx.ex(), user_id).await?.ok_or_else(link_invalid)?;
         self.store_new_password(&mut tx, ctx, row, hash, false, Some(session_id), now).await?;
         tx.commit().await?;
         self.wake_mailer();
@@ -388,7 +388,7 @@ impl App {
         mut row: UserRow,
         hash: String,
         verifies_email: bool,
-        keep: Option<Uuid>,
+        keep: Option<SessionId>,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         row.password_hash = Some(hash);
@@ -398,8 +398,10 @@ impl App {
         row.version += 1;
         row.updated_at = now;
         users::update_user(tx.ex(), &row).await?;
-        tokens::void_email_tokens(tx.ex(), row.id, LinkKind::ResetPassword.purpose(), now).await?;
-        let ended = session_store::revoke_user_sessions(tx.ex(), row.id, keep, now, "password-changed").await?;
+        tokens::void_email_tokens(tx.ex(), UserId::from_uuid(row.id), LinkKind::ResetPassword.purpose(), now).await?;
+        let ended =
+            session_store::revoke_user_sessions(tx.ex(), UserId::from_uuid(row.id), keep, now, "password-changed")
+                .await?;
         self.queue_mail(tx, &row.email, "password_changed", json!({ "email": row.email }), now).await?;
         audit(tx, ctx, now, Audit::user(AuditAction::PasswordChanged, row.id, json!({ "sessions_ended": ended }))).await
     }
@@ -413,7 +415,7 @@ impl App {
         let new_email = Email::parse(new_email)?;
         let current = {
             let mut c = self.db().acquire().await?;
-            users::get_user(c.ex(), user_id.as_uuid()).await?.ok_or_else(link_invalid)?
+            users::get_user(c.ex(), user_id).await?.ok_or_else(link_invalid)?
         };
         self.check_current_password(&current, password, "password").await?;
         throttle(self, &[(format!("mail:change:{}", user_id), ThrottleRule::EMAIL)]).await?;
@@ -433,7 +435,7 @@ impl App {
         let mut tx = self.db().begin().await?;
         let t = self.spend_email_token(&mut tx, LinkKind::ChangeEmail, token, now).await?;
         let new_email = Email::parse(t.new_email.as_deref().unwrap_or_default())?;
-        let mut row = users::lock_user(tx.ex(), t.user_id).await?.ok_or_else(link_invalid)?;
+        let mut row = users::lock_user(tx.ex(), UserId::from_uuid(t.user_id)).await?.ok_or_else(link_invalid)?;
         let old_email = row.email.clone();
         row.email = new_email.as_str().to_owned();
         row.email_normalized = new_email.normalized();
@@ -468,7 +470,7 @@ impl App {
             return Err(DomainError::forbidden("user-only", "This needs a signed-in user.").into());
         };
         let mut c = self.db().acquire().await?;
-        users::get_user(c.ex(), user_id.as_uuid())
+        users::get_user(c.ex(), user_id)
             .await?
             .map(User::from)
             .ok_or_else(|| DomainError::unauthenticated("session-ended", "Sign in again.").into())

@@ -1,7 +1,6 @@
 //! Authorization: every rule about who may do what lives here, and every adapter goes through it.
 
-use tenantry_core::{DomainError, UserId};
-use uuid::Uuid;
+use tenantry_core::{DomainError, SessionId, UserId};
 
 use crate::{Actor, Ctx};
 
@@ -27,7 +26,7 @@ pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) ->
 
 /// A signed-in user acting through a session (end-user API, hosted pages): who, and which
 /// session. `detail` says what needs one.
-pub fn require_session(ctx: &Ctx, detail: &'static str) -> Result<(UserId, Uuid), DomainError> {
+pub fn require_session(ctx: &Ctx, detail: &'static str) -> Result<(UserId, SessionId), DomainError> {
     match (ctx.actor, ctx.session) {
         (Actor::User(user_id), Some(session)) => Ok((user_id, session.id)),
         (Actor::Anonymous, _) => Err(DomainError::unauthenticated("unauthenticated", "Sign in first.")),
@@ -62,11 +61,8 @@ mod tests {
     #[test]
     fn session_use_cases_need_a_signed_in_session() {
         let me = UserId::new();
-        let session = crate::SessionCtx {
-            id: Uuid::now_v7(),
-            method: crate::sign_in::AuthMethod::Password,
-            mfa_level: 1,
-        };
+        let session =
+            crate::SessionCtx { id: SessionId::new(), method: crate::sign_in::AuthMethod::Password, mfa_level: 1 };
         assert_eq!(require_session(&Ctx::signed_in(me, session), "x").unwrap(), (me, session.id));
         let no_session = Ctx::new(Actor::User(me));
         assert_eq!(require_session(&no_session, "x").unwrap_err().code, "user-only");

@@ -2,8 +2,7 @@
 
 use std::net::IpAddr;
 
-use tenantry_core::{ApiKeyId, UserId};
-use uuid::Uuid;
+use tenantry_core::{ApiKeyId, SessionId, UserId};
 
 use crate::sign_in::AuthMethod;
 
@@ -35,7 +34,7 @@ impl Actor {
 /// The session a signed-in user acts through, as the adapter's security scheme resolved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionCtx {
-    pub id: Uuid,
+    pub id: SessionId,
     /// How the session was signed in.
     pub method: AuthMethod,
     /// How many distinct factors the sign-in proved: 1 for a password alone.

@@ -195,7 +195,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let inviter = match access.user_id() {
-            Some(id) => match users::get_user(tx.ex(), id).await? {
+            Some(id) => match users::get_user(tx.ex(), UserId::from_uuid(id)).await? {
                 Some(u) => display_name(&u),
                 None => org.name.clone(),
             },
@@ -337,7 +337,9 @@ impl App {
         }
         let org = org_store::get_org(c.ex(), invite.org_id).await?.ok_or_else(invite_invalid)?;
         let inviter = match invite.invited_by {
-            Some(id) => users::get_user(c.ex(), id).await?.map_or_else(|| org.name.clone(), |u| display_name(&u)),
+            Some(id) => users::get_user(c.ex(), UserId::from_uuid(id))
+                .await?
+                .map_or_else(|| org.name.clone(), |u| display_name(&u)),
             None => format!("The {} team", org.name),
         };
         Ok(InviteDetails { org_name: org.name, inviter, role: invite.role, expires_at: invite.expires_at })
@@ -438,7 +440,7 @@ impl App {
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }
-        let user = users::get_user(tx.ex(), user_id.as_uuid()).await?.ok_or_else(invite_invalid)?;
+        let user = users::get_user(tx.ex(), user_id).await?.ok_or_else(invite_invalid)?;
         if user.pool_id.is_some() || user.email_normalized != invite.email_normalized {
             return Err(DomainError::forbidden(
                 "invite-wrong-account",
@@ -457,7 +459,7 @@ impl App {
         // writer lock (SQLite) or opening a transaction.
         {
             let mut c = self.db().acquire().await?;
-            let Some(user) = users::get_user(c.ex(), user_id.as_uuid()).await? else {
+            let Some(user) = users::get_user(c.ex(), user_id).await? else {
                 return Ok(None);
             };
             if !may_auto_join(c.ex(), &user).await? {
@@ -467,7 +469,7 @@ impl App {
         let roles = self.roles().await?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let Some(user) = users::get_user(tx.ex(), user_id.as_uuid()).await? else {
+        let Some(user) = users::get_user(tx.ex(), user_id).await? else {
             return Ok(None);
         };
         let Ok(email) = Email::parse(&user.email) else {

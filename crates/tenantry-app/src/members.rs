@@ -250,7 +250,7 @@ impl App {
         let (org, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
         let row = store::get_member(c.ex(), org.id, user_id.as_uuid()).await?.ok_or_else(member_not_found)?;
-        let user = users::get_user(c.ex(), row.user_id).await?.ok_or_else(member_not_found)?;
+        let user = users::get_user(c.ex(), UserId::from_uuid(row.user_id)).await?.ok_or_else(member_not_found)?;
         Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name))
     }
 
@@ -267,7 +267,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let (org, _) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
-        let user = users::get_user(tx.ex(), input.user_id.as_uuid())
+        let user = users::get_user(tx.ex(), input.user_id)
             .await?
             .ok_or_else(|| DomainError::invalid_field("user-not-found", "user_id", "No user has this id."))?;
         let via = JoinVia::Added { role, additional_roles: additional };
@@ -314,7 +314,7 @@ impl App {
             None => row.additional_roles.0.clone(),
         };
         if new_role.as_str() == row.role && additional == row.additional_roles.0 {
-            let user = users::get_user(tx.ex(), row.user_id).await?.ok_or_else(member_not_found)?;
+            let user = users::get_user(tx.ex(), UserId::from_uuid(row.user_id)).await?.ok_or_else(member_not_found)?;
             return Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name));
         }
         let previous = row.role.clone();
@@ -336,7 +336,7 @@ impl App {
             ),
         )
         .await?;
-        let user = users::get_user(tx.ex(), row.user_id).await?.ok_or_else(member_not_found)?;
+        let user = users::get_user(tx.ex(), UserId::from_uuid(row.user_id)).await?.ok_or_else(member_not_found)?;
         tx.commit().await?;
         Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name))
     }
@@ -390,8 +390,14 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         store::delete_member(tx.ex(), org.id, row.user_id).await?;
-        let ended =
-            session_store::revoke_user_sessions_in_org(tx.ex(), row.user_id, org.id, now, "removed-from-org").await?;
+        let ended = session_store::revoke_user_sessions_in_org(
+            tx.ex(),
+            UserId::from_uuid(row.user_id),
+            OrgId::from_uuid(org.id),
+            now,
+            "removed-from-org",
+        )
+        .await?;
         let org_id = org.id;
         self.bump_member_count(tx, org_id, -1, now).await?;
         row.version += 1;

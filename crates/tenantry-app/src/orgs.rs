@@ -276,7 +276,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let owner_row = match owner {
-            Some(id) => Some(users::get_user(tx.ex(), id.as_uuid()).await?.ok_or_else(|| {
+            Some(id) => Some(users::get_user(tx.ex(), id).await?.ok_or_else(|| {
                 AppError::from(DomainError::invalid_field("user-not-found", "owner_user_id", "No user has this id."))
             })?),
             None => None,
@@ -502,7 +502,8 @@ impl App {
         match &access {
             Access::Backend => {}
             Access::Member(view, member) => {
-                let user = users::get_user(tx.ex(), member.user_id).await?.ok_or_else(org_not_found)?;
+                let user =
+                    users::get_user(tx.ex(), UserId::from_uuid(member.user_id)).await?.ok_or_else(org_not_found)?;
                 let email = Email::parse(&user.email)?;
                 check_domain_claim(
                     &roles,
@@ -560,7 +561,7 @@ impl App {
         let (row, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         check_delete_org(&roles, access.org_actor())?;
         let mut org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id.as_uuid()).await?);
-        tenantry_store::sessions::revoke_sessions_in_org(tx.ex(), org.id.as_uuid(), now, "org-deleted").await?;
+        tenantry_store::sessions::revoke_sessions_in_org(tx.ex(), org.id, now, "org-deleted").await?;
         store::delete_org(tx.ex(), org.id.as_uuid()).await?;
         org.version += 1;
         emit(&mut tx, now, org.event(EventType::OrgDeleted)).await?;
@@ -594,7 +595,7 @@ impl App {
                 require_permission(&roles, access.org_actor(), perm::ORG_AUDIT_READ)?;
             }
         }
-        let rows = list_audit_for_org(c.ex(), org_id.as_uuid(), cursor, limit + 1).await?;
+        let rows = list_audit_for_org(c.ex(), org_id, cursor.map(tenantry_core::AuditId::from_uuid), limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(AuditEntry::from).collect(), limit, |e| e.id.to_string()))
     }
 }

@@ -10,7 +10,7 @@ use tenantry_auth::tokens::AccessClaims;
 use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::AuditAction;
 use tenantry_core::throttle::{client_key, decide, Counter, ThrottleRule, Verdict};
-use tenantry_core::{DomainError, ErrorKind, UserId};
+use tenantry_core::{DomainError, ErrorKind, RefreshTokenId, SessionId, UserId};
 use tenantry_store::sessions::{self as store, RefreshTokenRow, SessionRow};
 use tenantry_store::throttles::{self, ThrottleRow};
 use tenantry_store::users::{self, UserRow};
@@ -63,7 +63,7 @@ impl Session {
     pub fn ctx(&self) -> SessionCtx {
         // Every session is signed in with a password today; single sign-on will be told apart
         // by its connection.
-        SessionCtx { id: self.id, method: AuthMethod::Password, mfa_level: self.mfa_level }
+        SessionCtx { id: SessionId::from_uuid(self.id), method: AuthMethod::Password, mfa_level: self.mfa_level }
     }
 }
 
@@ -280,9 +280,18 @@ impl App {
         let mut tx = self.db().begin().await?;
         let found = store::lock_refresh_token_with_session(tx.ex(), &hash).await?.ok_or_else(invalid)?;
         let session = found.session;
-        if found.token_used_at.is_some() || store::use_refresh_token(tx.ex(), found.token_id, now).await? == 0 {
+        if found.token_used_at.is_some()
+            || store::use_refresh_token(tx.ex(), RefreshTokenId::from_uuid(found.token_id), now).await? == 0
+        {
             if session.revoked_at.is_none() {
-                store::revoke_session(tx.ex(), session.user_id, session.id, now, "refresh-token-reuse").await?;
+                store::revoke_session(
+                    tx.ex(),
+                    UserId::from_uuid(session.user_id),
+                    SessionId::from_uuid(session.id),
+                    now,
+                    "refresh-token-reuse",
+                )
+                .await?;
                 audit(
                     &mut tx,
                     ctx,
@@ -305,7 +314,7 @@ impl App {
         {
             return Err(invalid());
         }
-        let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(invalid)?;
+        let user = users::get_user(tx.ex(), UserId::from_uuid(session.user_id)).await?.ok_or_else(invalid)?;
         if user.disabled {
             return Err(invalid());
         }
@@ -337,8 +346,10 @@ impl App {
                 .await?
                 .ok_or_else(crate::access::org_not_found)?;
         }
-        store::set_active_org(tx.ex(), session.id, org_id.map(|o| o.as_uuid())).await?;
-        let user = users::get_user(tx.ex(), session.user_id).await?.ok_or_else(|| invalid_token("session-ended"))?;
+        store::set_active_org(tx.ex(), SessionId::from_uuid(session.id), org_id).await?;
+        let user = users::get_user(tx.ex(), UserId::from_uuid(session.user_id))
+            .await?
+            .ok_or_else(|| invalid_token("session-ended"))?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
         let access_token = self.sign_access_token(&user, session.id, org_id.map(|o| o.as_uuid()), now).await?;
@@ -359,7 +370,7 @@ impl App {
     /// the idle limit and spares a write on most requests.
     async fn seen(&self, ex: tenantry_store::Ex<'_>, session: &SessionRow, now: DateTime<Utc>) -> AppResult<()> {
         if now - session.last_seen_at >= chrono::Duration::minutes(1) {
-            store::touch_session(ex, session.id, now).await?;
+            store::touch_session(ex, SessionId::from_uuid(session.id), now).await?;
         }
         Ok(())
     }
@@ -400,7 +411,7 @@ impl App {
         };
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        match store::get_live_session(c.ex(), session_id, now, self.idle_cutoff(now)).await? {
+        match store::get_live_session(c.ex(), SessionId::from_uuid(session_id), now, self.idle_cutoff(now)).await? {
             Some(s) if s.user_id == user_id => {
                 self.seen(c.ex(), &s, now).await?;
                 Ok((Session::from(s), claims))
@@ -422,9 +433,9 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let n = if everywhere {
-            store::revoke_user_sessions(tx.ex(), user_id.as_uuid(), None, now, "logout-all").await?
+            store::revoke_user_sessions(tx.ex(), user_id, None, now, "logout-all").await?
         } else {
-            store::revoke_session(tx.ex(), user_id.as_uuid(), session_id, now, "logout").await?
+            store::revoke_session(tx.ex(), user_id, session_id, now, "logout").await?
         };
         audit(
             &mut tx,
@@ -442,7 +453,7 @@ impl App {
         authz::require_self_or_backend(&ctx.actor, user_id)?;
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
-        let live = store::list_live_sessions(c.ex(), user_id.as_uuid(), now, self.idle_cutoff(now)).await?;
+        let live = store::list_live_sessions(c.ex(), user_id, now, self.idle_cutoff(now)).await?;
         Ok(live.into_iter().map(Session::from).collect())
     }
 
@@ -453,13 +464,13 @@ impl App {
         let mut tx = self.db().begin().await?;
         let n = match session_id {
             Some(id) => {
-                let n = store::revoke_session(tx.ex(), user_id.as_uuid(), id, now, "revoked").await?;
+                let n = store::revoke_session(tx.ex(), user_id, SessionId::from_uuid(id), now, "revoked").await?;
                 if n == 0 {
                     return Err(DomainError::not_found("session-not-found", "No live session has this id.").into());
                 }
                 n
             }
-            None => store::revoke_user_sessions(tx.ex(), user_id.as_uuid(), None, now, "revoked").await?,
+            None => store::revoke_user_sessions(tx.ex(), user_id, None, now, "revoked").await?,
         };
         audit(&mut tx, ctx, now, Audit::user(AuditAction::SessionRevoked, user_id, json!({ "sessions_ended": n })))
             .await?;
@@ -473,7 +484,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let user = users::get_user(tx.ex(), user_id.as_uuid())
+        let user = users::get_user(tx.ex(), user_id)
             .await?
             .ok_or_else(|| DomainError::not_found("user-not-found", "No user has this id."))?;
         if user.disabled {

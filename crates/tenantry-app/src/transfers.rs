@@ -113,8 +113,9 @@ impl App {
             updated_at: now,
         };
         store::insert_transfer(tx.ex(), &row).await?;
-        let me_user = users::get_user(tx.ex(), my_row.user_id).await?.ok_or_else(org_not_found)?;
-        let target_user = users::get_user(tx.ex(), target_row.user_id).await?.ok_or_else(org_not_found)?;
+        let me_user = users::get_user(tx.ex(), UserId::from_uuid(my_row.user_id)).await?.ok_or_else(org_not_found)?;
+        let target_user =
+            users::get_user(tx.ex(), UserId::from_uuid(target_row.user_id)).await?.ok_or_else(org_not_found)?;
         let vars = json!({
             "link": self.link("/ownership-transfer/confirm", &token),
             "expires_in": human(self.settings().orgs.transfer_ttl),

@@ -247,7 +247,7 @@ impl App {
     pub async fn get_user(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
         let mut c = self.db().acquire().await?;
-        store::get_user(c.ex(), id.as_uuid()).await?.map(User::from).ok_or_else(user_not_found)
+        store::get_user(c.ex(), id).await?.map(User::from).ok_or_else(user_not_found)
     }
 
     /// Finds a user of the shared pool by email, case-insensitively.
@@ -282,7 +282,7 @@ impl App {
         }
         let q = UserQuery {
             email_prefix: email_prefix.map(str::trim).filter(|p| !p.is_empty()).map(str::to_lowercase),
-            after,
+            after: after.map(UserId::from_uuid),
             limit: limit + 1,
         };
         let mut c = self.db().acquire().await?;
@@ -309,7 +309,7 @@ impl App {
 
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let before = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let before = store::lock_user(tx.ex(), id).await?.ok_or_else(user_not_found)?;
         let mut row = before.clone();
         if let Some(email) = email {
             if email.normalized() != row.email_normalized {
@@ -351,19 +351,19 @@ impl App {
     /// Sets (or replaces) a user's password.
     pub async fn set_user_password(&self, ctx: &Ctx, id: UserId, password: &str) -> AppResult<User> {
         authz::require_backend(&ctx.actor)?;
-        let user = store::get_user(self.db().acquire().await?.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let user = store::get_user(self.db().acquire().await?.ex(), id).await?.ok_or_else(user_not_found)?;
         let password = self.settings().password_policy.check(password, &password_context(&user))?;
         let hash =
             self.hasher.hash(password.expose().to_owned()).await.map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let mut row = store::lock_user(tx.ex(), id).await?.ok_or_else(user_not_found)?;
         row.password_hash = Some(hash);
         row.version += 1;
         row.updated_at = now;
         store::update_user(tx.ex(), &row).await?;
         // A new password ends every session, as a change by the user ends their other ones.
-        let ended = tenantry_store::sessions::revoke_user_sessions(tx.ex(), row.id, None, now, "password-changed").await?;
+        let ended = tenantry_store::sessions::revoke_user_sessions(tx.ex(), id, None, now, "password-changed").await?;
         let user = User::from(row);
         // Every version has its event, so consumers see no gaps (the data never includes the password).
         emit(&mut tx, now, user.event(EventType::UserUpdated)).await?;
@@ -383,7 +383,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let mut row = store::lock_user(tx.ex(), id).await?.ok_or_else(user_not_found)?;
         if row.disabled == disabled {
             return Ok(User::from(row));
         }
@@ -394,7 +394,7 @@ impl App {
         // Disabling ends every session at once, and with them their refresh tokens; every
         // authenticated path also refuses a disabled user's session on its own.
         let ended = if disabled {
-            tenantry_store::sessions::revoke_user_sessions(tx.ex(), row.id, None, now, "user-disabled").await?
+            tenantry_store::sessions::revoke_user_sessions(tx.ex(), id, None, now, "user-disabled").await?
         } else {
             0
         };
@@ -459,11 +459,11 @@ impl App {
             }
             ending.push((org, m.member));
         }
-        let row = store::lock_user(tx.ex(), id.as_uuid()).await?.ok_or_else(user_not_found)?;
+        let row = store::lock_user(tx.ex(), id).await?.ok_or_else(user_not_found)?;
         for (org, member) in ending {
             self.end_membership(&mut tx, ctx, org, member, AuditAction::MemberRemoved, now).await?;
         }
-        store::delete_user(tx.ex(), row.id).await?;
+        store::delete_user(tx.ex(), id).await?;
         let version = row.version + 1;
         emit(
             &mut tx,

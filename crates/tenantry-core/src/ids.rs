@@ -88,6 +88,22 @@ id_type!(
     /// An ownership transfer, pending until the current Owner confirms it.
     TransferId
 );
+id_type!(
+    /// A session: one sign-in, with its family of refresh tokens.
+    SessionId
+);
+id_type!(
+    /// One refresh token of a session's family.
+    RefreshTokenId
+);
+id_type!(
+    /// A single-use link sent by email (verify, reset, change email).
+    EmailTokenId
+);
+id_type!(
+    /// A message in the outgoing mail queue.
+    MailId
+);
 
 #[cfg(test)]
 mod tests {

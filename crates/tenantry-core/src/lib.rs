@@ -14,6 +14,8 @@ pub mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
-pub use ids::{ApiKeyId, AuditId, EventId, InviteId, OrgId, TransferId, UserId};
+pub use ids::{
+    ApiKeyId, AuditId, EmailTokenId, EventId, InviteId, MailId, OrgId, RefreshTokenId, SessionId, TransferId, UserId,
+};
 pub use org::{Domain, MaxUsers, OrgName, RoleConfig, RoleName, Slug};
 pub use user::{Email, NewPassword, PasswordPolicy, PersonName, Username};

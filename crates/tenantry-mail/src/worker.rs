@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tenantry_core::Clock;
+use tenantry_core::{Clock, MailId};
 use tenantry_store::mail_queue::{self, MailRow};
 use tenantry_store::{Db, StoreError};
 use tokio::sync::Notify;
@@ -122,7 +122,7 @@ async fn attempt(db: Db, mailer: Arc<Mailer>, row: MailRow, now: DateTime<Utc>) 
     let mut conn = db.acquire().await?;
     match result {
         Ok(_) => {
-            mail_queue::mark_mail_sent(conn.ex(), row.id, now).await?;
+            mail_queue::mark_mail_sent(conn.ex(), MailId::from_uuid(row.id), now).await?;
             Ok(true)
         }
         Err(e) => {
@@ -140,7 +140,7 @@ async fn attempt(db: Db, mailer: Arc<Mailer>, row: MailRow, now: DateTime<Utc>) 
                     error = %error, "mail delivery failed; giving up"
                 ),
             }
-            mail_queue::mark_mail_failed(conn.ex(), row.id, &error, retry_at).await?;
+            mail_queue::mark_mail_failed(conn.ex(), MailId::from_uuid(row.id), &error, retry_at).await?;
             Ok(false)
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use serde_json::{json, Map, Value};
-use tenantry_core::{Clock, Email, ManualClock};
+use tenantry_core::{Clock, Email, MailId, ManualClock};
 use tenantry_mail::{MailConfig, MailTemplate, MailWorker, Mailer};
 use tenantry_store::mail_queue::{self, MailRow, MailState};
 use tenantry_store::{Db, DbOptions};
@@ -76,7 +76,7 @@ async fn enqueue_verification(s: &Setup, to: &str) -> Uuid {
 
 async fn row(s: &Setup, id: Uuid) -> MailRow {
     let mut c = s.db.acquire().await.unwrap();
-    mail_queue::get_mail(c.ex(), id).await.unwrap().expect("mail row")
+    mail_queue::get_mail(c.ex(), MailId::from_uuid(id)).await.unwrap().expect("mail row")
 }
 
 fn assert_is_the_verification(raw: &str, to: &str) {

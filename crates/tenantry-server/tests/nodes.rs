@@ -19,7 +19,6 @@ use tenantry_store::webhooks::{list_messages, MessageQuery, MessageState};
 use tenantry_store::{Db, DbOptions};
 use tenantry_testkit::peers::free_port;
 use tenantry_testkit::{engine_tests, postgres_url, Engine, TestDb};
-use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tenantry");
 
@@ -175,12 +174,12 @@ impl Receiver {
 /// Every event id in the outbox.
 async fn outbox_ids(db: &Db) -> HashSet<String> {
     let mut ids = HashSet::new();
-    let mut after: Option<Uuid> = None;
+    let mut after: Option<tenantry_core::EventId> = None;
     let mut c = db.acquire().await.unwrap();
     loop {
         let page = list_events(c.ex(), after, 500).await.unwrap();
         let Some(last) = page.last() else { return ids };
-        after = Some(last.id);
+        after = Some(last.id.into());
         ids.extend(page.iter().map(|e| e.id.to_string()));
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
+use tenantry_core::{AuditId, OrgId};
 use uuid::Uuid;
 
 use crate::{Ex, Result};
@@ -53,9 +54,22 @@ pub async fn list_audit_for_target(ex: Ex<'_>, target_id: &str) -> Result<Vec<Au
 }
 
 /// An org's entries, newest first, before the cursor `before` when given.
-pub async fn list_audit_for_org(ex: Ex<'_>, org_id: Uuid, before: Option<Uuid>, limit: u32) -> Result<Vec<AuditRow>> {
+pub async fn list_audit_for_org(
+    ex: Ex<'_>,
+    org_id: OrgId,
+    before: Option<AuditId>,
+    limit: u32,
+) -> Result<Vec<AuditRow>> {
     let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
-    sql_rows!(ex, fetch_all, AuditRow, &sql, org_id, before.unwrap_or(Uuid::max()), i64::from(limit))
+    sql_rows!(
+        ex,
+        fetch_all,
+        AuditRow,
+        &sql,
+        org_id.as_uuid(),
+        before.map_or(Uuid::max(), |id| id.as_uuid()),
+        i64::from(limit)
+    )
 }
 
 /// Entries with `action`, oldest first (tests and support tooling).

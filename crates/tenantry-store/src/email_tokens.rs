@@ -1,6 +1,7 @@
 //! The `email_tokens` table: single-use links sent by email (verify, reset, change email).
 
 use chrono::{DateTime, Utc};
+use tenantry_core::{EmailTokenId, UserId};
 use uuid::Uuid;
 
 use crate::{Ex, Result};
@@ -47,16 +48,16 @@ pub async fn find_email_token(ex: Ex<'_>, purpose: &str, token_hash: &[u8]) -> R
 }
 
 /// Spends a token. Exactly one concurrent caller gets 1 row.
-pub async fn use_email_token(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE email_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id, now)
+pub async fn use_email_token(ex: Ex<'_>, id: EmailTokenId, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE email_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id.as_uuid(), now)
 }
 
 /// Kills a user's unused tokens of one purpose (a newer request or a password change supersedes them).
-pub async fn void_email_tokens(ex: Ex<'_>, user_id: Uuid, purpose: &str, now: DateTime<Utc>) -> Result<u64> {
+pub async fn void_email_tokens(ex: Ex<'_>, user_id: UserId, purpose: &str, now: DateTime<Utc>) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE email_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
-        user_id,
+        user_id.as_uuid(),
         purpose,
         now,
     )

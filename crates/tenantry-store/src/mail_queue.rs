@@ -13,6 +13,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
+use tenantry_core::MailId;
 use uuid::Uuid;
 
 use crate::{Db, Engine, Ex, Result};
@@ -155,12 +156,12 @@ pub async fn claim_due_mail(db: &Db, now: DateTime<Utc>, lease: Duration, limit:
 
 /// Records a delivery: the row is `sent`, its lease and variables are dropped. 0 rows when the row
 /// is not pending (another worker whose lease had run out got there first).
-pub async fn mark_mail_sent(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+pub async fn mark_mail_sent(ex: Ex<'_>, id: MailId, now: DateTime<Utc>) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE mail_queue SET state = $2, sent_at = $3, locked_until = NULL, last_error = NULL, vars = $4 \
          WHERE id = $1 AND state = $5",
-        id,
+        id.as_uuid(),
         MailState::Sent,
         now,
         Json(Map::new()),
@@ -172,7 +173,7 @@ pub async fn mark_mail_sent(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<
 /// with `None` it is `failed` for good and its variables are dropped.
 pub async fn mark_mail_failed(
     ex: Ex<'_>,
-    id: Uuid,
+    id: MailId,
     error: &str,
     next_attempt_at: Option<DateTime<Utc>>,
 ) -> Result<u64> {
@@ -181,7 +182,7 @@ pub async fn mark_mail_failed(
             ex,
             "UPDATE mail_queue SET last_error = $2, next_attempt_at = $3, locked_until = NULL \
              WHERE id = $1 AND state = $4",
-            id,
+            id.as_uuid(),
             error,
             at,
             MailState::Pending,
@@ -190,7 +191,7 @@ pub async fn mark_mail_failed(
             ex,
             "UPDATE mail_queue SET state = $2, last_error = $3, locked_until = NULL, vars = $4 \
              WHERE id = $1 AND state = $5",
-            id,
+            id.as_uuid(),
             MailState::Failed,
             error,
             Json(Map::new()),
@@ -199,18 +200,23 @@ pub async fn mark_mail_failed(
     }
 }
 
-pub async fn get_mail(ex: Ex<'_>, id: Uuid) -> Result<Option<MailRow>> {
+pub async fn get_mail(ex: Ex<'_>, id: MailId) -> Result<Option<MailRow>> {
     let sql = format!("SELECT {COLUMNS} FROM mail_queue WHERE id = $1");
-    sql_rows!(ex, fetch_optional, MailRow, &sql, id)
+    sql_rows!(ex, fetch_optional, MailRow, &sql, id.as_uuid())
 }
 
 /// Mails in id (creation) order after the cursor, optionally in one state; for tests and operators.
-pub async fn list_mail(ex: Ex<'_>, state: Option<MailState>, after: Option<Uuid>, limit: u32) -> Result<Vec<MailRow>> {
+pub async fn list_mail(
+    ex: Ex<'_>,
+    state: Option<MailState>,
+    after: Option<MailId>,
+    limit: u32,
+) -> Result<Vec<MailRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM mail_queue WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR id > $2) \
          ORDER BY id LIMIT $3"
     );
-    sql_rows!(ex, fetch_all, MailRow, &sql, state, after, i64::from(limit))
+    sql_rows!(ex, fetch_all, MailRow, &sql, state, after.map(|id| id.as_uuid()), i64::from(limit))
 }
 
 pub async fn count_mail_by_state(ex: Ex<'_>) -> Result<MailCounts> {

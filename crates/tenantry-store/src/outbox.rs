@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
+use tenantry_core::EventId;
 use uuid::Uuid;
 
 use crate::{Ex, Result};
@@ -49,14 +50,14 @@ pub async fn list_events_for_object(ex: Ex<'_>, object_id: Uuid) -> Result<Vec<E
 }
 
 /// Events in id order after the cursor, at most `limit`.
-pub async fn list_events(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<EventRow>> {
+pub async fn list_events(ex: Ex<'_>, after: Option<EventId>, limit: u32) -> Result<Vec<EventRow>> {
     sql_rows!(
         ex,
         fetch_all,
         EventRow,
         "SELECT id, event_type, object_id, object_version, org_id, data, occurred_at FROM outbox_events \
          WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
-        after,
+        after.map(|id| id.as_uuid()),
         i64::from(limit),
     )
 }

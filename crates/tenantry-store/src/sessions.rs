@@ -2,6 +2,7 @@
 //! one family, rotated on every use.
 
 use chrono::{DateTime, Utc};
+use tenantry_core::{OrgId, RefreshTokenId, SessionId, UserId};
 use uuid::Uuid;
 
 use crate::{Engine, Ex, Result};
@@ -50,9 +51,9 @@ pub async fn insert_session(ex: Ex<'_>, s: &SessionRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_session(ex: Ex<'_>, id: Uuid) -> Result<Option<SessionRow>> {
+pub async fn get_session(ex: Ex<'_>, id: SessionId) -> Result<Option<SessionRow>> {
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
-    sql_rows!(ex, fetch_optional, SessionRow, &sql, id)
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, id.as_uuid())
 }
 
 /// What makes a session live at `$2` with `$3` the idle cutoff: not revoked, not past its absolute
@@ -63,12 +64,12 @@ const LIVE: &str = "revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3
 /// The session `id` if it is live at `now`, having been seen after `idle_cutoff`.
 pub async fn get_live_session(
     ex: Ex<'_>,
-    id: Uuid,
+    id: SessionId,
     now: DateTime<Utc>,
     idle_cutoff: DateTime<Utc>,
 ) -> Result<Option<SessionRow>> {
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1 AND {LIVE}");
-    sql_rows!(ex, fetch_optional, SessionRow, &sql, id, now, idle_cutoff)
+    sql_rows!(ex, fetch_optional, SessionRow, &sql, id.as_uuid(), now, idle_cutoff)
 }
 
 /// The live session whose cookie secret hashes to `cookie_hash` (see [`get_live_session`]).
@@ -85,25 +86,31 @@ pub async fn find_session_by_cookie(
 /// A user's live sessions (see [`get_live_session`]), newest first.
 pub async fn list_live_sessions(
     ex: Ex<'_>,
-    user_id: Uuid,
+    user_id: UserId,
     now: DateTime<Utc>,
     idle_cutoff: DateTime<Utc>,
 ) -> Result<Vec<SessionRow>> {
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND {LIVE} ORDER BY id DESC");
-    sql_rows!(ex, fetch_all, SessionRow, &sql, user_id, now, idle_cutoff)
+    sql_rows!(ex, fetch_all, SessionRow, &sql, user_id.as_uuid(), now, idle_cutoff)
 }
 
-pub async fn touch_session(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE sessions SET last_seen_at = $2 WHERE id = $1", id, now)
+pub async fn touch_session(ex: Ex<'_>, id: SessionId, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE sessions SET last_seen_at = $2 WHERE id = $1", id.as_uuid(), now)
 }
 
 /// Revokes one live session of `user_id`; 0 rows when unknown, another user's, or already ended.
-pub async fn revoke_session(ex: Ex<'_>, user_id: Uuid, id: Uuid, now: DateTime<Utc>, reason: &str) -> Result<u64> {
+pub async fn revoke_session(
+    ex: Ex<'_>,
+    user_id: UserId,
+    id: SessionId,
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
-        user_id,
-        id,
+        user_id.as_uuid(),
+        id.as_uuid(),
         now,
         reason,
     )
@@ -112,8 +119,8 @@ pub async fn revoke_session(ex: Ex<'_>, user_id: Uuid, id: Uuid, now: DateTime<U
 /// Revokes every live session of a user except `keep`.
 pub async fn revoke_user_sessions(
     ex: Ex<'_>,
-    user_id: Uuid,
-    keep: Option<Uuid>,
+    user_id: UserId,
+    keep: Option<SessionId>,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<u64> {
@@ -121,8 +128,8 @@ pub async fn revoke_user_sessions(
         ex,
         "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
          WHERE user_id = $1 AND revoked_at IS NULL AND ($2 IS NULL OR id <> $2)",
-        user_id,
-        keep,
+        user_id.as_uuid(),
+        keep.map(|id| id.as_uuid()),
         now,
         reason,
     )
@@ -182,16 +189,16 @@ pub async fn lock_refresh_token_with_session(ex: Ex<'_>, token_hash: &[u8]) -> R
 }
 
 /// Marks a token exchanged. Exactly one concurrent caller gets 1 row; the others get 0.
-pub async fn use_refresh_token(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id, now)
+pub async fn use_refresh_token(ex: Ex<'_>, id: RefreshTokenId, now: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id.as_uuid(), now)
 }
 
 /// Ends every live session whose active org is `org_id` (the org was deleted).
-pub async fn revoke_sessions_in_org(ex: Ex<'_>, org_id: Uuid, now: DateTime<Utc>, reason: &str) -> Result<u64> {
+pub async fn revoke_sessions_in_org(ex: Ex<'_>, org_id: OrgId, now: DateTime<Utc>, reason: &str) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE active_org_id = $1 AND revoked_at IS NULL",
-        org_id,
+        org_id.as_uuid(),
         now,
         reason
     )
@@ -200,8 +207,8 @@ pub async fn revoke_sessions_in_org(ex: Ex<'_>, org_id: Uuid, now: DateTime<Utc>
 /// Ends a user's live sessions whose active org is `org_id` (they left or were removed).
 pub async fn revoke_user_sessions_in_org(
     ex: Ex<'_>,
-    user_id: Uuid,
-    org_id: Uuid,
+    user_id: UserId,
+    org_id: OrgId,
     now: DateTime<Utc>,
     reason: &str,
 ) -> Result<u64> {
@@ -209,14 +216,14 @@ pub async fn revoke_user_sessions_in_org(
         ex,
         "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
          WHERE user_id = $1 AND active_org_id = $2 AND revoked_at IS NULL",
-        user_id,
-        org_id,
+        user_id.as_uuid(),
+        org_id.as_uuid(),
         now,
         reason
     )
 }
 
 /// Selects the org a session acts in (`None` clears it).
-pub async fn set_active_org(ex: Ex<'_>, id: Uuid, org_id: Option<Uuid>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE sessions SET active_org_id = $2 WHERE id = $1", id, org_id)
+pub async fn set_active_org(ex: Ex<'_>, id: SessionId, org_id: Option<OrgId>) -> Result<u64> {
+    sql_execute!(ex, "UPDATE sessions SET active_org_id = $2 WHERE id = $1", id.as_uuid(), org_id.map(|o| o.as_uuid()))
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
+use tenantry_core::{OrgId, UserId};
 use uuid::Uuid;
 
 use crate::{Engine, Ex, Result};
@@ -57,24 +58,24 @@ pub async fn insert_user(ex: Ex<'_>, u: &UserRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_user(ex: Ex<'_>, id: Uuid) -> Result<Option<UserRow>> {
+pub async fn get_user(ex: Ex<'_>, id: UserId) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    sql_rows!(ex, fetch_optional, UserRow, &sql, id)
+    sql_rows!(ex, fetch_optional, UserRow, &sql, id.as_uuid())
 }
 
 /// Reads a user for update: on PostgreSQL the row stays locked until the transaction ends; on
 /// SQLite the `BEGIN IMMEDIATE` transaction already holds the writer lock.
-pub async fn lock_user(ex: Ex<'_>, id: Uuid) -> Result<Option<UserRow>> {
+pub async fn lock_user(ex: Ex<'_>, id: UserId) -> Result<Option<UserRow>> {
     let sql = match ex.engine() {
         Engine::Postgres => format!("SELECT {COLUMNS} FROM users WHERE id = $1 FOR UPDATE"),
         Engine::Sqlite => format!("SELECT {COLUMNS} FROM users WHERE id = $1"),
     };
-    sql_rows!(ex, fetch_optional, UserRow, &sql, id)
+    sql_rows!(ex, fetch_optional, UserRow, &sql, id.as_uuid())
 }
 
 /// Finds a user by normalized email within one pool: `None` is the shared pool, so a look-up
 /// without an isolated org never finds an isolated user.
-pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<Uuid>, email_normalized: &str) -> Result<Option<UserRow>> {
+pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<OrgId>, email_normalized: &str) -> Result<Option<UserRow>> {
     match pool_id {
         None => {
             let sql = format!("SELECT {COLUMNS} FROM users WHERE pool_id IS NULL AND email_normalized = $1");
@@ -82,7 +83,7 @@ pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<Uuid>, email_normali
         }
         Some(pool) => {
             let sql = format!("SELECT {COLUMNS} FROM users WHERE pool_id = $1 AND email_normalized = $2");
-            sql_rows!(ex, fetch_optional, UserRow, &sql, pool, email_normalized)
+            sql_rows!(ex, fetch_optional, UserRow, &sql, pool.as_uuid(), email_normalized)
         }
     }
 }
@@ -113,7 +114,7 @@ pub struct UserQuery {
     /// Only emails starting with this (already normalized) prefix.
     pub email_prefix: Option<String>,
     /// Only users with an id greater than this (the cursor).
-    pub after: Option<Uuid>,
+    pub after: Option<UserId>,
     pub limit: u32,
 }
 
@@ -128,7 +129,16 @@ pub async fn list_users(ex: Ex<'_>, q: &UserQuery) -> Result<Vec<UserRow>> {
          AND ($1 IS NULL OR email_normalized >= $1) AND ($2 IS NULL OR email_normalized < $2) \
          AND id > $3 ORDER BY id LIMIT $4"
     );
-    sql_rows!(ex, fetch_all, UserRow, &sql, lo, hi, crate::members::after(q.after), i64::from(q.limit))
+    sql_rows!(
+        ex,
+        fetch_all,
+        UserRow,
+        &sql,
+        lo,
+        hi,
+        crate::members::after(q.after.map(|id| id.as_uuid())),
+        i64::from(q.limit)
+    )
 }
 
 /// Writes every mutable column of `u` and sets `version` to `u.version`.
@@ -155,8 +165,8 @@ pub async fn update_user(ex: Ex<'_>, u: &UserRow) -> Result<u64> {
     )
 }
 
-pub async fn delete_user(ex: Ex<'_>, id: Uuid) -> Result<u64> {
-    sql_execute!(ex, "DELETE FROM users WHERE id = $1", id)
+pub async fn delete_user(ex: Ex<'_>, id: UserId) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM users WHERE id = $1", id.as_uuid())
 }
 
 pub async fn count_users(ex: Ex<'_>) -> Result<i64> {

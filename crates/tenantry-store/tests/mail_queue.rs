@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
-use tenantry_core::Clock;
+use tenantry_core::{Clock, MailId};
 use tenantry_store::mail_queue::{self, MailCounts, MailRow, MailState};
 use tenantry_store::{Db, DbOptions};
 use tenantry_testkit::{engine_tests, Engine, TestDb};
@@ -33,7 +33,7 @@ async fn enqueue(db: &Db, row: &MailRow) {
 
 async fn get(db: &Db, id: Uuid) -> MailRow {
     let mut c = db.acquire().await.unwrap();
-    mail_queue::get_mail(c.ex(), id).await.unwrap().expect("mail row")
+    mail_queue::get_mail(c.ex(), MailId::from_uuid(id)).await.unwrap().expect("mail row")
 }
 
 async fn mail_round_trips_with_native_types(engine: Engine) {
@@ -48,7 +48,7 @@ async fn mail_round_trips_with_native_types(engine: Engine) {
     mail_queue::enqueue_mail(tx.ex(), &lost).await.unwrap();
     drop(tx);
     let mut c = db.acquire().await.unwrap();
-    assert!(mail_queue::get_mail(c.ex(), lost.id).await.unwrap().is_none());
+    assert!(mail_queue::get_mail(c.ex(), MailId::from_uuid(lost.id)).await.unwrap().is_none());
 }
 
 async fn claim_leases_due_mail_and_counts_attempts(engine: Engine) {
@@ -92,9 +92,14 @@ async fn sent_and_failed_rows_drop_their_variables(engine: Engine) {
     assert_eq!(mail_queue::claim_due_mail(&db, t0, lease, 10).await.unwrap().len(), 2);
 
     let mut tx = db.begin().await.unwrap();
-    assert_eq!(mail_queue::mark_mail_sent(tx.ex(), ok.id, t0).await.unwrap(), 1);
+    assert_eq!(mail_queue::mark_mail_sent(tx.ex(), MailId::from_uuid(ok.id), t0).await.unwrap(), 1);
     let retry_at = t0 + Duration::seconds(10);
-    assert_eq!(mail_queue::mark_mail_failed(tx.ex(), flaky.id, "connection refused", Some(retry_at)).await.unwrap(), 1);
+    assert_eq!(
+        mail_queue::mark_mail_failed(tx.ex(), MailId::from_uuid(flaky.id), "connection refused", Some(retry_at))
+            .await
+            .unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
 
     let sent = get(&db, ok.id).await;
@@ -109,7 +114,7 @@ async fn sent_and_failed_rows_drop_their_variables(engine: Engine) {
 
     // Marking a sent row again changes nothing.
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(mail_queue::mark_mail_sent(c.ex(), ok.id, t0).await.unwrap(), 0);
+    assert_eq!(mail_queue::mark_mail_sent(c.ex(), MailId::from_uuid(ok.id), t0).await.unwrap(), 0);
     drop(c);
 
     // Not due before the retry time; due at it.
@@ -118,8 +123,11 @@ async fn sent_and_failed_rows_drop_their_variables(engine: Engine) {
     assert_eq!((retried.len(), retried[0].attempts), (1, 2));
 
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(mail_queue::mark_mail_failed(c.ex(), flaky.id, "550 no such user", None).await.unwrap(), 1);
-    let failed = mail_queue::get_mail(c.ex(), flaky.id).await.unwrap().unwrap();
+    assert_eq!(
+        mail_queue::mark_mail_failed(c.ex(), MailId::from_uuid(flaky.id), "550 no such user", None).await.unwrap(),
+        1
+    );
+    let failed = mail_queue::get_mail(c.ex(), MailId::from_uuid(flaky.id)).await.unwrap().unwrap();
     assert_eq!(failed.state, MailState::Failed);
     assert_eq!(failed.last_error.as_deref(), Some("550 no such user"));
     assert!(failed.vars.0.is_empty());
@@ -138,11 +146,11 @@ async fn list_filters_by_state_and_pages(engine: Engine) {
         ids.push(m.id);
     }
     let mut c = db.acquire().await.unwrap();
-    mail_queue::mark_mail_failed(c.ex(), ids[1], "boom", None).await.unwrap();
+    mail_queue::mark_mail_failed(c.ex(), MailId::from_uuid(ids[1]), "boom", None).await.unwrap();
 
     let all = mail_queue::list_mail(c.ex(), None, None, 100).await.unwrap();
     assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
-    let page = mail_queue::list_mail(c.ex(), None, Some(ids[1]), 2).await.unwrap();
+    let page = mail_queue::list_mail(c.ex(), None, Some(MailId::from_uuid(ids[1])), 2).await.unwrap();
     assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..4]);
     let failed = mail_queue::list_mail(c.ex(), Some(MailState::Failed), None, 100).await.unwrap();
     assert_eq!(failed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[1]]);

@@ -2,6 +2,7 @@
 
 use chrono::{Duration, Utc};
 use serde_json::json;
+use tenantry_core::{OrgId, SessionId, UserId};
 use tenantry_store::api_keys::{self, ApiKeyRow};
 use tenantry_store::audit::{list_audit_for_target, AuditRow};
 use tenantry_store::sessions::{self, RefreshTokenRow, SessionRow};
@@ -48,9 +49,9 @@ async fn users_round_trip_with_native_types(engine: Engine) {
     users::insert_user(tx.ex(), &u).await.unwrap();
     tx.commit().await.unwrap();
     let mut c = db.acquire().await.unwrap();
-    let back = users::get_user(c.ex(), u.id).await.unwrap().unwrap();
+    let back = users::get_user(c.ex(), UserId::from_uuid(u.id)).await.unwrap().unwrap();
     assert_eq!(back, u, "uuid, times, JSON and booleans survive the round trip");
-    assert_eq!(users::get_user(c.ex(), Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(users::get_user(c.ex(), UserId::new()).await.unwrap(), None);
 }
 
 async fn email_uniqueness_is_per_pool(engine: Engine) {
@@ -70,7 +71,8 @@ async fn email_uniqueness_is_per_pool(engine: Engine) {
     let mut c = db.acquire().await.unwrap();
     let shared = users::find_user_by_email(c.ex(), None, "sam@example.com").await.unwrap().unwrap();
     assert_eq!(shared.pool_id, None, "a look-up without a pool finds only the shared user");
-    let isolated = users::find_user_by_email(c.ex(), pool, "sam@example.com").await.unwrap().unwrap();
+    let isolated =
+        users::find_user_by_email(c.ex(), pool.map(OrgId::from_uuid), "sam@example.com").await.unwrap().unwrap();
     assert_eq!(isolated.pool_id, pool);
     let page = users::list_users(c.ex(), &UserQuery { limit: 10, ..UserQuery::default() }).await.unwrap();
     assert_eq!(page.len(), 1, "queries list the shared pool");
@@ -110,8 +112,12 @@ async fn prefix_ranges_and_cursors(engine: Engine) {
     assert_eq!(found.len(), 1, "'_' is literal");
     let found = users::list_users(c.ex(), &q("é")).await.unwrap();
     assert_eq!(found.len(), 1, "non-ASCII prefixes work");
-    let after =
-        users::list_users(c.ex(), &UserQuery { email_prefix: None, after: Some(ids[3]), limit: 100 }).await.unwrap();
+    let after = users::list_users(
+        c.ex(),
+        &UserQuery { email_prefix: None, after: Some(UserId::from_uuid(ids[3])), limit: 100 },
+    )
+    .await
+    .unwrap();
     assert_eq!(after.iter().map(|u| u.id).collect::<Vec<_>>(), ids[4..].to_vec());
 }
 
@@ -243,7 +249,7 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
     assert_eq!(UserRow { last_login_at: None, password_hash: None, ..back }, u, "nothing else changes");
 
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(sessions::get_session(c.ex(), session.id).await.unwrap(), Some(session.clone()));
+    assert_eq!(sessions::get_session(c.ex(), SessionId::from_uuid(session.id)).await.unwrap(), Some(session.clone()));
     let token = sessions::lock_refresh_token_with_session(c.ex(), &refresh.token_hash).await.unwrap().unwrap();
     assert_eq!((token.token_id, token.session.id), (refresh.id, session.id));
     assert_eq!(list_audit_for_target(c.ex(), &u.id.to_string()).await.unwrap(), vec![audit.clone()]);
@@ -269,7 +275,7 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
     };
     assert_eq!(record_sign_in(&db, &ghost).await.unwrap(), None);
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(sessions::get_session(c.ex(), session.id).await.unwrap(), None);
+    assert_eq!(sessions::get_session(c.ex(), SessionId::from_uuid(session.id)).await.unwrap(), None);
     assert!(list_audit_for_target(c.ex(), &session.user_id.to_string()).await.unwrap().is_empty());
     assert_eq!(throttles::get_throttle(c.ex(), "other").await.unwrap().unwrap().failures, 4, "untouched");
 }

@@ -322,7 +322,9 @@ impl MeApi {
     async fn sessions(&self, req: &Request, auth: UserAuth) -> Result<Json<SessionList>, ApiError> {
         let me = auth.user();
         let sessions = app(req)?.list_sessions(&me.ctx(req), me.user_id).await?;
-        Ok(Json(SessionList { sessions: sessions.into_iter().map(|s| session_out(s, Some(me.session.id))).collect() }))
+        Ok(Json(SessionList {
+            sessions: sessions.into_iter().map(|s| session_out(s, Some(me.session.id.as_uuid()))).collect(),
+        }))
     }
 
     /// End one of my sessions
