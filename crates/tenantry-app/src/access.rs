@@ -87,13 +87,14 @@ impl App {
     ) -> AppResult<(OrgRow, Access)> {
         authz::require_org_actor(&ctx.actor)?;
         let org = match lock {
-            Lock::Org => store::lock_org(ex.reborrow(), org_id.as_uuid()).await?,
-            Lock::None => store::get_org(ex.reborrow(), org_id.as_uuid()).await?,
+            Lock::Org => store::lock_org(ex.reborrow(), org_id).await?,
+            Lock::None => store::get_org(ex.reborrow(), org_id).await?,
         }
         .ok_or_else(org_not_found)?;
         let access = match ctx.actor {
             Actor::User(user_id) => {
-                let row = member_store::get_member(ex, org.id, user_id.as_uuid()).await?.ok_or_else(org_not_found)?;
+                let row =
+                    member_store::get_member(ex, OrgId::from_uuid(org.id), user_id).await?.ok_or_else(org_not_found)?;
                 Access::Member(member_view(&row)?, row)
             }
             _ => Access::Backend,

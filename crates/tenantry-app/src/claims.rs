@@ -107,7 +107,7 @@ impl App {
         let roles = self.roles().await?;
         let limit = paging::org_limit(limit);
         let mut c = self.db().acquire().await?;
-        let rows = member_store::list_memberships_of_user(c.ex(), user_id.as_uuid(), cursor, limit + 1).await?;
+        let rows = member_store::list_memberships_of_user(c.ex(), user_id, cursor, limit + 1).await?;
         let items = rows.iter().map(|m| (m.member.id, Membership::new(&roles, m))).collect();
         Ok(Page::from_overfetch(items, limit, |(id, _)| id.to_string()))
     }
@@ -132,7 +132,10 @@ impl App {
         let settings = &self.settings().orgs;
         let mut claims = OrgClaims::default();
         let active = match active_org {
-            Some(org) => member_store::get_membership_with_org(ex.reborrow(), user_id, org).await?,
+            Some(org) => {
+                member_store::get_membership_with_org(ex.reborrow(), UserId::from_uuid(user_id), OrgId::from_uuid(org))
+                    .await?
+            }
             None => None,
         };
         if let Some(a) = &active {
@@ -141,7 +144,7 @@ impl App {
         }
         if settings.token_orgs == TokenOrgs::All {
             let cap = settings.token_max_orgs;
-            let rows = member_store::list_claims_of_user(ex, user_id, cap + 1).await?;
+            let rows = member_store::list_claims_of_user(ex, UserId::from_uuid(user_id), cap + 1).await?;
             // Members of many orgs mostly hold the same few roles: work each grant out once.
             let mut grants: HashMap<(&str, &[String]), Grants> = HashMap::new();
             for m in &rows {

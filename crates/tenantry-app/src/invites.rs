@@ -14,7 +14,7 @@ use tenantry_core::org::{
     check_grant_additional_roles, check_invite, check_invite_usable, is_auto_join_eligible, perm, require_permission,
     DomainPolicy, InviteState, InviteeState, NewInvite,
 };
-use tenantry_core::{DomainError, Email, ErrorKind, MaxUsers, OrgId, RoleConfig, UserId};
+use tenantry_core::{DomainError, Email, ErrorKind, InviteId, MaxUsers, OrgId, RoleConfig, UserId};
 use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
 use tenantry_store::members as member_store;
 use tenantry_store::orgs::{self as org_store, OrgRow};
@@ -122,12 +122,15 @@ impl App {
         let normalized = email.normalized();
         let mut invitee = InviteeState::Newcomer;
         if let Some(user) = users::find_user_by_email(tx.ex(), None, &normalized).await? {
-            if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
+            if member_store::get_member(tx.ex(), OrgId::from_uuid(org.id), UserId::from_uuid(user.id)).await?.is_some()
+            {
                 invitee = InviteeState::ActiveMember;
             }
         }
         if invitee == InviteeState::Newcomer {
-            if let Some(mut pending) = store::find_pending_invite(tx.ex(), org.id, &normalized).await? {
+            if let Some(mut pending) =
+                store::find_pending_invite(tx.ex(), OrgId::from_uuid(org.id), &normalized).await?
+            {
                 if pending.expires_at > now {
                     invitee = InviteeState::PendingInvite;
                 } else {
@@ -141,7 +144,11 @@ impl App {
         }
         // Domains matter only under restriction, live invites only under a seat limit.
         let domains = if org.domain_restrict { self.org_domains(&mut tx, org.id).await? } else { Vec::new() };
-        let live = if org.max_users.is_some() { store::count_live_invites(tx.ex(), org.id, now).await? } else { 0 };
+        let live = if org.max_users.is_some() {
+            store::count_live_invites(tx.ex(), OrgId::from_uuid(org.id), now).await?
+        } else {
+            0
+        };
         check_invite(
             &roles,
             access.org_actor(),
@@ -240,14 +247,16 @@ impl App {
         let mut tx = self.db().begin().await?;
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
-        let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
+        let mut invite = store::get_invite(tx.ex(), OrgId::from_uuid(org.id), InviteId::from_uuid(invite_id))
+            .await?
+            .ok_or_else(invite_not_found)?;
         if invite.state != InviteState::Pending {
             return Err(DomainError::conflict("invite-not-pending", "Only a pending invitation can be resent.").into());
         }
         Self::check_may_handle(&roles, &access, &invite)?;
         if invite.expires_at <= now {
             // It held no seat while expired; taking one again needs a free seat.
-            let live = store::count_live_invites(tx.ex(), org.id, now).await?;
+            let live = store::count_live_invites(tx.ex(), OrgId::from_uuid(org.id), now).await?;
             tenantry_core::org::check_seat_available(
                 max_users(&org),
                 u64::try_from(org.member_count).unwrap_or(0),
@@ -255,7 +264,7 @@ impl App {
             )?;
         }
         let (token, token_hash) = new_opaque_token();
-        store::insert_replaced_invite_token(tx.ex(), &invite.token_hash, invite.id, now).await?;
+        store::insert_replaced_invite_token(tx.ex(), &invite.token_hash, InviteId::from_uuid(invite.id), now).await?;
         invite.token_hash = token_hash;
         invite.expires_at = now + self.settings().orgs.invite_ttl;
         invite.version += 1;
@@ -275,7 +284,9 @@ impl App {
         let mut tx = self.db().begin().await?;
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_INVITE)?;
-        let mut invite = store::get_invite(tx.ex(), org.id, invite_id).await?.ok_or_else(invite_not_found)?;
+        let mut invite = store::get_invite(tx.ex(), OrgId::from_uuid(org.id), InviteId::from_uuid(invite_id))
+            .await?
+            .ok_or_else(invite_not_found)?;
         if invite.state != InviteState::Pending {
             return Err(DomainError::conflict(
                 "invite-not-pending",
@@ -311,7 +322,7 @@ impl App {
         require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
         let rows = store::list_invites(
             c.ex(),
-            org.id,
+            OrgId::from_uuid(org.id),
             &InviteQuery {
                 live_at: (!all_states).then_some(now),
                 after: cursor,
@@ -335,7 +346,7 @@ impl App {
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }
-        let org = org_store::get_org(c.ex(), invite.org_id).await?.ok_or_else(invite_invalid)?;
+        let org = org_store::get_org(c.ex(), OrgId::from_uuid(invite.org_id)).await?.ok_or_else(invite_invalid)?;
         let inviter = match invite.invited_by {
             Some(id) => users::get_user(c.ex(), UserId::from_uuid(id))
                 .await?
@@ -429,8 +440,8 @@ impl App {
             return Err(no_invite(tx.ex(), &token_hash).await);
         };
         let org = match lock {
-            OrgLock::Shared => org_store::share_org(tx.ex(), found.org_id).await?,
-            OrgLock::Exclusive => org_store::lock_org(tx.ex(), found.org_id).await?,
+            OrgLock::Shared => org_store::share_org(tx.ex(), OrgId::from_uuid(found.org_id)).await?,
+            OrgLock::Exclusive => org_store::lock_org(tx.ex(), OrgId::from_uuid(found.org_id)).await?,
         }
         .ok_or_else(invite_invalid)?;
         // A resend that committed while this waited for the org's lock replaced the token.
@@ -478,7 +489,7 @@ impl App {
         let Some(candidate) = org_store::find_auto_join_org(tx.ex(), &email.domain()).await? else {
             return Ok(None);
         };
-        let Some(org) = org_store::lock_org(tx.ex(), candidate.id).await? else {
+        let Some(org) = org_store::lock_org(tx.ex(), OrgId::from_uuid(candidate.id)).await? else {
             return Ok(None);
         };
         let domains = self.org_domains(&mut tx, org.id).await?;

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{check_email_domain_allowed, check_org_limit, check_seat_available, DomainPolicy};
-use tenantry_core::{DomainError, Email, RoleName, UserId};
+use tenantry_core::{DomainError, Email, OrgId, RoleName, UserId};
 use tenantry_store::invites::{self as invite_store, InviteRow};
 use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs::{self as org_store, OrgRow};
@@ -92,7 +92,8 @@ impl App {
     ) -> AppResult<MemberRow> {
         // A new org has no member yet, and its owner's gate ran before the org existed.
         if !via.is_created() {
-            if member_store::get_member(tx.ex(), org.id, user.id).await?.is_some() {
+            let (org_id, user_id) = (OrgId::from_uuid(org.id), UserId::from_uuid(user.id));
+            if member_store::get_member(tx.ex(), org_id, user_id).await?.is_some() {
                 return Err(via.already_member(user));
             }
             self.check_join(tx, Some(org), user, &via, now).await?;
@@ -169,11 +170,11 @@ impl App {
             check_email_domain_allowed(&email, DomainPolicy { domains: &domains, restrict_members: true })?;
         }
         if let Some(cap) = self.settings().orgs.max_orgs_per_user {
-            let count = org_store::count_orgs_of_user(tx.ex(), user.id).await?;
+            let count = org_store::count_orgs_of_user(tx.ex(), UserId::from_uuid(user.id)).await?;
             check_org_limit(Some(cap), u64::try_from(count).unwrap_or(0))?;
         }
         if let Some(org) = org.filter(|o| o.max_users.is_some()) {
-            let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
+            let live = invite_store::count_live_invites(tx.ex(), OrgId::from_uuid(org.id), now).await?;
             // An invite being accepted holds the seat its invitee takes: it is not counted twice.
             let own_seat = u64::from(matches!(via, JoinVia::Invite(_)));
             let others = u64::try_from(live).unwrap_or(0).saturating_sub(own_seat);

@@ -211,7 +211,7 @@ impl App {
         let role = role.map(|r| r.as_str().to_owned());
         let members: Vec<MemberWithUser> = store::list_members(
             c.ex(),
-            org.id,
+            OrgId::from_uuid(org.id),
             &MemberQuery {
                 role: role.clone(),
                 email_prefix: email_prefix.clone(),
@@ -226,7 +226,7 @@ impl App {
             let now = self.clock().now();
             invite_store::list_invites(
                 c.ex(),
-                org.id,
+                OrgId::from_uuid(org.id),
                 &InviteQuery { role, email_prefix, live_at: Some(now), after: filter.cursor, limit: limit + 1 },
             )
             .await?
@@ -249,7 +249,7 @@ impl App {
         let mut c = self.db().acquire().await?;
         let (org, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
-        let row = store::get_member(c.ex(), org.id, user_id.as_uuid()).await?.ok_or_else(member_not_found)?;
+        let row = store::get_member(c.ex(), OrgId::from_uuid(org.id), user_id).await?.ok_or_else(member_not_found)?;
         let user = users::get_user(c.ex(), UserId::from_uuid(row.user_id)).await?.ok_or_else(member_not_found)?;
         Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name))
     }
@@ -277,7 +277,11 @@ impl App {
     }
 
     pub(crate) async fn org_domains(&self, tx: &mut Tx, org_id: Uuid) -> AppResult<Vec<Domain>> {
-        Ok(org_store::list_org_domains(tx.ex(), org_id).await?.iter().filter_map(|d| Domain::parse(d).ok()).collect())
+        Ok(org_store::list_org_domains(tx.ex(), OrgId::from_uuid(org_id))
+            .await?
+            .iter()
+            .filter_map(|d| Domain::parse(d).ok())
+            .collect())
     }
 
     /// Changes a member's hierarchy role and/or additional roles (docs/design.md §4.5).
@@ -297,13 +301,15 @@ impl App {
         if access.user_id() != Some(user_id.as_uuid()) {
             require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_CHANGE_ROLE)?;
         }
-        let mut row = store::get_member(tx.ex(), org.id, user_id.as_uuid()).await?.ok_or_else(member_not_found)?;
+        let mut row =
+            store::get_member(tx.ex(), OrgId::from_uuid(org.id), user_id).await?.ok_or_else(member_not_found)?;
         let target = member_view(&row)?;
         let new_role = match &input.role {
             Some(r) => roles.resolve(r)?,
             None => target.role.clone(),
         };
-        let owners = store::count_members_with_role(tx.ex(), org.id, roles.owner_role().as_str()).await?;
+        let owners =
+            store::count_members_with_role(tx.ex(), OrgId::from_uuid(org.id), roles.owner_role().as_str()).await?;
         check_change_role(&roles, access.org_actor(), &target, &new_role, u64::try_from(owners).unwrap_or(0))?;
         let additional = match &input.additional_roles {
             Some(list) => {
@@ -351,9 +357,10 @@ impl App {
         if access.user_id() != Some(user_id.as_uuid()) {
             require_permission(&roles, access.org_actor(), perm::ORG_MEMBERS_REMOVE)?;
         }
-        let row = store::get_member(tx.ex(), org.id, user_id.as_uuid()).await?.ok_or_else(member_not_found)?;
+        let row = store::get_member(tx.ex(), OrgId::from_uuid(org.id), user_id).await?.ok_or_else(member_not_found)?;
         let target = member_view(&row)?;
-        let owners = store::count_members_with_role(tx.ex(), org.id, roles.owner_role().as_str()).await?;
+        let owners =
+            store::count_members_with_role(tx.ex(), OrgId::from_uuid(org.id), roles.owner_role().as_str()).await?;
         check_remove_member(&roles, access.org_actor(), &target, u64::try_from(owners).unwrap_or(0))?;
         self.end_membership(&mut tx, ctx, org, row, AuditAction::MemberRemoved, now).await?;
         tx.commit().await?;
@@ -372,7 +379,8 @@ impl App {
         let Access::Member(view, row) = access else {
             return Err(org_not_found());
         };
-        let owners = store::count_members_with_role(tx.ex(), org.id, roles.owner_role().as_str()).await?;
+        let owners =
+            store::count_members_with_role(tx.ex(), OrgId::from_uuid(org.id), roles.owner_role().as_str()).await?;
         check_leave(&roles, &view, u64::try_from(owners).unwrap_or(0))?;
         self.end_membership(&mut tx, ctx, org, row, AuditAction::MemberLeft, now).await?;
         tx.commit().await?;
@@ -389,7 +397,7 @@ impl App {
         action: AuditAction,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        store::delete_member(tx.ex(), org.id, row.user_id).await?;
+        store::delete_member(tx.ex(), OrgId::from_uuid(org.id), UserId::from_uuid(row.user_id)).await?;
         let ended = session_store::revoke_user_sessions_in_org(
             tx.ex(),
             UserId::from_uuid(row.user_id),
@@ -423,10 +431,10 @@ impl App {
     ) -> AppResult<Org> {
         // One statement, so transactions that only share the org's lock (accepts into an org
         // without a seat limit) count right side by side.
-        let org = org_store::add_member_count(tx.ex(), org_id, delta, now)
+        let org = org_store::add_member_count(tx.ex(), OrgId::from_uuid(org_id), delta, now)
             .await?
             .ok_or_else(|| AppError::Internal("the org vanished while locked".into()))?;
-        let live = invite_store::count_live_invites(tx.ex(), org.id, now).await?;
+        let live = invite_store::count_live_invites(tx.ex(), OrgId::from_uuid(org.id), now).await?;
         // The seat events carry counts, not domains; the caller needs the org's id and version.
         let out = Org::from_row(org, Vec::new());
         self.emit_seat_events(tx, &out, live, now, true).await?;

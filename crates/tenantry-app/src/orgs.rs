@@ -328,7 +328,7 @@ impl App {
         };
         store::insert_org(tx.ex(), &row).await.map_err(unique_violation)?;
         for d in &domains {
-            store::insert_org_domain(tx.ex(), id, d.as_str(), now).await.map_err(unique_violation)?;
+            store::insert_org_domain(tx.ex(), OrgId::from_uuid(id), d.as_str(), now).await.map_err(unique_violation)?;
         }
         let org = Org::from_row(row.clone(), domains.iter().map(|d| d.as_str().to_owned()).collect());
         emit(&mut tx, now, org.event(EventType::OrgCreated)).await?;
@@ -369,7 +369,7 @@ impl App {
         let mut c = self.db().acquire().await?;
         let (row, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
-        let domains = store::list_org_domains(c.ex(), row.id).await?;
+        let domains = store::list_org_domains(c.ex(), OrgId::from_uuid(row.id)).await?;
         Ok(Org::from_row(row, domains))
     }
 
@@ -400,7 +400,7 @@ impl App {
         .await?;
         let mut orgs = Vec::with_capacity(rows.len());
         for row in rows {
-            let domains = store::list_org_domains(c.ex(), row.id).await?;
+            let domains = store::list_org_domains(c.ex(), OrgId::from_uuid(row.id)).await?;
             orgs.push(Org::from_row(row, domains));
         }
         Ok(Page::from_overfetch(orgs, limit, |o| o.id.to_string()))
@@ -468,7 +468,7 @@ impl App {
         if let Some(b) = input.domain_restrict {
             row.domain_restrict = b;
         }
-        let domains = store::list_org_domains(tx.ex(), row.id).await?;
+        let domains = store::list_org_domains(tx.ex(), OrgId::from_uuid(row.id)).await?;
         if row == before {
             return Ok(Org::from_row(row, domains));
         }
@@ -512,15 +512,17 @@ impl App {
                 )?;
             }
         }
-        let held = store::list_org_domains(tx.ex(), row.id).await?;
+        let held = store::list_org_domains(tx.ex(), OrgId::from_uuid(row.id)).await?;
         if held.iter().any(|d| d == domain.as_str()) {
             return Ok(Org::from_row(row, held));
         }
-        store::insert_org_domain(tx.ex(), row.id, domain.as_str(), now).await.map_err(unique_violation)?;
+        store::insert_org_domain(tx.ex(), OrgId::from_uuid(row.id), domain.as_str(), now)
+            .await
+            .map_err(unique_violation)?;
         row.version += 1;
         row.updated_at = now;
         store::update_org(tx.ex(), &row).await?;
-        let org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id.as_uuid()).await?);
+        let org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id).await?);
         emit(&mut tx, now, org.event(EventType::OrgUpdated)).await?;
         audit(&mut tx, ctx, now, Audit::org(AuditAction::OrgDomainAdded, &org, json!({ "domain": domain.as_str() })))
             .await?;
@@ -536,7 +538,7 @@ impl App {
         let mut tx = self.db().begin().await?;
         let (mut row, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_UPDATE)?;
-        if store::delete_org_domain(tx.ex(), row.id, domain.as_str()).await? == 0 {
+        if store::delete_org_domain(tx.ex(), OrgId::from_uuid(row.id), domain.as_str()).await? == 0 {
             return Err(
                 DomainError::not_found("domain-not-found", "This organization does not hold this domain.").into()
             );
@@ -544,7 +546,7 @@ impl App {
         row.version += 1;
         row.updated_at = now;
         store::update_org(tx.ex(), &row).await?;
-        let org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id.as_uuid()).await?);
+        let org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id).await?);
         emit(&mut tx, now, org.event(EventType::OrgUpdated)).await?;
         audit(&mut tx, ctx, now, Audit::org(AuditAction::OrgDomainRemoved, &org, json!({ "domain": domain.as_str() })))
             .await?;
@@ -560,9 +562,9 @@ impl App {
         let mut tx = self.db().begin().await?;
         let (row, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         check_delete_org(&roles, access.org_actor())?;
-        let mut org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id.as_uuid()).await?);
+        let mut org = Org::from_row(row, store::list_org_domains(tx.ex(), org_id).await?);
         tenantry_store::sessions::revoke_sessions_in_org(tx.ex(), org.id, now, "org-deleted").await?;
-        store::delete_org(tx.ex(), org.id.as_uuid()).await?;
+        store::delete_org(tx.ex(), org.id).await?;
         org.version += 1;
         emit(&mut tx, now, org.event(EventType::OrgDeleted)).await?;
         audit(

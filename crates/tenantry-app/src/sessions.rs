@@ -342,7 +342,7 @@ impl App {
             _ => return Err(invalid_token("session-ended")),
         };
         if let Some(org) = org_id {
-            tenantry_store::members::get_member(tx.ex(), org.as_uuid(), user_id.as_uuid())
+            tenantry_store::members::get_member(tx.ex(), org, user_id)
                 .await?
                 .ok_or_else(crate::access::org_not_found)?;
         }

@@ -195,7 +195,7 @@ impl App {
         }
         let needs_org = self.settings().orgs.require_membership && {
             let mut c = self.db().acquire().await?;
-            tenantry_store::orgs::count_orgs_of_user(c.ex(), row.id).await? == 0
+            tenantry_store::orgs::count_orgs_of_user(c.ex(), UserId::from_uuid(row.id)).await? == 0
         };
         let access_token = self.sign_with_claims(&row, session.id, claims, now).await?;
         Ok(SignedIn {

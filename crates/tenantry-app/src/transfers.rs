@@ -10,7 +10,7 @@ use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
     check_transfer_confirmable, check_transfer_ownership, perm, require_permission, TransferState,
 };
-use tenantry_core::{DomainError, OrgId, UserId};
+use tenantry_core::{DomainError, OrgId, TransferId, UserId};
 use tenantry_store::invites::{self as store, TransferRow};
 use tenantry_store::members::{self as member_store, MemberRow};
 use tenantry_store::orgs as org_store;
@@ -86,11 +86,12 @@ impl App {
             .into());
         };
         require_permission(&roles, tenantry_core::org::OrgActor::Member(&me), perm::ORG_TRANSFER_OWNERSHIP)?;
-        let target_row = member_store::get_member(tx.ex(), org.id, target.as_uuid()).await?.ok_or_else(|| {
-            DomainError::conflict("transfer-target-ineligible", "That user is not a member of this organization.")
-        })?;
+        let target_row =
+            member_store::get_member(tx.ex(), OrgId::from_uuid(org.id), target).await?.ok_or_else(|| {
+                DomainError::conflict("transfer-target-ineligible", "That user is not a member of this organization.")
+            })?;
         let new_roles = check_transfer_ownership(&roles, &me, &member_view(&target_row)?)?;
-        if let Some(pending) = store::find_pending_transfer(tx.ex(), org.id).await? {
+        if let Some(pending) = store::find_pending_transfer(tx.ex(), OrgId::from_uuid(org.id)).await? {
             if pending.expires_at > now {
                 return Err(DomainError::conflict(
                     "transfer-pending",
@@ -98,7 +99,14 @@ impl App {
                 )
                 .into());
             }
-            store::finish_transfer(tx.ex(), org.id, pending.id, TransferState::Expired, now).await?;
+            store::finish_transfer(
+                tx.ex(),
+                OrgId::from_uuid(org.id),
+                TransferId::from_uuid(pending.id),
+                TransferState::Expired,
+                now,
+            )
+            .await?;
         }
         let (token, token_hash) = new_opaque_token();
         let row = TransferRow {
@@ -154,15 +162,25 @@ impl App {
         if found.from_user_id != me.as_uuid() {
             return Err(transfer_invalid());
         }
-        let mut org = org_store::lock_org(tx.ex(), found.org_id).await?.ok_or_else(transfer_invalid)?;
+        let mut org =
+            org_store::lock_org(tx.ex(), OrgId::from_uuid(found.org_id)).await?.ok_or_else(transfer_invalid)?;
         let transfer = store::find_transfer_by_token(tx.ex(), &found.token_hash).await?.ok_or_else(transfer_invalid)?;
         self.check_usable(&mut tx, &transfer, now).await?;
-        let mut from = member_store::get_member(tx.ex(), org.id, transfer.from_user_id).await?.ok_or_else(|| {
-            DomainError::conflict("transfer-target-ineligible", "You are no longer a member of this organization.")
-        })?;
-        let mut to = member_store::get_member(tx.ex(), org.id, transfer.to_user_id).await?.ok_or_else(|| {
-            DomainError::conflict("transfer-target-ineligible", "That member has left the organization.")
-        })?;
+        let mut from =
+            member_store::get_member(tx.ex(), OrgId::from_uuid(org.id), UserId::from_uuid(transfer.from_user_id))
+                .await?
+                .ok_or_else(|| {
+                    DomainError::conflict(
+                        "transfer-target-ineligible",
+                        "You are no longer a member of this organization.",
+                    )
+                })?;
+        let mut to =
+            member_store::get_member(tx.ex(), OrgId::from_uuid(org.id), UserId::from_uuid(transfer.to_user_id))
+                .await?
+                .ok_or_else(|| {
+                    DomainError::conflict("transfer-target-ineligible", "That member has left the organization.")
+                })?;
         let new_roles = check_transfer_ownership(&roles, &member_view(&from)?, &member_view(&to)?)?;
         let (from_before, to_before) = (from.role.clone(), to.role.clone());
         to.role = new_roles.target.as_str().to_owned();
@@ -172,13 +190,22 @@ impl App {
             m.updated_at = now;
             member_store::update_member(tx.ex(), m).await?;
         }
-        if store::finish_transfer(tx.ex(), org.id, transfer.id, TransferState::Confirmed, now).await? == 0 {
+        if store::finish_transfer(
+            tx.ex(),
+            OrgId::from_uuid(org.id),
+            TransferId::from_uuid(transfer.id),
+            TransferState::Confirmed,
+            now,
+        )
+        .await?
+            == 0
+        {
             return Err(transfer_invalid());
         }
         org.version += 1;
         org.updated_at = now;
         org_store::update_org(tx.ex(), &org).await?;
-        let domains = org_store::list_org_domains(tx.ex(), org.id).await?;
+        let domains = org_store::list_org_domains(tx.ex(), OrgId::from_uuid(org.id)).await?;
         let org = Org::from_row(org, domains);
         let mut event = org.event(EventType::OrgOwnershipTransferred);
         event.data["from_user_id"] = json!(transfer.from_user_id.to_string());
@@ -211,7 +238,14 @@ impl App {
             return Ok(());
         };
         if t.state == TransferState::Pending {
-            store::finish_transfer(tx.ex(), t.org_id, t.id, TransferState::Expired, now).await?;
+            store::finish_transfer(
+                tx.ex(),
+                OrgId::from_uuid(t.org_id),
+                TransferId::from_uuid(t.id),
+                TransferState::Expired,
+                now,
+            )
+            .await?;
         }
         Err(refused.into())
     }
@@ -223,10 +257,17 @@ impl App {
         let mut tx = self.db().begin().await?;
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_TRANSFER_OWNERSHIP)?;
-        let pending = store::find_pending_transfer(tx.ex(), org.id).await?.ok_or_else(|| {
+        let pending = store::find_pending_transfer(tx.ex(), OrgId::from_uuid(org.id)).await?.ok_or_else(|| {
             DomainError::not_found("transfer-not-found", "No ownership transfer is waiting for confirmation.")
         })?;
-        store::finish_transfer(tx.ex(), org.id, pending.id, TransferState::Cancelled, now).await?;
+        store::finish_transfer(
+            tx.ex(),
+            OrgId::from_uuid(org.id),
+            TransferId::from_uuid(pending.id),
+            TransferState::Cancelled,
+            now,
+        )
+        .await?;
         audit(
             &mut tx,
             ctx,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use tenantry_core::events::{AuditAction, EventType};
-use tenantry_core::{DomainError, Email, ErrorKind, PersonName, UserId, Username};
+use tenantry_core::{DomainError, Email, ErrorKind, OrgId, PersonName, UserId, Username};
 use tenantry_store::members as member_store;
 use tenantry_store::orgs as org_store;
 use tenantry_store::users::{self as store, UserQuery, UserRow};
@@ -437,7 +437,7 @@ impl App {
         let mut memberships = Vec::new();
         let mut after = None;
         loop {
-            let page = member_store::list_memberships_of_user(tx.ex(), id.as_uuid(), after, 500).await?;
+            let page = member_store::list_memberships_of_user(tx.ex(), id, after, 500).await?;
             let full = page.len() == 500;
             after = page.last().map(|m| m.member.id);
             memberships.extend(page);
@@ -448,12 +448,13 @@ impl App {
         memberships.sort_by_key(|m| m.member.org_id);
         let mut ending = Vec::with_capacity(memberships.len());
         for m in memberships {
-            let Some(org) = org_store::lock_org(tx.ex(), m.member.org_id).await? else {
+            let Some(org) = org_store::lock_org(tx.ex(), OrgId::from_uuid(m.member.org_id)).await? else {
                 continue;
             };
             // The rule refuses only an owner, so only an owner's org has its owners counted.
             if m.member.role == roles.owner_role().as_str() {
-                let owners = member_store::count_members_with_role(tx.ex(), org.id, &m.member.role).await?;
+                let org_id = OrgId::from_uuid(org.id);
+                let owners = member_store::count_members_with_role(tx.ex(), org_id, &m.member.role).await?;
                 let owners = u64::try_from(owners).unwrap_or(0);
                 tenantry_core::org::check_delete_user(&roles, roles.owner_role(), owners, &org.name)?;
             }

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use tenantry_core::org::{InviteState, TransferState};
+use tenantry_core::{InviteId, OrgId, TransferId};
 use uuid::Uuid;
 
 use crate::members::{after, prefix_range};
@@ -60,9 +61,9 @@ pub async fn insert_invite(ex: Ex<'_>, i: &InviteRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_invite(ex: Ex<'_>, org_id: Uuid, id: Uuid) -> Result<Option<InviteRow>> {
+pub async fn get_invite(ex: Ex<'_>, org_id: OrgId, id: InviteId) -> Result<Option<InviteRow>> {
     let sql = format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND id = $2");
-    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id, id)
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id.as_uuid(), id.as_uuid())
 }
 
 /// The invite a token names, whatever its state.
@@ -86,14 +87,14 @@ pub async fn lock_invite_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Optio
 pub async fn insert_replaced_invite_token(
     ex: Ex<'_>,
     token_hash: &[u8],
-    invite_id: Uuid,
+    invite_id: InviteId,
     replaced_at: DateTime<Utc>,
 ) -> Result<()> {
     sql_execute!(
         ex,
         "INSERT INTO org_invite_replaced_tokens (token_hash, invite_id, replaced_at) VALUES ($1, $2, $3)",
         token_hash,
-        invite_id,
+        invite_id.as_uuid(),
         replaced_at,
     )?;
     Ok(())
@@ -112,10 +113,10 @@ pub async fn is_replaced_invite_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<b
 }
 
 /// The pending invite of an address to an org, expired or not.
-pub async fn find_pending_invite(ex: Ex<'_>, org_id: Uuid, email_normalized: &str) -> Result<Option<InviteRow>> {
+pub async fn find_pending_invite(ex: Ex<'_>, org_id: OrgId, email_normalized: &str) -> Result<Option<InviteRow>> {
     let sql =
         format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND email_normalized = $2 AND state = 'pending'");
-    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id, email_normalized)
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id.as_uuid(), email_normalized)
 }
 
 /// Writes the mutable columns of an invite.
@@ -138,13 +139,13 @@ pub async fn update_invite(ex: Ex<'_>, i: &InviteRow) -> Result<u64> {
 }
 
 /// Pending invites that have not expired: each holds a seat.
-pub async fn count_live_invites(ex: Ex<'_>, org_id: Uuid, now: DateTime<Utc>) -> Result<i64> {
+pub async fn count_live_invites(ex: Ex<'_>, org_id: OrgId, now: DateTime<Utc>) -> Result<i64> {
     sql_scalar!(
         ex,
         fetch_one,
         i64,
         "SELECT COUNT(*) FROM org_invites WHERE org_id = $1 AND state = 'pending' AND expires_at > $2",
-        org_id,
+        org_id.as_uuid(),
         now
     )
 }
@@ -161,7 +162,7 @@ pub struct InviteQuery {
 }
 
 /// A page of an org's invites in id order.
-pub async fn list_invites(ex: Ex<'_>, org_id: Uuid, q: &InviteQuery) -> Result<Vec<InviteRow>> {
+pub async fn list_invites(ex: Ex<'_>, org_id: OrgId, q: &InviteQuery) -> Result<Vec<InviteRow>> {
     let (lo, hi) = prefix_range(&q.email_prefix);
     let sql = format!(
         "SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND ($2 IS NULL OR role = $2) \
@@ -169,7 +170,19 @@ pub async fn list_invites(ex: Ex<'_>, org_id: Uuid, q: &InviteQuery) -> Result<V
          AND ($5 IS NULL OR (state = 'pending' AND expires_at > $5)) \
          AND id > $6 ORDER BY id LIMIT $7"
     );
-    sql_rows!(ex, fetch_all, InviteRow, &sql, org_id, &q.role, lo, hi, q.live_at, after(q.after), i64::from(q.limit))
+    sql_rows!(
+        ex,
+        fetch_all,
+        InviteRow,
+        &sql,
+        org_id.as_uuid(),
+        &q.role,
+        lo,
+        hi,
+        q.live_at,
+        after(q.after),
+        i64::from(q.limit)
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -209,9 +222,9 @@ pub async fn insert_transfer(ex: Ex<'_>, t: &TransferRow) -> Result<()> {
 }
 
 /// The org's pending transfer, expired or not.
-pub async fn find_pending_transfer(ex: Ex<'_>, org_id: Uuid) -> Result<Option<TransferRow>> {
+pub async fn find_pending_transfer(ex: Ex<'_>, org_id: OrgId) -> Result<Option<TransferRow>> {
     let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ownership_transfers WHERE org_id = $1 AND state = 'pending'");
-    sql_rows!(ex, fetch_optional, TransferRow, &sql, org_id)
+    sql_rows!(ex, fetch_optional, TransferRow, &sql, org_id.as_uuid())
 }
 
 pub async fn find_transfer_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Option<TransferRow>> {
@@ -222,16 +235,16 @@ pub async fn find_transfer_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Opt
 /// Moves a pending transfer to `state`; 0 rows when it was no longer pending.
 pub async fn finish_transfer(
     ex: Ex<'_>,
-    org_id: Uuid,
-    id: Uuid,
+    org_id: OrgId,
+    id: TransferId,
     state: TransferState,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE ownership_transfers SET state = $3, updated_at = $4 WHERE org_id = $1 AND id = $2 AND state = 'pending'",
-        org_id,
-        id,
+        org_id.as_uuid(),
+        id.as_uuid(),
         state.as_str(),
         now
     )

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use tenantry_core::{OrgId, UserId};
 use uuid::Uuid;
 
 use crate::{Ex, Result};
@@ -46,9 +47,24 @@ pub async fn insert_member(ex: Ex<'_>, m: &MemberRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_member(ex: Ex<'_>, org_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
+/// The membership of `user_id` in `org_id`. The ids are typed, so the two cannot be swapped:
+///
+/// ```compile_fail
+/// # use tenantry_core::{OrgId, UserId};
+/// # async fn swapped(ex: tenantry_store::Ex<'_>, org_id: OrgId, user_id: UserId) {
+/// let _ = tenantry_store::members::get_member(ex, user_id, org_id).await;
+/// # }
+/// ```
+///
+/// ```no_run
+/// # use tenantry_core::{OrgId, UserId};
+/// # async fn in_order(ex: tenantry_store::Ex<'_>, org_id: OrgId, user_id: UserId) {
+/// let _ = tenantry_store::members::get_member(ex, org_id, user_id).await;
+/// # }
+/// ```
+pub async fn get_member(ex: Ex<'_>, org_id: OrgId, user_id: UserId) -> Result<Option<MemberRow>> {
     let sql = format!("SELECT {COLUMNS} FROM org_members WHERE org_id = $1 AND user_id = $2");
-    sql_rows!(ex, fetch_optional, MemberRow, &sql, org_id, user_id)
+    sql_rows!(ex, fetch_optional, MemberRow, &sql, org_id.as_uuid(), user_id.as_uuid())
 }
 
 /// Writes the role, additional roles, version and update time of a membership.
@@ -67,13 +83,20 @@ pub async fn update_member(ex: Ex<'_>, m: &MemberRow) -> Result<u64> {
     )
 }
 
-pub async fn delete_member(ex: Ex<'_>, org_id: Uuid, user_id: Uuid) -> Result<u64> {
-    sql_execute!(ex, "DELETE FROM org_members WHERE org_id = $1 AND user_id = $2", org_id, user_id)
+pub async fn delete_member(ex: Ex<'_>, org_id: OrgId, user_id: UserId) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM org_members WHERE org_id = $1 AND user_id = $2", org_id.as_uuid(), user_id.as_uuid())
 }
 
 /// Active members holding `role` (the owner role, to keep at least one).
-pub async fn count_members_with_role(ex: Ex<'_>, org_id: Uuid, role: &str) -> Result<i64> {
-    sql_scalar!(ex, fetch_one, i64, "SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND role = $2", org_id, role)
+pub async fn count_members_with_role(ex: Ex<'_>, org_id: OrgId, role: &str) -> Result<i64> {
+    sql_scalar!(
+        ex,
+        fetch_one,
+        i64,
+        "SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND role = $2",
+        org_id.as_uuid(),
+        role
+    )
 }
 
 /// A member with the fields of their user that listings show.
@@ -114,7 +137,7 @@ pub(crate) fn prefix_range(prefix: &Option<String>) -> (Option<String>, Option<S
 
 /// A page of an org's members in membership-id order (keyset on `(org_id, id)`, so a page deep
 /// in a large org costs what the first page costs).
-pub async fn list_members(ex: Ex<'_>, org_id: Uuid, q: &MemberQuery) -> Result<Vec<MemberWithUser>> {
+pub async fn list_members(ex: Ex<'_>, org_id: OrgId, q: &MemberQuery) -> Result<Vec<MemberWithUser>> {
     let (lo, hi) = prefix_range(&q.email_prefix);
     let sql = format!(
         "SELECT {}, u.email, u.first_name, u.last_name FROM org_members m JOIN users u ON u.id = m.user_id \
@@ -123,7 +146,18 @@ pub async fn list_members(ex: Ex<'_>, org_id: Uuid, q: &MemberQuery) -> Result<V
          AND m.id > $5 ORDER BY m.id LIMIT $6",
         prefixed("m")
     );
-    sql_rows!(ex, fetch_all, MemberWithUser, &sql, org_id, &q.role, lo, hi, after(q.after), i64::from(q.limit))
+    sql_rows!(
+        ex,
+        fetch_all,
+        MemberWithUser,
+        &sql,
+        org_id.as_uuid(),
+        &q.role,
+        lo,
+        hi,
+        after(q.after),
+        i64::from(q.limit)
+    )
 }
 
 /// A membership with the org's name and slug: what tokens and "my orgs" show.
@@ -138,7 +172,7 @@ pub struct MembershipWithOrg {
 /// A user's memberships in membership-id order, at most `limit`, after `after` when given.
 pub async fn list_memberships_of_user(
     ex: Ex<'_>,
-    user_id: Uuid,
+    user_id: UserId,
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<MembershipWithOrg>> {
@@ -147,7 +181,7 @@ pub async fn list_memberships_of_user(
          WHERE m.user_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
         prefixed("m")
     );
-    sql_rows!(ex, fetch_all, MembershipWithOrg, &sql, user_id, self::after(after), i64::from(limit))
+    sql_rows!(ex, fetch_all, MembershipWithOrg, &sql, user_id.as_uuid(), self::after(after), i64::from(limit))
 }
 
 /// What an access token says about one membership, and nothing else (a token lists many).
@@ -161,24 +195,24 @@ pub struct ClaimRow {
 }
 
 /// A user's memberships as tokens list them, in membership-id order, at most `limit`.
-pub async fn list_claims_of_user(ex: Ex<'_>, user_id: Uuid, limit: u32) -> Result<Vec<ClaimRow>> {
+pub async fn list_claims_of_user(ex: Ex<'_>, user_id: UserId, limit: u32) -> Result<Vec<ClaimRow>> {
     sql_rows!(
         ex,
         fetch_all,
         ClaimRow,
         "SELECT m.org_id, m.role, m.additional_roles, o.name AS org_name, o.slug AS org_slug \
          FROM org_members m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY m.id LIMIT $2",
-        user_id,
+        user_id.as_uuid(),
         i64::from(limit)
     )
 }
 
 /// One membership of a user with its org's name and slug.
-pub async fn get_membership_with_org(ex: Ex<'_>, user_id: Uuid, org_id: Uuid) -> Result<Option<MembershipWithOrg>> {
+pub async fn get_membership_with_org(ex: Ex<'_>, user_id: UserId, org_id: OrgId) -> Result<Option<MembershipWithOrg>> {
     let sql = format!(
         "SELECT {}, o.name AS org_name, o.slug AS org_slug FROM org_members m JOIN orgs o ON o.id = m.org_id \
          WHERE m.user_id = $1 AND m.org_id = $2",
         prefixed("m")
     );
-    sql_rows!(ex, fetch_optional, MembershipWithOrg, &sql, user_id, org_id)
+    sql_rows!(ex, fetch_optional, MembershipWithOrg, &sql, user_id.as_uuid(), org_id.as_uuid())
 }

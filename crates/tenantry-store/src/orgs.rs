@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
+use tenantry_core::{OrgId, UserId};
 use uuid::Uuid;
 
 use crate::{Engine, Ex, Result};
@@ -59,9 +60,9 @@ pub async fn insert_org(ex: Ex<'_>, o: &OrgRow) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_org(ex: Ex<'_>, id: Uuid) -> Result<Option<OrgRow>> {
+pub async fn get_org(ex: Ex<'_>, id: OrgId) -> Result<Option<OrgRow>> {
     let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id = $1");
-    sql_rows!(ex, fetch_optional, OrgRow, &sql, id)
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id.as_uuid())
 }
 
 pub async fn find_org_by_slug(ex: Ex<'_>, slug: &str) -> Result<Option<OrgRow>> {
@@ -72,29 +73,29 @@ pub async fn find_org_by_slug(ex: Ex<'_>, slug: &str) -> Result<Option<OrgRow>> 
 /// Reads an org for update, serializing every membership change of the org behind it: on
 /// PostgreSQL the row stays locked until the transaction ends; on SQLite the `BEGIN IMMEDIATE`
 /// transaction already holds the writer lock.
-pub async fn lock_org(ex: Ex<'_>, id: Uuid) -> Result<Option<OrgRow>> {
+pub async fn lock_org(ex: Ex<'_>, id: OrgId) -> Result<Option<OrgRow>> {
     let sql = match ex.engine() {
         Engine::Postgres => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1 FOR UPDATE"),
         Engine::Sqlite => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1"),
     };
-    sql_rows!(ex, fetch_optional, OrgRow, &sql, id)
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id.as_uuid())
 }
 
 /// Reads an org and keeps it until the transaction ends from being deleted or locked for update
 /// (`FOR KEY SHARE` on PostgreSQL), while other transactions holding this lock, and plain updates
 /// such as [`add_member_count`], go on side by side. On SQLite `BEGIN IMMEDIATE` already excludes
 /// every other writer.
-pub async fn share_org(ex: Ex<'_>, id: Uuid) -> Result<Option<OrgRow>> {
+pub async fn share_org(ex: Ex<'_>, id: OrgId) -> Result<Option<OrgRow>> {
     let sql = match ex.engine() {
         Engine::Postgres => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1 FOR KEY SHARE"),
         Engine::Sqlite => format!("SELECT {COLUMNS} FROM orgs WHERE id = $1"),
     };
-    sql_rows!(ex, fetch_optional, OrgRow, &sql, id)
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id.as_uuid())
 }
 
 /// Adds `delta` to the org's `member_count` (never below 0) in one statement, with a new version;
 /// the org as it is now.
-pub async fn add_member_count(ex: Ex<'_>, id: Uuid, delta: i32, now: DateTime<Utc>) -> Result<Option<OrgRow>> {
+pub async fn add_member_count(ex: Ex<'_>, id: OrgId, delta: i32, now: DateTime<Utc>) -> Result<Option<OrgRow>> {
     let max = match ex.engine() {
         Engine::Postgres => "GREATEST",
         Engine::Sqlite => "MAX",
@@ -103,7 +104,7 @@ pub async fn add_member_count(ex: Ex<'_>, id: Uuid, delta: i32, now: DateTime<Ut
         "UPDATE orgs SET member_count = {max}(member_count + $2, 0), version = version + 1, updated_at = $3 \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
-    sql_rows!(ex, fetch_optional, OrgRow, &sql, id, delta, now)
+    sql_rows!(ex, fetch_optional, OrgRow, &sql, id.as_uuid(), delta, now)
 }
 
 /// Writes every mutable column of `o`.
@@ -130,8 +131,8 @@ pub async fn update_org(ex: Ex<'_>, o: &OrgRow) -> Result<u64> {
     )
 }
 
-pub async fn delete_org(ex: Ex<'_>, id: Uuid) -> Result<u64> {
-    sql_execute!(ex, "DELETE FROM orgs WHERE id = $1", id)
+pub async fn delete_org(ex: Ex<'_>, id: OrgId) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM orgs WHERE id = $1", id.as_uuid())
 }
 
 /// Whether a slug is taken (by any org).
@@ -167,8 +168,8 @@ pub async fn list_orgs(ex: Ex<'_>, q: &OrgQuery) -> Result<Vec<OrgRow>> {
 }
 
 /// Orgs created by `user_id` or in which they are a member: counted against the per-user limit.
-pub async fn count_orgs_of_user(ex: Ex<'_>, user_id: Uuid) -> Result<i64> {
-    sql_scalar!(ex, fetch_one, i64, "SELECT COUNT(*) FROM org_members WHERE user_id = $1", user_id)
+pub async fn count_orgs_of_user(ex: Ex<'_>, user_id: UserId) -> Result<i64> {
+    sql_scalar!(ex, fetch_one, i64, "SELECT COUNT(*) FROM org_members WHERE user_id = $1", user_id.as_uuid())
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -179,18 +180,30 @@ pub struct OrgDomainRow {
 }
 
 /// Adds a domain to an org; a domain another org holds comes back as [`crate::StoreError::Unique`].
-pub async fn insert_org_domain(ex: Ex<'_>, org_id: Uuid, domain: &str, now: DateTime<Utc>) -> Result<()> {
-    sql_execute!(ex, "INSERT INTO org_domains (domain, org_id, created_at) VALUES ($1, $2, $3)", domain, org_id, now)?;
+pub async fn insert_org_domain(ex: Ex<'_>, org_id: OrgId, domain: &str, now: DateTime<Utc>) -> Result<()> {
+    sql_execute!(
+        ex,
+        "INSERT INTO org_domains (domain, org_id, created_at) VALUES ($1, $2, $3)",
+        domain,
+        org_id.as_uuid(),
+        now
+    )?;
     Ok(())
 }
 
-pub async fn delete_org_domain(ex: Ex<'_>, org_id: Uuid, domain: &str) -> Result<u64> {
-    sql_execute!(ex, "DELETE FROM org_domains WHERE org_id = $1 AND domain = $2", org_id, domain)
+pub async fn delete_org_domain(ex: Ex<'_>, org_id: OrgId, domain: &str) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM org_domains WHERE org_id = $1 AND domain = $2", org_id.as_uuid(), domain)
 }
 
 /// An org's domains, alphabetically.
-pub async fn list_org_domains(ex: Ex<'_>, org_id: Uuid) -> Result<Vec<String>> {
-    sql_scalar!(ex, fetch_all, String, "SELECT domain FROM org_domains WHERE org_id = $1 ORDER BY domain", org_id)
+pub async fn list_org_domains(ex: Ex<'_>, org_id: OrgId) -> Result<Vec<String>> {
+    sql_scalar!(
+        ex,
+        fetch_all,
+        String,
+        "SELECT domain FROM org_domains WHERE org_id = $1 ORDER BY domain",
+        org_id.as_uuid()
+    )
 }
 
 /// The org holding `domain` with auto-join on, if any.

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tenantry_core::org::{InviteState, TransferState};
+use tenantry_core::{InviteId, OrgId, TransferId};
 use tenantry_store::invites::{self, InviteQuery, InviteRow, TransferRow};
 use tenantry_store::orgs::{self, OrgRow};
 use tenantry_store::{Db, DbOptions, Json};
@@ -72,10 +73,13 @@ async fn invite_states_are_stored_as_text(engine: Engine) {
     tx.commit().await.unwrap();
 
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(invites::get_invite(c.ex(), org_id, invite.id).await.unwrap(), Some(invite.clone()));
-    let pending = invites::find_pending_invite(c.ex(), org_id, "bob@example.com").await.unwrap();
+    assert_eq!(
+        invites::get_invite(c.ex(), OrgId::from_uuid(org_id), InviteId::from_uuid(invite.id)).await.unwrap(),
+        Some(invite.clone())
+    );
+    let pending = invites::find_pending_invite(c.ex(), OrgId::from_uuid(org_id), "bob@example.com").await.unwrap();
     assert_eq!(pending.map(|i| i.state), Some(InviteState::Pending), "SQL's 'pending' is InviteState::Pending");
-    assert_eq!(invites::count_live_invites(c.ex(), org_id, now).await.unwrap(), 1);
+    assert_eq!(invites::count_live_invites(c.ex(), OrgId::from_uuid(org_id), now).await.unwrap(), 1);
     drop(c);
 
     for state in InviteState::ALL {
@@ -89,7 +93,7 @@ async fn invite_states_are_stored_as_text(engine: Engine) {
         assert_eq!(back.as_ref(), Some(&invite), "{state}");
         let live = invites::list_invites(
             c.ex(),
-            org_id,
+            OrgId::from_uuid(org_id),
             &InviteQuery { live_at: Some(now), limit: 10, ..InviteQuery::default() },
         )
         .await
@@ -119,13 +123,25 @@ async fn transfer_states_are_stored_as_text(engine: Engine) {
         let row = transfer(u8::try_from(i).unwrap());
         let mut tx = db.begin().await.unwrap();
         invites::insert_transfer(tx.ex(), &row).await.unwrap();
-        let pending = invites::find_pending_transfer(tx.ex(), org_id).await.unwrap();
+        let pending = invites::find_pending_transfer(tx.ex(), OrgId::from_uuid(org_id)).await.unwrap();
         assert_eq!(pending.as_ref(), Some(&row), "{end}");
-        assert_eq!(invites::finish_transfer(tx.ex(), org_id, row.id, end, now).await.unwrap(), 1, "{end}");
-        assert_eq!(invites::finish_transfer(tx.ex(), org_id, row.id, end, now).await.unwrap(), 0, "{end}");
+        assert_eq!(
+            invites::finish_transfer(tx.ex(), OrgId::from_uuid(org_id), TransferId::from_uuid(row.id), end, now)
+                .await
+                .unwrap(),
+            1,
+            "{end}"
+        );
+        assert_eq!(
+            invites::finish_transfer(tx.ex(), OrgId::from_uuid(org_id), TransferId::from_uuid(row.id), end, now)
+                .await
+                .unwrap(),
+            0,
+            "{end}"
+        );
         tx.commit().await.unwrap();
         let mut c = db.acquire().await.unwrap();
-        assert_eq!(invites::find_pending_transfer(c.ex(), org_id).await.unwrap(), None, "{end}");
+        assert_eq!(invites::find_pending_transfer(c.ex(), OrgId::from_uuid(org_id)).await.unwrap(), None, "{end}");
         let back = invites::find_transfer_by_token(c.ex(), &row.token_hash).await.unwrap().unwrap();
         assert_eq!(back.state, end);
     }
