@@ -79,8 +79,8 @@ impl App {
     /// `user` joins `org` (locked by the caller) the way `via` says, in the caller's
     /// transaction: gate, membership, count and seat events, `user.added_to_org` and the audit
     /// entry. A refusal is a [`DomainError`] (`already-member`, `isolated-user`, `user-disabled`,
-    /// `domain-not-allowed`, `org-limit-reached`, `org-full`) and writes nothing the caller's
-    /// rollback would keep.
+    /// `domain-not-allowed`, `org-limit-reached`, `org-full`, and `invite-invalid` for an invite
+    /// that changed under the lock); the caller's transaction, dropped on the error, keeps nothing.
     pub(crate) async fn join_org(
         &self,
         tx: &mut Tx,
@@ -181,5 +181,29 @@ impl App {
             check_seat_available(max_users(org), u64::try_from(org.member_count).unwrap_or(0), others)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str) -> RoleName {
+        RoleName::parse(name).unwrap()
+    }
+
+    /// The audit trail's `how` is a contract: consumers tell the paths apart by it. (`invited`,
+    /// which needs a stored invite, is pinned by the e2e test of accepting one.)
+    #[test]
+    fn each_path_names_itself_in_the_audit_trail_as_before() {
+        let cases = [
+            (JoinVia::Created { role: role("Owner"), is_creator: true }, "created"),
+            (JoinVia::Added { role: role("Member"), additional_roles: Vec::new() }, "added"),
+            (JoinVia::DomainAutoJoin { role: role("Viewer") }, "auto-joined"),
+        ];
+        for (via, how) in &cases {
+            assert_eq!(via.how(), *how);
+            assert_eq!(via.is_created(), *how == "created", "only creation skips the gate and the count");
+        }
     }
 }
