@@ -20,7 +20,7 @@ use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::{Request, Response};
 use serde_json::{json, Value};
-use tenantry_core::Clock;
+use tenantry_core::{Clock, WebhookEndpointId};
 use tenantry_sdk::{verify_webhook, WebhookHeaders};
 use tenantry_store::webhooks::get_endpoint;
 use tenantry_testkit::peers::peers_python;
@@ -530,7 +530,7 @@ async fn endpoints_page_and_secrets_are_sealed_at_rest(engine: Engine) {
     let id = Uuid::parse_str(&ids[0]).unwrap();
     let row = {
         let mut c = t.app().db().acquire().await.unwrap();
-        get_endpoint(c.ex(), id).await.unwrap().unwrap()
+        get_endpoint(c.ex(), WebhookEndpointId::from_uuid(id)).await.unwrap().unwrap()
     };
     let stored = [row.secret_sealed.clone(), row.previous_secret_sealed.clone().unwrap()];
     for secret in [&secrets[0], &new_secret.to_owned()] {

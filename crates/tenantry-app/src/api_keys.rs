@@ -22,7 +22,6 @@ use tenantry_auth::{constant_time_eq, ApiKeySecret};
 use tenantry_core::events::AuditAction;
 use tenantry_core::{ApiKeyId, DomainError};
 use tenantry_store::api_keys::{self as store, ApiKeyRow};
-use uuid::Uuid;
 
 use crate::record::{audit, Audit};
 use crate::users::parse_cursor;
@@ -72,7 +71,7 @@ const NEVER: i64 = i64::MIN;
 /// One live key in a node's cache.
 #[derive(Debug)]
 struct CachedKey {
-    id: Uuid,
+    id: ApiKeyId,
     hash: Vec<u8>,
     /// `last_used_at` as last written (or read), in microseconds since the epoch; [`NEVER`].
     written: AtomicI64,
@@ -83,7 +82,7 @@ struct CachedKey {
 impl CachedKey {
     fn new(row: &ApiKeyRow) -> CachedKey {
         CachedKey {
-            id: row.id,
+            id: ApiKeyId::from_uuid(row.id),
             hash: row.secret_hash.clone(),
             written: AtomicI64::new(row.last_used_at.map_or(NEVER, |t| t.timestamp_micros())),
             pending: AtomicI64::new(NEVER),
@@ -128,7 +127,7 @@ impl ApiKeyCache {
     }
 
     /// Drops the key `id` (or every key, for `None`).
-    pub fn forget(&self, id: Option<Uuid>) {
+    pub fn forget(&self, id: Option<ApiKeyId>) {
         let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
         match id {
@@ -147,7 +146,7 @@ impl ApiKeyCache {
         let fresh = rows
             .iter()
             .map(|r| {
-                let key = keys.get(&r.secret_hash).filter(|k| k.id == r.id).cloned();
+                let key = keys.get(&r.secret_hash).filter(|k| k.id.as_uuid() == r.id).cloned();
                 (r.secret_hash.clone(), key.unwrap_or_else(|| Arc::new(CachedKey::new(r))))
             })
             .collect();
@@ -225,7 +224,7 @@ impl App {
         let after = parse_cursor(cursor)?;
         let mut c = self.db().acquire().await?;
         let limit = crate::paging::limit(limit);
-        let rows = store::list_api_keys(c.ex(), after, limit + 1).await?;
+        let rows = store::list_api_keys(c.ex(), after.map(ApiKeyId::from_uuid), limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(ApiKey::from).collect(), limit, |k| k.id.to_string()))
     }
 
@@ -235,7 +234,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        if store::revoke_api_key(tx.ex(), id.as_uuid(), now).await? == 0 {
+        if store::revoke_api_key(tx.ex(), id, now).await? == 0 {
             return Err(DomainError::not_found("api-key-not-found", "No live API key has this id.").into());
         }
         audit(
@@ -251,11 +250,11 @@ impl App {
             },
         )
         .await?;
-        store::notify_api_key_revoked(tx.ex(), id.as_uuid()).await?;
-        let row = store::get_api_key(tx.ex(), id.as_uuid()).await?;
+        store::notify_api_key_revoked(tx.ex(), id).await?;
+        let row = store::get_api_key(tx.ex(), id).await?;
         tx.commit().await?;
         // After the commit: a lookup racing this one cannot cache the key again.
-        self.api_keys.forget(Some(id.as_uuid()));
+        self.api_keys.forget(Some(id));
         row.map(ApiKey::from)
             .ok_or_else(|| DomainError::not_found("api-key-not-found", "No API key has this id.").into())
     }
@@ -284,7 +283,7 @@ impl App {
             return Err(invalid().into());
         }
         key.used(self.clock().now());
-        Ok(Actor::ApiKey(ApiKeyId::from_uuid(key.id)))
+        Ok(Actor::ApiKey(key.id))
     }
 
     /// This node's cache of live API keys.
@@ -293,7 +292,7 @@ impl App {
     }
 
     /// Drops a key another node revoked (`None`: every key), as its notification arrives.
-    pub fn forget_api_key(&self, id: Option<Uuid>) {
+    pub fn forget_api_key(&self, id: Option<ApiKeyId>) {
         self.api_keys.forget(id);
     }
 
@@ -371,6 +370,8 @@ impl App {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn row(id: u128, hash: u8, last_used: Option<DateTime<Utc>>) -> ApiKeyRow {
@@ -393,12 +394,12 @@ mod tests {
     fn a_lookup_that_raced_an_invalidation_is_not_cached() {
         let cache = ApiKeyCache::default();
         let epoch = cache.epoch();
-        cache.forget(Some(Uuid::from_u128(9)));
+        cache.forget(Some(ApiKeyId::from_uuid(Uuid::from_u128(9))));
         cache.insert(epoch, Arc::new(CachedKey::new(&row(1, 1, None))));
         assert!(cache.is_empty(), "read before the invalidation: not cached");
         cache.insert(cache.epoch(), Arc::new(CachedKey::new(&row(1, 1, None))));
         assert!(cache.get(&[1; 32]).is_some());
-        cache.forget(Some(Uuid::from_u128(1)));
+        cache.forget(Some(ApiKeyId::from_uuid(Uuid::from_u128(1))));
         assert!(cache.get(&[1; 32]).is_none(), "forgotten by id");
     }
 
@@ -412,7 +413,7 @@ mod tests {
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.pending().len(), 1, "the kept key keeps its pending use");
         let epoch = cache.epoch();
-        cache.forget(Some(Uuid::from_u128(2)));
+        cache.forget(Some(ApiKeyId::from_uuid(Uuid::from_u128(2))));
         assert!(!cache.replace(epoch, &[row(1, 1, None), row(2, 2, None)]), "raced a revocation");
         assert!(cache.get(&[2; 32]).is_none());
         assert!(cache.replace(cache.epoch(), &[]));

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tenantry_core::events::{AuditAction, EventType};
-use tenantry_core::{DomainError, ErrorKind};
+use tenantry_core::{DomainError, ErrorKind, EventId, WebhookEndpointId, WebhookMessageId};
 use tenantry_store::webhooks::{self as store, AttemptRow, EndpointRow, MessageQuery, MessageRow, MessageState};
 use tenantry_store::Json;
 use tenantry_webhooks::target::{check_target, parse_target_url, SystemResolver, TargetError};
@@ -309,14 +309,17 @@ impl App {
         let after = parse_cursor(cursor)?;
         let mut c = self.db().acquire().await?;
         let limit = crate::paging::limit(limit);
-        let rows = store::list_endpoints(c.ex(), after, limit + 1).await?;
+        let rows = store::list_endpoints(c.ex(), after.map(WebhookEndpointId::from_uuid), limit + 1).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(Endpoint::from).collect(), limit, |e| e.id.to_string()))
     }
 
     pub async fn get_webhook_endpoint(&self, ctx: &Ctx, id: Uuid) -> AppResult<Endpoint> {
         authz::require_backend(&ctx.actor)?;
         let mut c = self.db().acquire().await?;
-        store::get_endpoint(c.ex(), id).await?.map(Endpoint::from).ok_or_else(endpoint_not_found)
+        store::get_endpoint(c.ex(), WebhookEndpointId::from_uuid(id))
+            .await?
+            .map(Endpoint::from)
+            .ok_or_else(endpoint_not_found)
     }
 
     pub async fn update_webhook_endpoint(&self, ctx: &Ctx, id: Uuid, input: UpdateEndpoint) -> AppResult<Endpoint> {
@@ -341,7 +344,8 @@ impl App {
         let (url, event_types, description) = (url?, event_types?, description?);
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
+        let mut row =
+            store::lock_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
         let before = row.clone();
         if let Some(url) = url {
             row.url = url;
@@ -372,7 +376,8 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
+        let mut row =
+            store::lock_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
         if row.disabled != disabled {
             row.disabled = disabled;
             row.disabled_reason = disabled.then(|| store::DISABLED_MANUALLY.to_owned());
@@ -393,7 +398,7 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        if store::delete_endpoint(tx.ex(), id).await? == 0 {
+        if store::delete_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await? == 0 {
             return Err(endpoint_not_found());
         }
         audit(&mut tx, ctx, now, endpoint_audit(AuditAction::WebhookEndpointDeleted, id, json!({}))).await?;
@@ -409,7 +414,8 @@ impl App {
         let now = self.clock().now();
         let secret = WebhookSecret::generate();
         let mut tx = self.db().begin().await?;
-        let mut row = store::lock_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
+        let mut row =
+            store::lock_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
         let until = now + self.settings().webhooks.secret_overlap;
         row.previous_secret_sealed = Some(std::mem::take(&mut row.secret_sealed));
         row.previous_expires_at = Some(until);
@@ -428,7 +434,8 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let row = store::get_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
+        let row =
+            store::get_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
         let secret = self.unseal(&row)?;
         audit(&mut tx, ctx, now, endpoint_audit(AuditAction::WebhookSecretRevealed, id, json!({}))).await?;
         tx.commit().await?;
@@ -440,15 +447,17 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        let endpoint = store::get_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
-        let event_id = Uuid::now_v7();
+        let endpoint =
+            store::get_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
+        let event_id = EventId::new();
         let data = json!({
             "endpoint_id": endpoint.id.to_string(),
             "version": endpoint.version,
             "message": "A test event from Tenantry.",
         });
         let body = tenantry_webhooks::sign::body(TEST_EVENT_TYPE, now, &data);
-        let row = MessageRow::pending(event_id, endpoint.id, TEST_EVENT_TYPE, body, now, now);
+        let row =
+            MessageRow::pending(event_id, WebhookEndpointId::from_uuid(endpoint.id), TEST_EVENT_TYPE, body, now, now);
         store::insert_message(tx.ex(), &row).await?;
         let details = json!({ "message_id": row.id.to_string() });
         audit(&mut tx, ctx, now, endpoint_audit(AuditAction::WebhookTestSent, id, details)).await?;
@@ -479,7 +488,13 @@ impl App {
             Some(t) => Some(parse_event_types(&[t.to_owned()])?.remove(0)),
         };
         let limit = crate::paging::limit(limit);
-        let q = MessageQuery { endpoint_id: filter.endpoint_id, event_type, state, after, limit: limit + 1 };
+        let q = MessageQuery {
+            endpoint_id: filter.endpoint_id.map(WebhookEndpointId::from_uuid),
+            event_type,
+            state,
+            after: after.map(WebhookMessageId::from_uuid),
+            limit: limit + 1,
+        };
         let mut c = self.db().acquire().await?;
         let rows = store::list_messages(c.ex(), &q).await?;
         Ok(Page::from_overfetch(rows.into_iter().map(Message::from).collect(), limit, |m| m.id.to_string()))
@@ -488,17 +503,20 @@ impl App {
     pub async fn get_webhook_message(&self, ctx: &Ctx, id: Uuid) -> AppResult<Message> {
         authz::require_backend(&ctx.actor)?;
         let mut c = self.db().acquire().await?;
-        store::get_message(c.ex(), id).await?.map(Message::from).ok_or_else(message_not_found)
+        store::get_message(c.ex(), WebhookMessageId::from_uuid(id))
+            .await?
+            .map(Message::from)
+            .ok_or_else(message_not_found)
     }
 
     /// The attempts of a message, oldest first.
     pub async fn list_webhook_attempts(&self, ctx: &Ctx, message_id: Uuid) -> AppResult<Vec<Attempt>> {
         authz::require_backend(&ctx.actor)?;
         let mut c = self.db().acquire().await?;
-        if store::get_message(c.ex(), message_id).await?.is_none() {
+        if store::get_message(c.ex(), WebhookMessageId::from_uuid(message_id)).await?.is_none() {
             return Err(message_not_found());
         }
-        Ok(store::list_attempts(c.ex(), message_id).await?)
+        Ok(store::list_attempts(c.ex(), WebhookMessageId::from_uuid(message_id)).await?)
     }
 
     /// Sends a message again, whatever its state, with a fresh attempt budget and the same
@@ -507,10 +525,10 @@ impl App {
         authz::require_backend(&ctx.actor)?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
-        if store::replay_message(tx.ex(), id, now).await? == 0 {
+        if store::replay_message(tx.ex(), WebhookMessageId::from_uuid(id), now).await? == 0 {
             return Err(message_not_found());
         }
-        let row = store::get_message(tx.ex(), id).await?.ok_or_else(message_not_found)?;
+        let row = store::get_message(tx.ex(), WebhookMessageId::from_uuid(id)).await?.ok_or_else(message_not_found)?;
         let details = json!({ "message_id": id.to_string() });
         audit(&mut tx, ctx, now, endpoint_audit(AuditAction::WebhookMessagesReplayed, row.endpoint_id, details))
             .await?;
@@ -531,9 +549,9 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         if let Some(id) = endpoint_id {
-            store::get_endpoint(tx.ex(), id).await?.ok_or_else(endpoint_not_found)?;
+            store::get_endpoint(tx.ex(), WebhookEndpointId::from_uuid(id)).await?.ok_or_else(endpoint_not_found)?;
         }
-        let n = store::replay_failed_since(tx.ex(), since, endpoint_id, now).await?;
+        let n = store::replay_failed_since(tx.ex(), since, endpoint_id.map(WebhookEndpointId::from_uuid), now).await?;
         let details = json!({ "since": since, "endpoint_id": endpoint_id, "replayed": n });
         let audit_row = Audit {
             action: AuditAction::WebhookMessagesReplayed,

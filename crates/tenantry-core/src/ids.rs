@@ -104,6 +104,14 @@ id_type!(
     /// A message in the outgoing mail queue.
     MailId
 );
+id_type!(
+    /// A webhook endpoint: where events are sent.
+    WebhookEndpointId
+);
+id_type!(
+    /// One event on its way to one webhook endpoint, with its delivery state.
+    WebhookMessageId
+);
 
 #[cfg(test)]
 mod tests {

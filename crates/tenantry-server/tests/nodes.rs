@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use poem::listener::TcpAcceptor;
 use poem::{Request, Response};
 use serde_json::{json, Value};
+use tenantry_core::WebhookMessageId;
 use tenantry_store::outbox::list_events;
 use tenantry_store::webhooks::{list_messages, MessageQuery, MessageState};
 use tenantry_store::{Db, DbOptions};
@@ -205,7 +206,7 @@ async fn all_messages(db: &Db) -> Vec<tenantry_store::webhooks::MessageRow> {
     let mut c = db.acquire().await.unwrap();
     loop {
         let q = MessageQuery {
-            after: out.last().map(|m: &tenantry_store::webhooks::MessageRow| m.id),
+            after: out.last().map(|m: &tenantry_store::webhooks::MessageRow| WebhookMessageId::from_uuid(m.id)),
             limit: 500,
             ..Default::default()
         };

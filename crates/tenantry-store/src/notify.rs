@@ -5,7 +5,7 @@
 //! process writes.
 
 use sqlx::postgres::PgListener;
-use uuid::Uuid;
+use tenantry_core::ApiKeyId;
 
 use crate::{Db, Result};
 
@@ -20,7 +20,7 @@ pub enum Notification {
     /// Outbox events were committed.
     Outbox,
     /// An API key was revoked (`None` if the payload was not a key id: drop every cached key).
-    ApiKeyRevoked(Option<Uuid>),
+    ApiKeyRevoked(Option<ApiKeyId>),
     /// The connection was lost and is listening again: notifications sent meanwhile are lost, so
     /// whatever they would have invalidated must be reloaded.
     Reconnected,
@@ -51,7 +51,7 @@ impl Listener {
         match self.inner.try_recv().await? {
             None => Ok(Notification::Reconnected),
             Some(n) if n.channel() == API_KEYS_CHANNEL => {
-                Ok(Notification::ApiKeyRevoked(Uuid::parse_str(n.payload()).ok()))
+                Ok(Notification::ApiKeyRevoked(n.payload().parse::<ApiKeyId>().ok()))
             }
             Some(_) => Ok(Notification::Outbox),
         }

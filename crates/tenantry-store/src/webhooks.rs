@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::types::Json;
+use tenantry_core::{EventId, WebhookEndpointId, WebhookMessageId};
 use uuid::Uuid;
 
 use crate::outbox::EventRow;
@@ -103,19 +104,34 @@ pub struct MessageRow {
 }
 
 impl MessageRow {
-    /// A new pending message, due at once.
+    /// A new pending message, due at once. The event and endpoint ids are typed, so the two
+    /// cannot be swapped:
+    ///
+    /// ```compile_fail
+    /// # use tenantry_core::{EventId, WebhookEndpointId};
+    /// # fn swapped(event_id: EventId, endpoint_id: WebhookEndpointId, now: chrono::DateTime<chrono::Utc>) {
+    /// let _ = tenantry_store::webhooks::MessageRow::pending(endpoint_id, event_id, "user.created", "{}".into(), now, now);
+    /// # }
+    /// ```
+    ///
+    /// ```
+    /// # use tenantry_core::{EventId, WebhookEndpointId};
+    /// # fn in_order(event_id: EventId, endpoint_id: WebhookEndpointId, now: chrono::DateTime<chrono::Utc>) {
+    /// let _ = tenantry_store::webhooks::MessageRow::pending(event_id, endpoint_id, "user.created", "{}".into(), now, now);
+    /// # }
+    /// ```
     pub fn pending(
-        event_id: Uuid,
-        endpoint_id: Uuid,
+        event_id: EventId,
+        endpoint_id: WebhookEndpointId,
         event_type: &str,
         payload: String,
         occurred_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> MessageRow {
         MessageRow {
-            id: Uuid::now_v7(),
-            event_id,
-            endpoint_id,
+            id: WebhookMessageId::new().as_uuid(),
+            event_id: event_id.as_uuid(),
+            endpoint_id: endpoint_id.as_uuid(),
             event_type: event_type.to_owned(),
             payload,
             state: MessageState::Pending,
@@ -202,32 +218,32 @@ pub async fn update_endpoint(ex: Ex<'_>, e: &EndpointRow) -> Result<u64> {
     )
 }
 
-pub async fn get_endpoint(ex: Ex<'_>, id: Uuid) -> Result<Option<EndpointRow>> {
+pub async fn get_endpoint(ex: Ex<'_>, id: WebhookEndpointId) -> Result<Option<EndpointRow>> {
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id)
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id.as_uuid())
 }
 
 /// The endpoint, locked for a read-modify-write: `FOR UPDATE` on PostgreSQL; inside SQLite's
 /// `BEGIN IMMEDIATE` a plain read is already exclusive.
-pub async fn lock_endpoint(ex: Ex<'_>, id: Uuid) -> Result<Option<EndpointRow>> {
+pub async fn lock_endpoint(ex: Ex<'_>, id: WebhookEndpointId) -> Result<Option<EndpointRow>> {
     let lock = match ex.engine() {
         Engine::Postgres => " FOR UPDATE",
         Engine::Sqlite => "",
     };
     let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1{lock}");
-    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id)
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id.as_uuid())
 }
 
-pub async fn delete_endpoint(ex: Ex<'_>, id: Uuid) -> Result<u64> {
-    sql_execute!(ex, "DELETE FROM webhook_endpoints WHERE id = $1", id)
+pub async fn delete_endpoint(ex: Ex<'_>, id: WebhookEndpointId) -> Result<u64> {
+    sql_execute!(ex, "DELETE FROM webhook_endpoints WHERE id = $1", id.as_uuid())
 }
 
 /// Endpoints in creation order after the cursor.
-pub async fn list_endpoints(ex: Ex<'_>, after: Option<Uuid>, limit: u32) -> Result<Vec<EndpointRow>> {
+pub async fn list_endpoints(ex: Ex<'_>, after: Option<WebhookEndpointId>, limit: u32) -> Result<Vec<EndpointRow>> {
     let rows = match after {
         Some(after) => {
             let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id > $1 ORDER BY id LIMIT $2");
-            sql_rows!(ex, fetch_all, EndpointRow, &sql, after, i64::from(limit))?
+            sql_rows!(ex, fetch_all, EndpointRow, &sql, after.as_uuid(), i64::from(limit))?
         }
         None => {
             let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id LIMIT $1");
@@ -376,16 +392,21 @@ async fn endpoints_by_id(ex: Ex<'_>, ids: &[Uuid]) -> Result<Vec<EndpointRow>> {
 }
 
 /// Starts an endpoint's run of failures at `at` unless one is under way.
-pub async fn mark_endpoint_failing(ex: Ex<'_>, id: Uuid, at: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL", id, at)
+pub async fn mark_endpoint_failing(ex: Ex<'_>, id: WebhookEndpointId, at: DateTime<Utc>) -> Result<u64> {
+    sql_execute!(
+        ex,
+        "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL",
+        id.as_uuid(),
+        at
+    )
 }
 
 /// Ends an endpoint's run of failures: it answered 2xx.
-pub async fn mark_endpoint_healthy(ex: Ex<'_>, id: Uuid) -> Result<u64> {
+pub async fn mark_endpoint_healthy(ex: Ex<'_>, id: WebhookEndpointId) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
-        id
+        id.as_uuid()
     )
 }
 
@@ -393,7 +414,7 @@ pub async fn mark_endpoint_healthy(ex: Ex<'_>, id: Uuid) -> Result<u64> {
 /// disabled row, or `None` when it was not (a success came in between, or it is disabled already).
 pub async fn disable_failing_endpoint(
     ex: Ex<'_>,
-    id: Uuid,
+    id: WebhookEndpointId,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<EndpointRow>> {
@@ -401,17 +422,21 @@ pub async fn disable_failing_endpoint(
         "UPDATE webhook_endpoints SET disabled = $4, disabled_reason = $5, version = version + 1, updated_at = $3 \
          WHERE id = $1 AND disabled = $6 AND failing_since <= $2 RETURNING {ENDPOINT_COLUMNS}"
     );
-    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id, cutoff, now, true, DISABLED_FAILING, false)
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id.as_uuid(), cutoff, now, true, DISABLED_FAILING, false)
 }
 
 /// Disables the endpoint at once because its receiver answered `410 Gone`; the disabled row, or
 /// `None` when it was disabled already.
-pub async fn disable_gone_endpoint(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<Option<EndpointRow>> {
+pub async fn disable_gone_endpoint(
+    ex: Ex<'_>,
+    id: WebhookEndpointId,
+    now: DateTime<Utc>,
+) -> Result<Option<EndpointRow>> {
     let sql = format!(
         "UPDATE webhook_endpoints SET disabled = $3, disabled_reason = $4, version = version + 1, updated_at = $2 \
          WHERE id = $1 AND disabled = $5 RETURNING {ENDPOINT_COLUMNS}"
     );
-    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id, now, true, DISABLED_GONE, false)
+    sql_rows!(ex, fetch_optional, EndpointRow, &sql, id.as_uuid(), now, true, DISABLED_GONE, false)
 }
 
 pub async fn insert_attempt(ex: Ex<'_>, a: &AttemptRow) -> Result<()> {
@@ -433,7 +458,7 @@ pub async fn insert_attempt(ex: Ex<'_>, a: &AttemptRow) -> Result<()> {
 /// Records what an attempt decided. 0 rows when the message is no longer pending.
 pub async fn finish_attempt(
     ex: Ex<'_>,
-    id: Uuid,
+    id: WebhookMessageId,
     outcome: Outcome,
     status: Option<i32>,
     error: Option<&str>,
@@ -449,7 +474,7 @@ pub async fn finish_attempt(
         "UPDATE webhook_messages SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
          locked_until = NULL, last_status = $4, last_error = $5, delivered_at = $6 \
          WHERE id = $1 AND state = $7",
-        id,
+        id.as_uuid(),
         state,
         next,
         status,
@@ -459,18 +484,18 @@ pub async fn finish_attempt(
     )
 }
 
-pub async fn get_message(ex: Ex<'_>, id: Uuid) -> Result<Option<MessageRow>> {
+pub async fn get_message(ex: Ex<'_>, id: WebhookMessageId) -> Result<Option<MessageRow>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE id = $1");
-    sql_rows!(ex, fetch_optional, MessageRow, &sql, id)
+    sql_rows!(ex, fetch_optional, MessageRow, &sql, id.as_uuid())
 }
 
 /// Filters of [`list_messages`].
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {
-    pub endpoint_id: Option<Uuid>,
+    pub endpoint_id: Option<WebhookEndpointId>,
     pub event_type: Option<String>,
     pub state: Option<MessageState>,
-    pub after: Option<Uuid>,
+    pub after: Option<WebhookMessageId>,
     pub limit: u32,
 }
 
@@ -481,22 +506,32 @@ pub async fn list_messages(ex: Ex<'_>, q: &MessageQuery) -> Result<Vec<MessageRo
          AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR id > $4) \
          ORDER BY id LIMIT $5"
     );
-    sql_rows!(ex, fetch_all, MessageRow, &sql, q.endpoint_id, &q.event_type, q.state, q.after, i64::from(q.limit))
+    sql_rows!(
+        ex,
+        fetch_all,
+        MessageRow,
+        &sql,
+        q.endpoint_id.map(|id| id.as_uuid()),
+        &q.event_type,
+        q.state,
+        q.after.map(|id| id.as_uuid()),
+        i64::from(q.limit)
+    )
 }
 
 /// The attempts of a message, oldest first.
-pub async fn list_attempts(ex: Ex<'_>, message_id: Uuid) -> Result<Vec<AttemptRow>> {
+pub async fn list_attempts(ex: Ex<'_>, message_id: WebhookMessageId) -> Result<Vec<AttemptRow>> {
     let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE message_id = $1 ORDER BY id");
-    sql_rows!(ex, fetch_all, AttemptRow, &sql, message_id)
+    sql_rows!(ex, fetch_all, AttemptRow, &sql, message_id.as_uuid())
 }
 
 /// Makes a message pending and due at `now` with a fresh attempt budget.
-pub async fn replay_message(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+pub async fn replay_message(ex: Ex<'_>, id: WebhookMessageId, now: DateTime<Utc>) -> Result<u64> {
     sql_execute!(
         ex,
         "UPDATE webhook_messages SET state = $2, attempts = 0, next_attempt_at = $3, locked_until = NULL \
          WHERE id = $1",
-        id,
+        id.as_uuid(),
         MessageState::Pending,
         now,
     )
@@ -506,7 +541,7 @@ pub async fn replay_message(ex: Ex<'_>, id: Uuid, now: DateTime<Utc>) -> Result<
 pub async fn replay_failed_since(
     ex: Ex<'_>,
     since: DateTime<Utc>,
-    endpoint_id: Option<Uuid>,
+    endpoint_id: Option<WebhookEndpointId>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     sql_execute!(
@@ -517,7 +552,7 @@ pub async fn replay_failed_since(
         now,
         MessageState::Failed,
         since,
-        endpoint_id,
+        endpoint_id.map(|id| id.as_uuid()),
     )
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
+use tenantry_core::ApiKeyId;
 use tenantry_store::api_keys::notify_api_key_revoked;
 use tenantry_store::notify::{Listener, Notification};
 use tenantry_store::outbox::{append_event, EventRow};
@@ -49,7 +50,7 @@ async fn committed_events_notify_listeners(engine: Engine) {
     let got = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await.expect("notified at commit");
     assert_eq!(got.unwrap(), Notification::Outbox);
     // A key revocation: announced with the key's id, at commit only.
-    let key = Uuid::now_v7();
+    let key = ApiKeyId::new();
     let mut tx = db.begin().await.unwrap();
     notify_api_key_revoked(tx.ex(), key).await.unwrap();
     drop(tx);

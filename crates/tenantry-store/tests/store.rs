@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use tenantry_core::{OrgId, SessionId, UserId};
+use tenantry_core::{ApiKeyId, OrgId, SessionId, UserId};
 use tenantry_store::api_keys::{self, ApiKeyRow};
 use tenantry_store::audit::{list_audit_for_target, AuditRow};
 use tenantry_store::sessions::{self, RefreshTokenRow, SessionRow};
@@ -138,15 +138,19 @@ async fn api_key_use_is_recorded_at_most_once_a_minute(engine: Engine) {
     tx.commit().await.unwrap();
     let mut c = db.acquire().await.unwrap();
     let minute = Duration::seconds(60);
-    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, now, now - minute).await.unwrap(), 1);
+    assert_eq!(api_keys::touch_api_key(c.ex(), ApiKeyId::from_uuid(key.id), now, now - minute).await.unwrap(), 1);
     let soon = now + Duration::seconds(5);
-    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, soon, soon - minute).await.unwrap(), 0);
+    assert_eq!(api_keys::touch_api_key(c.ex(), ApiKeyId::from_uuid(key.id), soon, soon - minute).await.unwrap(), 0);
     let later = now + Duration::seconds(61);
-    assert_eq!(api_keys::touch_api_key(c.ex(), key.id, later, later - minute).await.unwrap(), 1);
+    assert_eq!(api_keys::touch_api_key(c.ex(), ApiKeyId::from_uuid(key.id), later, later - minute).await.unwrap(), 1);
 
     assert!(api_keys::find_live_api_key_by_hash(c.ex(), &[7; 32]).await.unwrap().is_some());
-    assert_eq!(api_keys::revoke_api_key(c.ex(), key.id, later).await.unwrap(), 1);
-    assert_eq!(api_keys::revoke_api_key(c.ex(), key.id, later).await.unwrap(), 0, "revoking twice changes nothing");
+    assert_eq!(api_keys::revoke_api_key(c.ex(), ApiKeyId::from_uuid(key.id), later).await.unwrap(), 1);
+    assert_eq!(
+        api_keys::revoke_api_key(c.ex(), ApiKeyId::from_uuid(key.id), later).await.unwrap(),
+        0,
+        "revoking twice changes nothing"
+    );
     assert!(api_keys::find_live_api_key_by_hash(c.ex(), &[7; 32]).await.unwrap().is_none());
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
+use tenantry_core::{EventId, WebhookEndpointId, WebhookMessageId};
 use tenantry_store::outbox::{append_event, EventRow};
 use tenantry_store::webhooks::{self, EndpointRow, MessageRow, MessageState, Outcome};
 use tenantry_store::{Db, DbOptions, Json};
@@ -45,7 +46,14 @@ async fn endpoint(db: &Db, disabled: bool) -> EndpointRow {
 }
 
 async fn message(db: &Db, endpoint_id: Uuid, at: DateTime<Utc>) -> MessageRow {
-    let m = MessageRow::pending(Uuid::now_v7(), endpoint_id, "user.created", "{}".into(), at, at);
+    let m = MessageRow::pending(
+        EventId::new(),
+        WebhookEndpointId::from_uuid(endpoint_id),
+        "user.created",
+        "{}".into(),
+        at,
+        at,
+    );
     let mut c = db.acquire().await.unwrap();
     assert!(webhooks::insert_message(c.ex(), &m).await.unwrap());
     m
@@ -71,9 +79,23 @@ async fn fan_out_takes_each_event_once(engine: Engine) {
     let mut tx = db.begin().await.unwrap();
     let pending = webhooks::lock_pending_events(tx.ex(), 10).await.unwrap();
     assert_eq!(pending.iter().map(|e| e.id).collect::<Vec<_>>(), vec![event.id]);
-    let m = MessageRow::pending(event.id, ep.id, &event.event_type, "{}".into(), t0, t0);
+    let m = MessageRow::pending(
+        EventId::from_uuid(event.id),
+        WebhookEndpointId::from_uuid(ep.id),
+        &event.event_type,
+        "{}".into(),
+        t0,
+        t0,
+    );
     assert!(webhooks::insert_message(tx.ex(), &m).await.unwrap());
-    let again = MessageRow::pending(event.id, ep.id, &event.event_type, "{}".into(), t0, t0);
+    let again = MessageRow::pending(
+        EventId::from_uuid(event.id),
+        WebhookEndpointId::from_uuid(ep.id),
+        &event.event_type,
+        "{}".into(),
+        t0,
+        t0,
+    );
     assert!(!webhooks::insert_message(tx.ex(), &again).await.unwrap(), "one message per event and endpoint");
     assert_eq!(webhooks::mark_events_fanned_out(tx.ex(), &pending, t0).await.unwrap(), 1);
     tx.commit().await.unwrap();
@@ -105,15 +127,29 @@ async fn claims_lease_and_skip_disabled_endpoints(engine: Engine) {
 
     let mut c = db.acquire().await.unwrap();
     let retry = t0 + Duration::seconds(5);
-    webhooks::finish_attempt(c.ex(), a.id, Outcome::RetryAt(retry), Some(503), Some("503"), t0).await.unwrap();
+    webhooks::finish_attempt(
+        c.ex(),
+        WebhookMessageId::from_uuid(a.id),
+        Outcome::RetryAt(retry),
+        Some(503),
+        Some("503"),
+        t0,
+    )
+    .await
+    .unwrap();
     assert!(webhooks::claim_due_messages(&db, t0 + Duration::seconds(4), lease, 10).await.unwrap().messages.is_empty());
     assert_eq!(webhooks::claim_due_messages(&db, retry, lease, 10).await.unwrap().messages.len(), 1);
-    webhooks::finish_attempt(c.ex(), a.id, Outcome::Failed, Some(500), Some("500"), retry).await.unwrap();
-    let failed = webhooks::get_message(c.ex(), a.id).await.unwrap().unwrap();
+    webhooks::finish_attempt(c.ex(), WebhookMessageId::from_uuid(a.id), Outcome::Failed, Some(500), Some("500"), retry)
+        .await
+        .unwrap();
+    let failed = webhooks::get_message(c.ex(), WebhookMessageId::from_uuid(a.id)).await.unwrap().unwrap();
     assert_eq!((failed.state, failed.attempts, failed.last_status), (MessageState::Failed, 3, Some(500)));
 
-    assert_eq!(webhooks::replay_failed_since(c.ex(), t0, Some(live.id), retry).await.unwrap(), 1);
-    let replayed = webhooks::get_message(c.ex(), a.id).await.unwrap().unwrap();
+    assert_eq!(
+        webhooks::replay_failed_since(c.ex(), t0, Some(WebhookEndpointId::from_uuid(live.id)), retry).await.unwrap(),
+        1
+    );
+    let replayed = webhooks::get_message(c.ex(), WebhookMessageId::from_uuid(a.id)).await.unwrap().unwrap();
     assert_eq!((replayed.state, replayed.attempts), (MessageState::Pending, 0));
     let counts = webhooks::count_messages_by_state(c.ex()).await.unwrap();
     assert_eq!(counts, vec![(MessageState::Pending, 2)]);
@@ -160,26 +196,46 @@ async fn endpoint_health_runs_and_disabling(engine: Engine) {
     let ep = endpoint(&db, false).await;
     let t0 = now();
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(webhooks::mark_endpoint_failing(c.ex(), ep.id, t0).await.unwrap(), 1);
+    assert_eq!(webhooks::mark_endpoint_failing(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0).await.unwrap(), 1);
     assert_eq!(
-        webhooks::mark_endpoint_failing(c.ex(), ep.id, t0 + Duration::hours(1)).await.unwrap(),
+        webhooks::mark_endpoint_failing(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0 + Duration::hours(1))
+            .await
+            .unwrap(),
         0,
         "a run is under way"
     );
-    let early = webhooks::disable_failing_endpoint(c.ex(), ep.id, t0 - Duration::seconds(1), t0).await.unwrap();
+    let early =
+        webhooks::disable_failing_endpoint(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0 - Duration::seconds(1), t0)
+            .await
+            .unwrap();
     assert!(early.is_none(), "failing for less than the period");
-    assert_eq!(webhooks::mark_endpoint_healthy(c.ex(), ep.id).await.unwrap(), 1);
-    let healthy = webhooks::get_endpoint(c.ex(), ep.id).await.unwrap().unwrap();
+    assert_eq!(webhooks::mark_endpoint_healthy(c.ex(), WebhookEndpointId::from_uuid(ep.id)).await.unwrap(), 1);
+    let healthy = webhooks::get_endpoint(c.ex(), WebhookEndpointId::from_uuid(ep.id)).await.unwrap().unwrap();
     assert_eq!(healthy.failing_since, None);
-    assert!(webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, t0).await.unwrap().is_none(), "not failing");
+    assert!(
+        webhooks::disable_failing_endpoint(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0, t0)
+            .await
+            .unwrap()
+            .is_none(),
+        "not failing"
+    );
 
-    webhooks::mark_endpoint_failing(c.ex(), ep.id, t0).await.unwrap();
+    webhooks::mark_endpoint_failing(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0).await.unwrap();
     let later = t0 + Duration::days(5);
-    let off = webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, later).await.unwrap().expect("disabled");
+    let off = webhooks::disable_failing_endpoint(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0, later)
+        .await
+        .unwrap()
+        .expect("disabled");
     assert!(off.disabled);
     assert_eq!(off.disabled_reason.as_deref(), Some(webhooks::DISABLED_FAILING));
     assert_eq!(off.version, ep.version + 1);
-    assert!(webhooks::disable_failing_endpoint(c.ex(), ep.id, t0, later).await.unwrap().is_none(), "once");
+    assert!(
+        webhooks::disable_failing_endpoint(c.ex(), WebhookEndpointId::from_uuid(ep.id), t0, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
 }
 
 engine_tests!(

@@ -23,7 +23,7 @@ use serde_json::json;
 use tenantry_auth::Keyring;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::ids::AuditId;
-use tenantry_core::{Clock, EventId};
+use tenantry_core::{Clock, EventId, WebhookEndpointId, WebhookMessageId};
 use tenantry_store::audit::{append_audit, AuditRow};
 use tenantry_store::outbox::{append_event, EventRow};
 use tenantry_store::webhooks::{self as store, AttemptRow, Claim, EndpointRow, MessageRow, Outcome};
@@ -89,7 +89,7 @@ pub struct ClientError(#[from] reqwest::Error);
 struct Finished {
     attempt: AttemptRow,
     outcome: Outcome,
-    endpoint_id: Uuid,
+    endpoint_id: WebhookEndpointId,
     /// The endpoint's `failing_since` when the message was claimed.
     failing_since: Option<DateTime<Utc>>,
 }
@@ -251,8 +251,8 @@ impl WebhookWorker {
                 let body = sign::body(&event.event_type, event.occurred_at, &event.data.0);
                 for endpoint in targets {
                     let m = MessageRow::pending(
-                        event.id,
-                        endpoint.id,
+                        EventId::from_uuid(event.id),
+                        WebhookEndpointId::from_uuid(endpoint.id),
                         &event.event_type,
                         body.clone(),
                         event.occurred_at,
@@ -288,14 +288,21 @@ impl WebhookWorker {
         if finished.is_empty() {
             return Ok(());
         }
-        let mut health: HashMap<Uuid, Health> = HashMap::new();
+        let mut health: HashMap<WebhookEndpointId, Health> = HashMap::new();
         let mut disabled = 0;
         let mut tx = self.db.begin().await?;
         for f in finished {
             let a = &f.attempt;
             store::insert_attempt(tx.ex(), a).await?;
-            store::finish_attempt(tx.ex(), a.message_id, f.outcome, a.status, a.error.as_deref(), a.attempted_at)
-                .await?;
+            store::finish_attempt(
+                tx.ex(),
+                WebhookMessageId::from_uuid(a.message_id),
+                f.outcome,
+                a.status,
+                a.error.as_deref(),
+                a.attempted_at,
+            )
+            .await?;
             if a.status == Some(GONE) {
                 // The receiver asked for no more: disabled now, not after days of failures.
                 if let Some(row) = store::disable_gone_endpoint(tx.ex(), f.endpoint_id, now).await? {
@@ -393,7 +400,7 @@ impl WebhookWorker {
             latency_ms,
             response_body: body,
         };
-        Finished { attempt, outcome, endpoint_id, failing_since }
+        Finished { attempt, outcome, endpoint_id: WebhookEndpointId::from_uuid(endpoint_id), failing_since }
     }
 
     /// The secrets that sign at `now`: the current one, and the one before a rotation while its

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenantry_auth::{Keyring, MasterKey};
-use tenantry_core::{Clock, SystemClock};
+use tenantry_core::{Clock, EventId, SystemClock, WebhookEndpointId, WebhookMessageId};
 use tenantry_store::webhooks::{self, EndpointRow, MessageRow, MessageState};
 use tenantry_store::{Db, DbOptions, Json};
 use tenantry_testkit::{engine_tests, Engine, TestDb};
@@ -51,11 +51,18 @@ async fn loopback_targets_are_not_connected_to(engine: Engine) {
             failing_since: None,
             disabled_reason: None,
         };
-        let m = MessageRow::pending(Uuid::now_v7(), id, "user.created", "{}".into(), now, now);
+        let m = MessageRow::pending(
+            EventId::new(),
+            WebhookEndpointId::from_uuid(id),
+            "user.created",
+            "{}".into(),
+            now,
+            now,
+        );
         let mut c = db.acquire().await.unwrap();
         webhooks::insert_endpoint(c.ex(), &endpoint).await.unwrap();
         webhooks::insert_message(c.ex(), &m).await.unwrap();
-        messages.push(m.id);
+        messages.push(WebhookMessageId::from_uuid(m.id));
     }
 
     let settings =
