@@ -21,17 +21,10 @@ use uuid::Uuid;
 
 use crate::join::JoinVia;
 use crate::record::{audit, emit, Audit, Event};
+use crate::access::{org_not_found, Access, Lock};
+use crate::claims::TokenOrgs;
 use crate::users::has_nul;
 use crate::{authz, paging, Actor, App, AppError, AppResult, Ctx, Page, Patch};
-
-// Moved to `access.rs` and `claims.rs`; re-exported here for one release, so that code written
-// against the old paths (`crate::orgs::OrgClaims`, `tenantry_app::orgs::TokenOrgs`, …) still
-// compiles. New code imports from the new modules.
-#[allow(unused_imports)]
-pub(crate) use crate::access::{member_view, org_not_found, Access, Lock};
-#[allow(unused_imports)]
-pub(crate) use crate::claims::OrgClaims;
-pub use crate::claims::{Membership, TokenOrgs};
 
 /// How many slugs derived from a name are tried before giving up (`acme`, `acme-2`, …).
 const SLUG_ATTEMPTS: u32 = 20;
