@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tenantry_store::mail_queue::{list_mail, MailRow};
 use tenantry_testkit::{engine_tests, expect_status, Engine, TestApp};
 
-use crate::support::problem_code;
+use crate::support::{anon, problem_code, with_token};
 
 /// Every queued email to `to`, oldest first.
 async fn mails_to(t: &TestApp, to: &str) -> Vec<MailRow> {
@@ -20,19 +20,6 @@ async fn token_from_mail(t: &TestApp, to: &str, template: &str) -> String {
     let link = mail.vars.0["link"].as_str().expect("the mail has a link").to_owned();
     assert!(link.starts_with(&t.config.public_url), "links use the configured public URL: {link}");
     link.split("token=").nth(1).unwrap().to_owned()
-}
-
-async fn anon(t: &TestApp, path: &str, body: Value, expected: u16) -> Value {
-    let resp = t.client.post(t.url(path)).json(&body).send().await.unwrap();
-    expect_status(resp, path, expected).await
-}
-
-async fn with_token(t: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>, expected: u16) -> Value {
-    let mut req = t.client.request(method, t.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    expect_status(req.send().await.unwrap(), path, expected).await
 }
 
 async fn login(t: &TestApp, email: &str, password: &str) -> Value {

@@ -5,16 +5,11 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tenantry_testkit::{engine_tests, expect_status, Engine, TestApp};
+use tenantry_testkit::{engine_tests, Engine, TestApp};
 
-use crate::support::{call, mailed_token, mails_to, problem_code};
+use crate::support::{anon, call, mailed_token, mails_to, problem_code};
 
 const USERS: &str = "/api/backend/v1/users";
-
-async fn anon(t: &TestApp, path: &str, body: Value, expected: u16) -> Value {
-    let resp = t.client.post(t.url(path)).json(&body).send().await.unwrap();
-    expect_status(resp, path, expected).await
-}
 
 /// Asserts a refusal of the password with `code`, as one field error on `password`.
 fn assert_password_refused(problem: &Value, code: &str) {

@@ -7,20 +7,7 @@ use serde_json::{json, Value};
 use tenantry_store::mail_queue::list_mail;
 use tenantry_testkit::{engine_tests, expect_status, Engine, TestApp};
 
-use crate::support::problem_code;
-
-async fn anon(t: &TestApp, path: &str, body: Value, expected: u16) -> Value {
-    let resp = t.client.post(t.url(path)).json(&body).send().await.unwrap();
-    expect_status(resp, path, expected).await
-}
-
-async fn with_token(t: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>, expected: u16) -> Value {
-    let mut req = t.client.request(method, t.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    expect_status(req.send().await.unwrap(), path, expected).await
-}
+use crate::support::{anon, problem_code, with_token};
 
 async fn with_cookie(t: &TestApp, method: Method, path: &str, cookie: &str, expected: u16) -> Value {
     let req = t.client.request(method, t.url(path)).header("cookie", cookie).header("content-type", "application/json");

@@ -121,3 +121,25 @@ pub async fn sign_in_again(t: &TestApp, user: &mut SignedIn) {
     user.refresh = tokens["refresh_token"].as_str().expect("refresh token").to_owned();
     user.session = tokens["session_id"].as_str().expect("session id").to_owned();
 }
+
+/// An anonymous JSON POST (sign-up, sign-in, emailed links); asserts the status and returns the body.
+pub async fn anon(t: &TestApp, path: &str, body: Value, expected: u16) -> Value {
+    let resp = t.client.post(t.url(path)).json(&body).send().await.expect("request");
+    tenantry_testkit::expect_status(resp, path, expected).await
+}
+
+/// A call with a user's access token and an optional JSON body; asserts the status and returns the body.
+pub async fn with_token(
+    t: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> Value {
+    let mut req = t.client.request(method, t.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    tenantry_testkit::expect_status(req.send().await.expect("request"), path, expected).await
+}
