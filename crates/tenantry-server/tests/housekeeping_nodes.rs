@@ -3,60 +3,16 @@
 //! the periodic reload, which is an hour here), and the sweeper runs on one node at a time (its
 //! lease), passing to the other only when the holder is gone.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tenantry_testkit::peers::free_port;
 use tenantry_testkit::{postgres_url, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tenantry");
+mod support;
 
-/// A `tenantry serve` child process; killed (SIGKILL) on drop.
-struct Node {
-    child: Child,
-    base: String,
-    management: String,
-    client: reqwest::Client,
-}
+use support::{create_api_key, Node};
 
 impl Node {
-    async fn start(database_url: &str, workdir: &Path, env: &[(&str, &str)]) -> Node {
-        let (port, management_port) = (free_port(), free_port());
-        let child = command(database_url, workdir)
-            .arg("serve")
-            .env("TENANTRY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TENANTRY_HTTP__MANAGEMENT_LISTEN", format!("127.0.0.1:{management_port}"))
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tenantry");
-        let node = Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            management: format!("http://127.0.0.1:{management_port}"),
-            client: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = node.client.get(format!("{}/healthz", node.base)).send().await {
-                if r.status().is_success() {
-                    return node;
-                }
-            }
-            assert!(Instant::now() < deadline, "tenantry did not answer /healthz within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("kill tenantry");
-        self.child.wait().expect("reap tenantry");
-    }
-
     /// The status of `GET /api/backend/v1/users` with `key`.
     async fn list_users(&self, key: &str) -> u16 {
         let r = self.client.get(format!("{}/api/backend/v1/users", self.base)).bearer_auth(key).send().await.unwrap();
@@ -65,34 +21,10 @@ impl Node {
 
     /// This node's sweeps, from `/metrics`.
     async fn sweeps(&self) -> u64 {
-        let text = self.client.get(format!("{}/metrics", self.management)).send().await.unwrap().text().await.unwrap();
+        let text = self.metrics().await;
         let line = text.lines().find_map(|l| l.strip_prefix("tenantry_sweeper_runs_total "));
         line.expect("the sweeper's metrics").trim().parse().unwrap()
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(database_url: &str, workdir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(workdir)
-        .env("TENANTRY_DATABASE_URL", database_url)
-        .env("TENANTRY_LOG_LEVEL", "warn")
-        .env_remove("TENANTRY_CONFIG")
-        .env_remove("TENANTRY_SMTP_URL")
-        .env_remove("TENANTRY_WORKERS_ENABLED");
-    cmd
-}
-
-fn create_api_key(database_url: &str, workdir: &Path) -> String {
-    let out = command(database_url, workdir).args(["api-key", "create", "--name", "nodes"]).output().unwrap();
-    assert!(out.status.success(), "api-key create: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

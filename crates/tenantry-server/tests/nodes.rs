@@ -5,8 +5,6 @@
 //! The truth is the database: every event in `outbox_events` must reach the receiver.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,96 +16,28 @@ use tenantry_core::WebhookMessageId;
 use tenantry_store::outbox::list_events;
 use tenantry_store::webhooks::{list_messages, MessageQuery, MessageState};
 use tenantry_store::{Db, DbOptions};
-use tenantry_testkit::peers::free_port;
 use tenantry_testkit::{engine_tests, postgres_url, Engine, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tenantry");
+mod support;
 
-/// A `tenantry serve` child process; killed (SIGKILL) on drop.
-struct Node {
-    child: Child,
-    base: String,
-    /// The management listener (`/metrics`).
-    management: String,
-    client: reqwest::Client,
-}
+use support::{create_api_key, Node};
+
+/// Webhooks to the loopback receiver, and a lease of 2 × 1 s + 5 s: a killed node's messages
+/// come back after 7 s.
+const NODE_ENV: &[(&str, &str)] =
+    &[("TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"), ("TENANTRY_WEBHOOKS__TIMEOUT_MS", "1000")];
 
 impl Node {
-    /// Starts a node on a free port in `workdir` (where `data/master.key` lives, so nodes and
-    /// restarts in one folder share the master key) and waits for `/healthz`.
-    async fn start(database_url: &str, workdir: &Path) -> Node {
-        let port = free_port();
-        let management_port = free_port();
-        let child = command(database_url, workdir)
-            .arg("serve")
-            .env("TENANTRY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TENANTRY_HTTP__MANAGEMENT_LISTEN", format!("127.0.0.1:{management_port}"))
-            .env("TENANTRY_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
-            // A lease of 2 × 1 s + 5 s: a killed node's messages come back after 7 s.
-            .env("TENANTRY_WEBHOOKS__TIMEOUT_MS", "1000")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tenantry");
-        let node = Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            management: format!("http://127.0.0.1:{management_port}"),
-            client: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = node.client.get(format!("{}/healthz", node.base)).send().await {
-                if r.status().is_success() {
-                    return node;
-                }
-            }
-            assert!(Instant::now() < deadline, "tenantry did not answer /healthz within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown, no flushing, leases left behind.
-    fn kill(&mut self) {
-        self.child.kill().expect("kill tenantry");
-        self.child.wait().expect("reap tenantry");
-    }
-
     async fn post(&self, key: &str, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
         self.client.post(format!("{}{path}", self.base)).bearer_auth(key).json(&body).send().await
     }
 
     /// This node's own attempt counter for `outcome`, from `/metrics` on its management listener.
     async fn attempts(&self, outcome: &str) -> u64 {
-        let text = self.client.get(format!("{}/metrics", self.management)).send().await.unwrap().text().await.unwrap();
+        let text = self.metrics().await;
         let needle = format!("tenantry_webhook_attempts_total{{outcome=\"{outcome}\"}} ");
         text.lines().find_map(|l| l.strip_prefix(&needle)).and_then(|n| n.parse().ok()).unwrap_or(0)
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(database_url: &str, workdir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(workdir)
-        .env("TENANTRY_DATABASE_URL", database_url)
-        .env("TENANTRY_LOG_LEVEL", "warn")
-        .env_remove("TENANTRY_CONFIG")
-        .env_remove("TENANTRY_SMTP_URL")
-        .env_remove("TENANTRY_WORKERS_ENABLED");
-    cmd
-}
-
-fn create_api_key(database_url: &str, workdir: &Path) -> String {
-    let out = command(database_url, workdir).args(["api-key", "create", "--name", "nodes"]).output().unwrap();
-    assert!(out.status.success(), "api-key create: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// What the receiver saw.
@@ -286,7 +216,7 @@ async fn kill_9_mid_delivery_loses_no_event(engine: Engine) {
     let db = TestDb::new(engine).await;
     let workdir = db.scratch_dir();
     let rx = Receiver::start(Duration::from_millis(100)).await;
-    let mut node = Node::start(db.url(), &workdir).await;
+    let mut node = Node::start(db.url(), &workdir, NODE_ENV).await;
     let key = create_api_key(db.url(), &workdir);
     create_endpoint(&node, &key, &rx.url).await;
 
@@ -315,7 +245,7 @@ async fn kill_9_mid_delivery_loses_no_event(engine: Engine) {
     let recorded = all_messages(&store).await.iter().filter(|m| m.state == MessageState::Delivered).count();
     assert!(recorded < events.len(), "the kill came mid-delivery: {recorded} of {} recorded", events.len());
 
-    let node = Node::start(db.url(), &workdir).await;
+    let node = Node::start(db.url(), &workdir, NODE_ENV).await;
     let r = node.post(&key, "/api/backend/v1/users", json!({ "email": "after@example.com" })).await.unwrap();
     assert_eq!(r.status(), 201);
     let expected = wait_for_every_event(&store, &rx, Duration::from_secs(60)).await;
@@ -344,8 +274,8 @@ async fn two_nodes_drain_one_outbox() {
     let db = TestDb::postgres().await;
     let workdir = db.scratch_dir();
     let rx = Receiver::start(Duration::from_millis(20)).await;
-    let a = Node::start(db.url(), &workdir).await;
-    let b = Node::start(db.url(), &workdir).await;
+    let a = Node::start(db.url(), &workdir, NODE_ENV).await;
+    let b = Node::start(db.url(), &workdir, NODE_ENV).await;
     let key = create_api_key(db.url(), &workdir);
     create_endpoint(&a, &key, &rx.url).await;
 
