@@ -96,7 +96,7 @@ async fn revocation_holds_on_every_node(engine: Engine) {
         let resp = a.client.get(&b_url).bearer_auth(&secret).send().await.unwrap();
         expect_status(resp, "node B before revocation", 200).await;
     }
-    assert!(b.app.api_key_cache().len() >= 1, "B answers from its cache");
+    assert!(!b.app.api_key_cache().is_empty(), "B answers from its cache");
     // Revoked through A: refused by A on the very next request, by B within the promise.
     a.backend(Method::DELETE, &format!("/api/backend/v1/api-keys/{id}"), None, 204).await;
     let resp = a.client.get(a.url("/api/backend/v1/users")).bearer_auth(&secret).send().await.unwrap();
