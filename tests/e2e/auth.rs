@@ -341,10 +341,8 @@ async fn disabled_users_cannot_sign_in_or_refresh(engine: Engine) {
     let signed_in = login(&t, "d@example.com", "soon disabled").await;
     t.post(&format!("/api/backend/v1/users/{}/disable", user["user_id"].as_str().unwrap()), json!({}), 200).await;
     // Right or wrong, the password gets the answer a wrong one gets: it confirms no guess.
-    let right =
-        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "soon disabled" }), 401).await;
-    let wrong =
-        anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "a wrong guess" }), 401).await;
+    let right = anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "soon disabled" }), 401).await;
+    let wrong = anon(&t, "/api/v1/login", json!({ "email": "d@example.com", "password": "a wrong guess" }), 401).await;
     assert_eq!(problem_code(&right), "invalid-credentials");
     assert_eq!(right, wrong, "a disabled account answers alike whether the password was right or not");
     let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap();

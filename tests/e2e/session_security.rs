@@ -50,7 +50,8 @@ async fn disabling_a_user_ends_every_session_at_once(engine: Engine) {
     let uid = user["user_id"].as_str().unwrap();
     let (phone, cookie) = sign_in(&t, "dee@example.com", "two devices").await;
     let support = t.post(&format!("/api/backend/v1/users/{uid}/access-token"), json!({}), 200).await;
-    let org = with_token(&t, Method::POST, "/api/v1/orgs", &access(&phone), Some(json!({ "name": "Dee Co" })), 201).await;
+    let org =
+        with_token(&t, Method::POST, "/api/v1/orgs", &access(&phone), Some(json!({ "name": "Dee Co" })), 201).await;
     let org_id = org["org_id"].as_str().unwrap();
 
     t.post(&format!("/api/backend/v1/users/{uid}/disable"), json!({}), 200).await;
@@ -119,8 +120,8 @@ async fn an_idle_session_ends_and_a_used_one_lives_on(engine: Engine) {
     // Twelve days without use: past the 7-day idle limit, within the 30-day lifetime.
     with_cookie(&t, Method::GET, "/api/v1/me", &idle_cookie, 401).await;
     anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": refresh(&idle) }), 401).await;
-    let listed = with_token(&t, Method::GET, "/api/v1/me/sessions", again["access_token"].as_str().unwrap(), None, 200)
-        .await;
+    let listed =
+        with_token(&t, Method::GET, "/api/v1/me/sessions", again["access_token"].as_str().unwrap(), None, 200).await;
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "an idle session is no longer listed");
 
     // The absolute lifetime (30 days) still ends the busy one, however active: used on days 18
@@ -144,7 +145,10 @@ async fn current_password_checks_are_throttled_like_sign_ins(engine: Engine) {
     // Five wrong guesses through the two forms that ask for the current password …
     for i in 0..5 {
         let (path, body) = if i % 2 == 0 {
-            ("/api/v1/me/password", json!({ "current_password": format!("guess {i}"), "new_password": "brand new one" }))
+            (
+                "/api/v1/me/password",
+                json!({ "current_password": format!("guess {i}"), "new_password": "brand new one" }),
+            )
         } else {
             ("/api/v1/me/email", json!({ "new_email": "thief@example.net", "password": format!("guess {i}") }))
         };

@@ -122,7 +122,8 @@ async fn invalid_values_name_their_fields(engine: Engine) {
     }
     // NIST SP 800-63B: long passphrases, no composition rules (common passwords: passwords_emails.rs).
     let longest: String = "Quokka ledger tangerine 73; ".repeat(10).chars().take(256).collect();
-    for password in ["correct horse battery", "only lowercase letters", "пароль-пароль", "🔑🦀🌵🎻🚲🧭🪁🍋", &longest] {
+    for password in ["correct horse battery", "only lowercase letters", "пароль-пароль", "🔑🦀🌵🎻🚲🧭🪁🍋", &longest]
+    {
         t.post(USERS, json!({ "email": format!("p{}@example.com", password.len()), "password": password }), 201).await;
     }
     t.stop().await;

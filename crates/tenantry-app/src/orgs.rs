@@ -19,10 +19,10 @@ use tenantry_store::orgs::{self as store, OrgQuery, OrgRow};
 use tenantry_store::{users, Json, StoreError, Tx};
 use uuid::Uuid;
 
-use crate::join::JoinVia;
-use crate::record::{audit, emit, Audit, Event};
 use crate::access::{org_not_found, Access, Lock};
 use crate::claims::TokenOrgs;
+use crate::join::JoinVia;
+use crate::record::{audit, emit, Audit, Event};
 use crate::users::has_nul;
 use crate::{authz, paging, Actor, App, AppError, AppResult, Ctx, Page, Patch};
 

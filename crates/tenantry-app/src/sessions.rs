@@ -20,8 +20,8 @@ use uuid::Uuid;
 use crate::claims::OrgClaims;
 use crate::keys::invalid_token;
 use crate::record::{audit, Audit};
-use crate::users::User;
 use crate::sign_in::AuthMethod;
+use crate::users::User;
 use crate::{authz, App, AppError, AppResult, Ctx, SessionCtx};
 
 /// What a successful sign-in or refresh hands out.
@@ -108,7 +108,11 @@ pub(crate) async fn throttle(app: &App, checks: &[(String, ThrottleRule)]) -> Ap
 
 /// [`throttle`] inside the caller's transaction: the counts hold once it commits. Two
 /// statements however many keys: read and lock every counter, then write them.
-pub(crate) async fn count_attempts(tx: &mut Tx, checks: &[(String, ThrottleRule)], now: DateTime<Utc>) -> AppResult<()> {
+pub(crate) async fn count_attempts(
+    tx: &mut Tx,
+    checks: &[(String, ThrottleRule)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let keys: Vec<&str> = checks.iter().map(|(key, _)| key.as_str()).collect();
     let current = throttles::lock_throttles(tx.ex(), &keys, now).await?;
     let mut updates = Vec::with_capacity(checks.len());

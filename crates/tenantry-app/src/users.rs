@@ -187,7 +187,8 @@ impl App {
         let email = Email::parse(&input.email);
         let words = [input.first_name.as_deref(), input.last_name.as_deref(), input.username.as_deref()];
         let context = [input.email.as_str(), words[0].unwrap_or(""), words[1].unwrap_or(""), words[2].unwrap_or("")];
-        let password = input.password.as_deref().map(|p| self.settings().password_policy.check(p, &context)).transpose();
+        let password =
+            input.password.as_deref().map(|p| self.settings().password_policy.check(p, &context)).transpose();
         let first_name = optional_name(input.first_name.as_deref(), "first_name");
         let last_name = optional_name(input.last_name.as_deref(), "last_name");
         let username = input.username.as_deref().map(Username::parse).transpose();
@@ -521,6 +522,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> Result<Option<uuid::Uuid>, DomainEr
 /// What the password policy checks a user's new password against besides the deployment's words:
 /// their email, names and username (`PasswordPolicy::check`).
 pub(crate) fn password_context(user: &UserRow) -> [&str; 4] {
-    let [first, last, username] = [&user.first_name, &user.last_name, &user.username].map(|n| n.as_deref().unwrap_or(""));
+    let [first, last, username] =
+        [&user.first_name, &user.last_name, &user.username].map(|n| n.as_deref().unwrap_or(""));
     [user.email.as_str(), first, last, username]
 }

@@ -297,9 +297,7 @@ impl MeApi {
         body: Json<ChangePasswordIn>,
     ) -> Result<Done, ApiError> {
         let me = auth.user();
-        app(req)?
-            .change_password(&me.ctx(req), &body.0.current_password, &body.0.new_password)
-            .await?;
+        app(req)?.change_password(&me.ctx(req), &body.0.current_password, &body.0.new_password).await?;
         Ok(Done::NoContent)
     }
 

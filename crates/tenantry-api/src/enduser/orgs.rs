@@ -164,9 +164,8 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<MembershipPage>, ApiError> {
         let me = auth.user();
-        let page = app(req)?
-            .user_orgs(&me.ctx(req), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0))
-            .await?;
+        let page =
+            app(req)?.user_orgs(&me.ctx(req), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0)).await?;
         Ok(Json(membership_page(page)))
     }
 
@@ -279,8 +278,7 @@ impl OrgsApi {
         org_id: Path<Uuid>,
         user_id: Path<Uuid>,
     ) -> Result<Json<MemberOut>, ApiError> {
-        let m =
-            app(req)?.get_member(&auth.ctx(req), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
+        let m = app(req)?.get_member(&auth.ctx(req), org(org_id.0), UserId::from_uuid(user_id.0)).await?;
         Ok(Json(m.into()))
     }
 
@@ -295,12 +293,7 @@ impl OrgsApi {
         body: Json<MemberPatch>,
     ) -> Result<Json<MemberOut>, ApiError> {
         let m = app(req)?
-            .change_member_role(
-                &auth.ctx(req),
-                org(org_id.0),
-                UserId::from_uuid(user_id.0),
-                change_role(body.0),
-            )
+            .change_member_role(&auth.ctx(req), org(org_id.0), UserId::from_uuid(user_id.0), change_role(body.0))
             .await?;
         Ok(Json(m.into()))
     }
@@ -404,12 +397,7 @@ impl OrgsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<AuditPage>, ApiError> {
         let page = app(req)?
-            .org_audit_log(
-                &auth.ctx(req),
-                org(org_id.0),
-                self::cursor(cursor.0)?,
-                paging::org_limit(limit.0),
-            )
+            .org_audit_log(&auth.ctx(req), org(org_id.0), self::cursor(cursor.0)?, paging::org_limit(limit.0))
             .await?;
         Ok(Json(audit_page(page)))
     }
@@ -426,11 +414,7 @@ impl OrgsApi {
         body: Json<TransferIn>,
     ) -> Result<TransferRequested, ApiError> {
         let t = app(req)?
-            .request_ownership_transfer(
-                &auth.ctx(req),
-                org(org_id.0),
-                UserId::from_uuid(body.0.user_id),
-            )
+            .request_ownership_transfer(&auth.ctx(req), org(org_id.0), UserId::from_uuid(body.0.user_id))
             .await?;
         Ok(TransferRequested::Accepted(Json(t.into())))
     }
