@@ -1,0 +1,211 @@
+/**
+ * Access-token verification against Tenantry's JWKS, with `jose`. The rules are those of the Rust
+ * SDK (`crates/tenantry-sdk/src/jose.rs`), checked in the same order with the same stable codes:
+ *
+ * - the token is at most 64 KiB and a JWS compact serialization;
+ * - its header says `alg: EdDSA` (`token-alg`), carries none of `jku`, `x5u`, `jwk`, `x5c`
+ *   (`token-kid`: only keys from the JWKS count) and no `crit` (`token-malformed`), has
+ *   `typ: at+jwt` or `application/at+jwt`, case-insensitively (`token-type`), and names a `kid`
+ *   that the JWKS has (`token-kid`);
+ * - the Ed25519 signature verifies (`token-signature`);
+ * - `iss` is the issuer (`token-issuer`); `aud` is the audience given, or both are absent
+ *   (`token-audience`); `exp` has not passed and neither `iat` nor `nbf` is in the future, each
+ *   with 60 s of skew (`token-expired`); the claims have the documented shape (`token-malformed`).
+ *
+ * Keys rotate: `createRemoteJWKSet` fetches the JWKS, refetches it after 10 minutes, and on a `kid`
+ * it does not know (at most once every 30 s). While the JWKS cannot be fetched, the keys last
+ * fetched keep verifying.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWSHeaderParameters,
+  type FlattenedJWSInput,
+  type JWTPayload,
+} from "jose";
+
+import { isAccessClaims, type AccessClaims } from "./claims.js";
+
+/** The JOSE `typ` of an access token (RFC 9068 §2.1). */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+/** The only JOSE `alg` issued and accepted. */
+export const ALGORITHM = "EdDSA";
+/** Clock skew tolerated on `exp`, `iat` and `nbf`, in seconds. */
+export const LEEWAY_SECS = 60;
+/** Longer tokens are refused before any decoding. */
+export const MAX_TOKEN_LEN = 64 * 1024;
+
+/** The stable codes of a refused token, the same as the Rust SDK's and Tenantry's own. */
+export type TokenErrorCode =
+  | "token-malformed"
+  | "token-alg"
+  | "token-kid"
+  | "token-type"
+  | "token-signature"
+  | "token-expired"
+  | "token-issuer"
+  | "token-audience";
+
+/** A token was refused. The message never echoes the token, so logging it is safe. */
+export class TokenError extends Error {
+  override readonly name = "TokenError";
+  constructor(
+    readonly code: TokenErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The JWKS could not be fetched and no keys were fetched before: nothing can be verified. */
+export class JwksUnavailableError extends Error {
+  override readonly name = "JwksUnavailableError";
+  readonly code = "jwks-unavailable";
+}
+
+export interface VerifierOptions {
+  /** Tenantry's public URL (`public_url`), which is each token's `iss`. */
+  issuer: string;
+  /** The audience to require; when unset, tokens with an `aud` are refused. */
+  audience?: string;
+  /** Where the keys are; defaults to `{issuer}/.well-known/jwks.json`. */
+  jwksUrl?: string | URL;
+  /** The clock, for tests; defaults to `Date.now`. */
+  now?: () => Date;
+  /** Passed to `createRemoteJWKSet`: how long fetched keys are fresh (default 10 minutes). */
+  cacheMaxAgeMs?: number;
+  /** Passed to `createRemoteJWKSet`: the least time between two fetches for unknown keys (30 s). */
+  cooldownMs?: number;
+  /** Passed to `createRemoteJWKSet`: the JWKS request's timeout (5 s). */
+  timeoutMs?: number;
+}
+
+export interface Verifier {
+  /** The verified claims, or throws a {@link TokenError} (or {@link JwksUnavailableError}). */
+  verify(token: string, options?: { now?: Date }): Promise<AccessClaims>;
+  readonly issuer: string;
+}
+
+/** A verifier of Tenantry access tokens for `issuer`; one per process, shared by every request. */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const issuer = options.issuer;
+  const jwksUrl = new URL(options.jwksUrl ?? `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`);
+  const remote = createRemoteJWKSet(jwksUrl, {
+    cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    timeoutDuration: options.timeoutMs ?? 5_000,
+  });
+  const clock = options.now ?? (() => new Date());
+
+  // The remote set, falling back on the last keys fetched while the JWKS cannot be reached.
+  const keys = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout)) throw err;
+      const last = remote.jwks();
+      if (last === undefined) {
+        throw new JwksUnavailableError(`the JWKS at ${jwksUrl.href} cannot be fetched`, { cause: err });
+      }
+      return createLocalJWKSet(last)(header, token);
+    }
+  };
+
+  return {
+    issuer,
+    async verify(token, verifyOptions) {
+      const now = verifyOptions?.now ?? clock();
+      checkHeader(token);
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          algorithms: [ALGORITHM],
+          typ: ACCESS_TOKEN_TYPE,
+          currentDate: now,
+          clockTolerance: LEEWAY_SECS,
+          requiredClaims: ["iss", "exp", "iat"],
+        }));
+      } catch (err) {
+        throw refusal(err);
+      }
+      checkClaims(payload, Math.floor(now.getTime() / 1000), issuer, options.audience);
+      return payload as unknown as AccessClaims;
+    },
+  };
+}
+
+/** The header rules, applied before any key is looked up. */
+function checkHeader(token: string): void {
+  if (token.length > MAX_TOKEN_LEN || token.split(".").length !== 3) {
+    throw new TokenError("token-malformed", "the token is not a well-formed JWS compact serialization");
+  }
+  let header: JWSHeaderParameters;
+  try {
+    header = decodeProtectedHeader(token) as JWSHeaderParameters;
+  } catch {
+    throw new TokenError("token-malformed", "the token's header is not base64url JSON");
+  }
+  if (header.alg !== ALGORITHM) throw new TokenError("token-alg", "the token's algorithm is not EdDSA");
+  for (const member of ["jku", "x5u", "jwk", "x5c"] as const) {
+    if (member in header) {
+      throw new TokenError("token-kid", "the token names its own key (jku, x5u, jwk or x5c)");
+    }
+  }
+  if ("crit" in header) throw new TokenError("token-malformed", "the token demands extensions (crit)");
+  const typ = typeof header.typ === "string" ? header.typ.toLowerCase().replace(/^application\//, "") : undefined;
+  if (typ !== ACCESS_TOKEN_TYPE) throw new TokenError("token-type", "the token is not an access token (typ)");
+  if (typeof header.kid !== "string") throw new TokenError("token-kid", "the token names no key");
+}
+
+/** What `jose` checks less strictly than the Rust SDK: `aud`, `iat` in the future, the shape. */
+function checkClaims(payload: JWTPayload, now: number, issuer: string, audience: string | undefined): void {
+  if (payload.iss !== issuer) throw new TokenError("token-issuer", "the token was issued by someone else");
+  if (payload.aud !== undefined && typeof payload.aud !== "string") {
+    throw new TokenError("token-malformed", "the token's aud is not a string");
+  }
+  if (payload.aud !== audience) throw new TokenError("token-audience", "the token is meant for another audience");
+  const iat = payload.iat ?? 0;
+  const notBefore = payload.nbf === undefined ? iat : Math.max(payload.nbf, iat);
+  if (notBefore > now + LEEWAY_SECS) {
+    throw new TokenError("token-expired", "the token is not valid yet (iat or nbf in the future)");
+  }
+  if ((payload.exp ?? 0) <= now - LEEWAY_SECS) throw new TokenError("token-expired", "the token has expired");
+  if (!isAccessClaims(payload as Record<string, unknown>)) {
+    throw new TokenError("token-malformed", "the token's claims do not have the documented shape");
+  }
+}
+
+/** `jose`'s error, as one of the stable codes. */
+function refusal(err: unknown): Error {
+  if (err instanceof TokenError || err instanceof JwksUnavailableError) return err;
+  if (err instanceof errors.JWTExpired) return new TokenError("token-expired", "the token has expired");
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case "iss":
+        return new TokenError("token-issuer", "the token was issued by someone else");
+      case "aud":
+        return new TokenError("token-audience", "the token is meant for another audience");
+      case "nbf":
+      case "iat":
+        return new TokenError("token-expired", "the token is not valid yet (iat or nbf in the future)");
+      case "typ":
+        return new TokenError("token-type", "the token is not an access token (typ)");
+      default:
+        return new TokenError("token-malformed", `the token's ${err.claim} claim is missing or malformed`);
+    }
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return new TokenError("token-alg", "the token's algorithm is not EdDSA");
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return new TokenError("token-kid", "the token names a key that is not in the JWKS");
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new TokenError("token-signature", "the token's signature does not verify");
+  }
+  if (err instanceof errors.JOSEError) {
+    return new TokenError("token-malformed", "the token is not a well-formed JWS with the expected claims");
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
