@@ -19,7 +19,6 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
-  decodeProtectedHeader,
   errors,
   jwtVerify,
   type JWSHeaderParameters,
@@ -100,12 +99,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const clock = options.now ?? (() => new Date());
 
-  // The remote set, falling back on the last keys fetched while the JWKS cannot be reached.
+  // The header rules, then the remote set, falling back on the last keys fetched while the JWKS
+  // cannot be reached. jose calls this after its own parse of the header and its `alg` allowlist,
+  // and before the signature check.
   const keys = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    checkHeader(header);
     try {
       return await remote(header, token);
     } catch (err) {
-      if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout)) throw err;
+      // A key the fetched set lacks is an answer; anything else (no connection, a timeout, a
+      // non-200 or malformed answer) means the JWKS is unreachable for now.
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
       const last = remote.jwks();
       if (last === undefined) {
         throw new JwksUnavailableError(`the JWKS at ${jwksUrl.href} cannot be fetched`, { cause: err });
@@ -118,7 +122,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     issuer,
     async verify(token, verifyOptions) {
       const now = verifyOptions?.now ?? clock();
-      checkHeader(token);
+      if (token.length > MAX_TOKEN_LEN || token.split(".", 4).length !== 3) {
+        throw new TokenError("token-malformed", "the token is not a well-formed JWS compact serialization");
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys, {
@@ -137,17 +143,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
-/** The header rules, applied before any key is looked up. */
-function checkHeader(token: string): void {
-  if (token.length > MAX_TOKEN_LEN || token.split(".").length !== 3) {
-    throw new TokenError("token-malformed", "the token is not a well-formed JWS compact serialization");
-  }
-  let header: JWSHeaderParameters;
-  try {
-    header = decodeProtectedHeader(token) as JWSHeaderParameters;
-  } catch {
-    throw new TokenError("token-malformed", "the token's header is not base64url JSON");
-  }
+/**
+ * The header rules that `jose` leaves to the caller, applied before any key is looked up (`jose`
+ * has refused a malformed header, an unknown `crit` and an `alg` other than EdDSA already).
+ */
+function checkHeader(header: JWSHeaderParameters): void {
   if (header.alg !== ALGORITHM) throw new TokenError("token-alg", "the token's algorithm is not EdDSA");
   for (const member of ["jku", "x5u", "jwk", "x5c"] as const) {
     if (member in header) {

@@ -1527,7 +1527,7 @@ export interface components {
             /** @description A hierarchy role; the lowest one when absent. */
             role?: string;
             /** @default [] */
-            additional_roles: string[];
+            additional_roles?: string[];
         };
         /**
          * InviteOut
@@ -1581,7 +1581,7 @@ export interface components {
              * @description End every session of the user, not only this one.
              * @default false
              */
-            everywhere: boolean;
+            everywhere?: boolean;
         };
         /**
          * MemberIn
@@ -1593,7 +1593,7 @@ export interface components {
             /** @description A hierarchy role; the lowest one when absent. */
             role?: string;
             /** @default [] */
-            additional_roles: string[];
+            additional_roles?: string[];
         };
         /**
          * MemberOut
@@ -1713,11 +1713,11 @@ export interface components {
              * @description Only the domain of your own verified email, never a public mail provider's.
              * @default []
              */
-            domains: string[];
+            domains?: string[];
             /** @default false */
-            domain_auto_join: boolean;
+            domain_auto_join?: boolean;
             /** @default false */
-            domain_restrict: boolean;
+            domain_restrict?: boolean;
         };
         /**
          * MyOrgPatch
@@ -1880,11 +1880,11 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @default [] */
-            domains: string[];
+            domains?: string[];
             /** @default false */
-            domain_auto_join: boolean;
+            domain_auto_join?: boolean;
             /** @default false */
-            domain_restrict: boolean;
+            domain_restrict?: boolean;
         };
         /**
          * OrgInvitationAcceptedEvent
@@ -2277,7 +2277,7 @@ export interface components {
              * @description Problems with individual input fields.
              * @default []
              */
-            errors: components["schemas"]["FieldProblem"][];
+            errors?: components["schemas"]["FieldProblem"][];
         };
         /** RefreshIn */
         RefreshIn: {
@@ -2295,7 +2295,7 @@ export interface components {
         RoleOut: {
             name: string;
             /** @default [] */
-            permissions: string[];
+            permissions?: string[];
         };
         /**
          * RolesIn
@@ -2311,12 +2311,12 @@ export interface components {
              * @description Roles granted beside a member's hierarchy role.
              * @default []
              */
-            additional_roles: components["schemas"]["RoleOut"][];
+            additional_roles?: components["schemas"]["RoleOut"][];
             /**
              * @description The deployment's own permissions, e.g. `projects.write` (not starting with `org.`).
              * @default []
              */
-            app_permissions: string[];
+            app_permissions?: string[];
         };
         /** RolesOut */
         RolesOut: {
@@ -2680,7 +2680,7 @@ export interface components {
              * @description Whether the email is already known to belong to the user. Default false.
              * @default false
              */
-            email_verified: boolean;
+            email_verified?: boolean;
             /** @description At least 8 characters; no composition rules. */
             password?: string;
             first_name?: string;
@@ -2937,7 +2937,7 @@ export interface components {
              * @description Event type names (e.g. `user.created`); absent or empty for every type.
              * @default []
              */
-            event_types: string[];
+            event_types?: string[];
             /** @description At most 500 characters. */
             description?: string;
         };

@@ -1,0 +1,176 @@
+// The example end to end: the real Tenantry server (tenantry serve), this app (node dist/server.js),
+// its routes through HTTP with real tokens, and its page in Chromium (playwright-core).
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { freePort, login, orgWithEveryRole, startTenantry } from "../../../sdks/typescript/test/support.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const run = promisify(execFile);
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+let tenantry, app, people;
+
+async function call(method, path, token, body) {
+  const response = await fetch(app.url + path, {
+    method,
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, type: response.headers.get("content-type"), body: await response.json() };
+}
+
+before(async () => {
+  // The app's origin must be allowed by Tenantry before either starts: pick its port first.
+  const appPort = await freePort();
+  tenantry = await startTenantry({ TENANTRY_HTTP__ALLOWED_ORIGINS: `["http://127.0.0.1:${appPort}"]` });
+  const env = { TENANTRY_URL: tenantry.url, TENANTRY_API_KEY: tenantry.apiKey };
+  const first = await run(process.execPath, ["dist/setup-roles.js"], { cwd: root, env: { ...process.env, ...env } });
+  assert.match(first.stdout, /now holds projects.write/);
+  const again = await run(process.execPath, ["dist/setup-roles.js"], { cwd: root, env: { ...process.env, ...env } });
+  assert.match(again.stdout, /already holds projects.write/);
+  people = await orgWithEveryRole(tenantry, "journey");
+  app = await startAppOn(appPort, env);
+});
+after(async () => {
+  await app?.stop();
+  await tenantry?.stop();
+});
+
+async function startAppOn(port, env) {
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["dist/server.js"], {
+    cwd: root,
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  for (let attempt = 0; attempt < 200 && child.exitCode === null; attempt++) {
+    try {
+      if ((await fetch(`${url}/config.json`)).ok) {
+        return { url, stop: async () => (child.exitCode === null ? (child.kill("SIGTERM"), exited) : undefined) };
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error("the example did not start");
+}
+
+describe("the routes, with tokens from the real server", () => {
+  const token = (who) => people[who].tokens.access_token;
+  const projects = () => `/api/orgs/${people.orgId}/projects`;
+
+  test("a signed-in user: 401 problem+json without a token", async () => {
+    const refused = await call("GET", "/api/me");
+    assert.equal(refused.status, 401);
+    assert.match(refused.type, /application\/problem\+json/);
+    assert.equal(refused.body.type, "urn:tenantry:problem:unauthenticated");
+    const me = await call("GET", "/api/me", token("member"));
+    assert.equal(me.status, 200);
+    assert.equal(me.body.email, people.member.email);
+    assert.deepEqual(me.body.orgs.map((o) => o.role), ["Member"]);
+  });
+
+  test("an org member: every role reads projects, an outsider gets 403 not-a-member", async () => {
+    for (const who of ["owner", "admin", "member", "viewer"]) {
+      assert.equal((await call("GET", projects(), token(who))).status, 200, who);
+    }
+    const refused = await call("GET", projects(), token("outsider"));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.type, "urn:tenantry:problem:not-a-member");
+  });
+
+  test("projects.write: Member adds a project, Viewer gets 403 permission-denied", async () => {
+    const added = await call("POST", projects(), token("member"), { name: "Apollo" });
+    assert.equal(added.status, 201);
+    assert.equal(added.body.created_by, people.member.email);
+    const refused = await call("POST", projects(), token("viewer"), { name: "Gemini" });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.type, "urn:tenantry:problem:permission-denied");
+    assert.deepEqual((await call("GET", projects(), token("viewer"))).body.projects.map((p) => p.name), ["Apollo"]);
+  });
+
+  test("an Admin: the members route answers 403 to a Member and 200 to an Admin", async () => {
+    const path = `/api/orgs/${people.orgId}/members`;
+    const refused = await call("GET", path, token("member"));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.type, "urn:tenantry:problem:role-required");
+    const members = await call("GET", path, token("admin"));
+    assert.equal(members.status, 200);
+    assert.deepEqual(members.body.members.map((m) => m.role).sort(), ["Admin", "Member", "Owner", "Viewer"]);
+  });
+
+  test("creating an org goes to Tenantry on the user's behalf", async () => {
+    const created = await call("POST", "/api/orgs", token("outsider"), { name: "Outsider Co" });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.name, "Outsider Co");
+    const invalid = await call("POST", "/api/orgs", token("outsider"), { name: "" });
+    assert.equal(invalid.status, 422);
+    assert.match(invalid.type, /application\/problem\+json/);
+  });
+});
+
+describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.CI && `no ${CHROMIUM}` }, () => {
+  let browser;
+  before(async () => {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  });
+  after(() => browser?.close());
+
+  /** A browser whose Tenantry session is `who`'s: the session cookie of a sign-in. */
+  async function pageSignedInAs(who) {
+    const context = await browser.newContext();
+    if (who !== undefined) {
+      const { cookie } = await login(tenantry, people[who]);
+      const [name, value] = cookie.split(";")[0].split("=");
+      await context.addCookies([{ name, value, url: tenantry.url, httpOnly: true, sameSite: "Lax" }]);
+    }
+    const page = await context.newPage();
+    await page.goto(app.url, { timeout: 15000 });
+    return page;
+  }
+
+  test("signed out, the page offers the hosted sign-in page, coming back here", async () => {
+    const page = await pageSignedInAs(undefined);
+    await page.locator("#sign-in").waitFor({ state: "visible" });
+    const href = await page.locator("#sign-in").getAttribute("href");
+    assert.equal(href, `${tenantry.url}/sign-in?return_to=${encodeURIComponent(`${app.url}/`)}`);
+    await page.context().close();
+  });
+
+  test("a Member picks the org, adds a project, and is refused the members list", async () => {
+    const page = await pageSignedInAs("member");
+    await page.locator("#email").filter({ hasText: people.member.email }).waitFor();
+    await page.locator(`button[data-org-id="${people.orgId}"]`).click();
+    await page.locator("#org-role").filter({ hasText: "Member" }).waitFor();
+    await page.fill("#new-project input[name=name]", "Mercury");
+    await page.click("#new-project button");
+    await page.locator("#projects li", { hasText: "Mercury" }).waitFor();
+    await page.click("#show-members");
+    await page.locator("#status.refused", { hasText: "403 urn:tenantry:problem:role-required" }).waitFor();
+    await page.context().close();
+  });
+
+  test("an Admin sees the members", async () => {
+    const page = await pageSignedInAs("admin");
+    await page.locator("#email").filter({ hasText: people.admin.email }).waitFor();
+    await page.locator(`button[data-org-id="${people.orgId}"]`).click();
+    await page.locator("#org-role").filter({ hasText: "Admin" }).waitFor();
+    await page.click("#show-members");
+    await page.locator("#members li", { hasText: `${people.viewer.email} (Viewer)` }).waitFor();
+    await page.context().close();
+  });
+});
