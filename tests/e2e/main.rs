@@ -7,6 +7,7 @@ mod auth;
 mod billing_sync;
 mod edge;
 mod housekeeping;
+mod mfa;
 mod operations;
 mod orgs;
 mod orgs_authz;

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod enduser;
 pub mod metadata;
+pub mod mfa;
 pub mod problem;
 pub mod security;
 pub mod wire;
@@ -31,6 +32,10 @@ pub type Apis = (
     enduser::account::AccountApi,
     enduser::account::MeApi,
     enduser::orgs::OrgsApi,
+    mfa::MfaSignInApi,
+    mfa::MyMfaApi,
+    mfa::OrgMfaApi,
+    mfa::BackendMfaApi,
 );
 
 /// The requests Tenantry makes to webhook endpoints, one per event type.
@@ -49,6 +54,10 @@ pub fn openapi_service() -> OpenApiService<Apis, Webhooks> {
         enduser::account::AccountApi,
         enduser::account::MeApi,
         enduser::orgs::OrgsApi,
+        mfa::MfaSignInApi,
+        mfa::MyMfaApi,
+        mfa::OrgMfaApi,
+        mfa::BackendMfaApi,
     );
     OpenApiService::new(apis, API_TITLE, API_VERSION)
         .description(

@@ -93,8 +93,11 @@ impl App {
         .ok_or_else(org_not_found)?;
         let access = match ctx.actor {
             Actor::User(user_id) => {
-                let row =
-                    member_store::get_member(ex, OrgId::from_uuid(org.id), user_id).await?.ok_or_else(org_not_found)?;
+                let row = member_store::get_member(ex.reborrow(), OrgId::from_uuid(org.id), user_id)
+                    .await?
+                    .ok_or_else(org_not_found)?;
+                // After the membership, so an outsider still gets `org-not-found`.
+                self.check_org_mfa(ex, &org, user_id).await?;
                 Access::Member(member_view(&row)?, row)
             }
             _ => Access::Backend,

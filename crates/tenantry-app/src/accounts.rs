@@ -363,7 +363,7 @@ impl App {
     /// Checks a signed-in user's password before a sensitive change. Each check counts against
     /// the account's sign-in throttle, like a sign-in, so whoever holds a stolen session cannot
     /// guess the password through it; a right password clears the count, as a sign-in does.
-    async fn check_current_password(&self, user: &UserRow, password: &str, field: &str) -> AppResult<()> {
+    pub(crate) async fn check_current_password(&self, user: &UserRow, password: &str, field: &str) -> AppResult<()> {
         let key = account_key(&user.email_normalized);
         throttle(self, &[(key.clone(), ThrottleRule::LOGIN_ACCOUNT)]).await?;
         let verdict = self

@@ -67,6 +67,7 @@ fn org_claim(roles: &RoleConfig, m: &MembershipWithOrg) -> OrgClaim {
         inherited_roles,
         additional_roles: m.member.additional_roles.0.clone(),
         permissions,
+        mfa_required: false,
     }
 }
 
@@ -144,7 +145,8 @@ impl App {
         }
         if settings.token_orgs == TokenOrgs::All {
             let cap = settings.token_max_orgs;
-            let rows = member_store::list_claims_of_user(ex, UserId::from_uuid(user_id), cap + 1).await?;
+            let rows =
+                member_store::list_claims_of_user(ex.reborrow(), UserId::from_uuid(user_id), cap + 1).await?;
             // Members of many orgs mostly hold the same few roles: work each grant out once.
             let mut grants: HashMap<(&str, &[String]), Grants> = HashMap::new();
             for m in &rows {
@@ -167,11 +169,24 @@ impl App {
                     inherited_roles,
                     additional_roles: m.additional_roles.0.clone(),
                     permissions,
+                    mfa_required: false,
                 };
                 claims.orgs.insert(key, claim);
             }
             let listed = rows.iter().filter(|m| claims.orgs.contains_key(&m.org_id.to_string())).count();
             claims.truncated = rows.len() > listed;
+        }
+        // An org that enforces 2FA the user has not set up stays listed, marked, with no role or
+        // permissions: a backend that checks the token refuses too (docs/design.md §4.14).
+        let blocked = self.orgs_blocked_by_mfa(ex, UserId::from_uuid(user_id)).await?;
+        for (org_id, claim) in claims.orgs.iter_mut() {
+            if blocked.blocks(org_id) {
+                claim.role = String::new();
+                claim.inherited_roles.clear();
+                claim.additional_roles.clear();
+                claim.permissions.clear();
+                claim.mfa_required = true;
+            }
         }
         Ok(claims)
     }

@@ -21,6 +21,7 @@ pub mod invites;
 mod join;
 mod keys;
 pub mod members;
+pub mod mfa;
 pub mod orgs;
 pub mod paging;
 mod record;
@@ -51,6 +52,7 @@ pub struct AppSettings {
     pub password_policy: PasswordPolicy,
     pub auth: AuthSettings,
     pub orgs: orgs::OrgSettings,
+    pub mfa: mfa::MfaSettings,
     pub webhooks: tenantry_webhooks::WebhookSettings,
 }
 

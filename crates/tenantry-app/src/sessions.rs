@@ -232,27 +232,31 @@ impl App {
         (token, row)
     }
 
-    /// Signs an access token for `user` in `session_id`; its `orgs` claim is read now, so it
-    /// follows every membership change at the next refresh.
+    /// Signs an access token for `user` in `session_id` (signed in at `mfa_level`); its `orgs`
+    /// claim is read now, so it follows every membership change at the next refresh.
     pub(crate) async fn sign_access_token(
         &self,
         user: &UserRow,
         session_id: Uuid,
+        mfa_level: i32,
         active_org: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
         let orgs = self.org_claims(user.id, active_org).await?;
-        self.sign_with_claims(user, session_id, orgs, now).await
+        self.sign_with_claims(user, session_id, mfa_level, orgs, now).await
     }
 
-    /// Signs an access token whose `orgs` claim the caller has read.
+    /// Signs an access token whose `orgs` claim the caller has read. Its `amr` says how the
+    /// session was signed in: `pwd`, and `otp` when a second factor was proven (`mfa_level` 2).
     pub(crate) async fn sign_with_claims(
         &self,
         user: &UserRow,
         session_id: Uuid,
+        mfa_level: i32,
         orgs: OrgClaims,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
+        let amr = if mfa_level >= 2 { vec!["pwd".to_owned(), "otp".to_owned()] } else { vec!["pwd".to_owned()] };
         let claims = AccessClaims {
             iss: self.settings().auth.issuer.clone(),
             sub: user.id.to_string(),
@@ -267,6 +271,7 @@ impl App {
             orgs: orgs.orgs,
             active_org_id: orgs.active_org_id,
             orgs_truncated: orgs.truncated,
+            amr,
         };
         let signer = self.signer(now).await?;
         Ok(signer.sign_access(&claims))
@@ -325,7 +330,7 @@ impl App {
         self.seen(tx.ex(), &session, now).await?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, session.active_org_id, now).await?;
+        let access_token = self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -356,7 +361,7 @@ impl App {
             .ok_or_else(|| invalid_token("session-ended"))?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, org_id.map(|o| o.as_uuid()), now).await?;
+        let access_token = self.sign_access_token(&user, session.id, session.mfa_level, org_id.map(|o| o.as_uuid()), now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -504,7 +509,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session_id, None, now).await?;
+        let access_token = self.sign_access_token(&user, session_id, 1, None, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),

@@ -15,6 +15,7 @@ use tenantry_store::sign_in::{self as store, SignInWrite};
 use tenantry_store::users::{self, UserRow};
 
 use crate::claims::OrgClaims;
+use crate::mfa::SecondFactor;
 use crate::record::{audit_row, Audit};
 use crate::sessions::{bad_credentials, count_attempts, login_keys, SignedIn, Tokens};
 use crate::users::User;
@@ -25,6 +26,10 @@ use crate::{Actor, App, AppError, AppResult, Ctx};
 pub enum SignInStep<'a> {
     /// Email and password: the first factor.
     Password { email: &'a str, password: &'a str },
+    /// A code from the authenticator app, for the pending sign-in a first factor opened.
+    Totp { pending: &'a str, code: &'a str },
+    /// One of the user's single-use backup codes, for the pending sign-in a first factor opened.
+    BackupCode { pending: &'a str, code: &'a str },
 }
 
 /// Where a sign-in stands after a step.
@@ -32,6 +37,9 @@ pub enum SignInStep<'a> {
 pub enum SignInState {
     /// Every required factor is proven and the session is open.
     Complete(Box<SignedIn>),
+    /// The first factor is proven and the user has 2FA: a code must follow, with this token, within
+    /// `expires_in` seconds ([`SignInStep::Totp`] or [`SignInStep::BackupCode`]). Not a session.
+    SecondFactor { pending_token: String, expires_in: i64 },
 }
 
 /// How a person proved who they are: the `amr` values of RFC 8176 that sessions and tokens
@@ -40,6 +48,10 @@ pub enum SignInState {
 pub enum AuthMethod {
     /// A password (`pwd`).
     Password,
+    /// A TOTP code from an authenticator app (`otp`).
+    Otp,
+    /// A single-use backup code (`otp` too: RFC 8176 has no value of its own for it).
+    BackupCode,
 }
 
 impl AuthMethod {
@@ -47,6 +59,7 @@ impl AuthMethod {
     pub fn amr(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
+            AuthMethod::Otp | AuthMethod::BackupCode => "otp",
         }
     }
 
@@ -54,6 +67,8 @@ impl AuthMethod {
     fn audit_name(self) -> &'static str {
         match self {
             AuthMethod::Password => "password",
+            AuthMethod::Otp => "totp",
+            AuthMethod::BackupCode => "backup-code",
         }
     }
 }
@@ -69,17 +84,17 @@ pub fn mfa_level(methods: &[AuthMethod]) -> i32 {
 /// A person whose factors are proven, before their session opens; what the last step read and
 /// what the session write must settle.
 pub(crate) struct Proven {
-    user: UserRow,
-    methods: Vec<AuthMethod>,
+    pub(crate) user: UserRow,
+    pub(crate) methods: Vec<AuthMethod>,
     /// A new hash of the password, when the stored one used older parameters.
-    rehash: Option<String>,
+    pub(crate) rehash: Option<String>,
     /// The throttle keys the proof counted against: the account's is cleared, the address's
     /// attempt forgiven.
-    throttle_keys: Vec<String>,
+    pub(crate) throttle_keys: Vec<String>,
     /// The token's `orgs` claim as the memberships stood before the proof.
-    claims: OrgClaims,
+    pub(crate) claims: OrgClaims,
     /// Whether domain auto-join might apply: then it runs once the session is open.
-    may_auto_join: bool,
+    pub(crate) may_auto_join: bool,
 }
 
 impl App {
@@ -87,7 +102,19 @@ impl App {
     pub async fn sign_in(&self, ctx: &Ctx, step: SignInStep<'_>, user_agent: Option<&str>) -> AppResult<SignInState> {
         let proven = match step {
             SignInStep::Password { email, password } => self.prove_password(ctx, email, password).await?,
+            SignInStep::Totp { pending, code } => {
+                self.prove_second_factor(ctx, pending, code, SecondFactor::Totp).await?
+            }
+            SignInStep::BackupCode { pending, code } => {
+                self.prove_second_factor(ctx, pending, code, SecondFactor::BackupCode).await?
+            }
         };
+        // A first factor alone, for a user with 2FA: a code must follow.
+        if proven.methods.len() == 1 {
+            if let Some((pending_token, expires_in)) = self.start_second_factor(&proven).await? {
+                return Ok(SignInState::SecondFactor { pending_token, expires_in });
+            }
+        }
         let signed_in = self.complete_sign_in(ctx, proven, user_agent).await?;
         Ok(SignInState::Complete(Box::new(signed_in)))
     }
@@ -161,7 +188,8 @@ impl App {
         let mut session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
         session.mfa_level = mfa_level(&methods);
         let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
-        let method = methods.first().map_or("password", |m| m.audit_name());
+        let method = methods.iter().map(|m| m.audit_name()).collect::<Vec<_>>().join("+");
+        let method = if method.is_empty() { "password".to_owned() } else { method };
         let audit_row = audit_row(
             &Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() },
             now,
@@ -197,7 +225,7 @@ impl App {
             let mut c = self.db().acquire().await?;
             tenantry_store::orgs::count_orgs_of_user(c.ex(), UserId::from_uuid(row.id)).await? == 0
         };
-        let access_token = self.sign_with_claims(&row, session.id, claims, now).await?;
+        let access_token = self.sign_with_claims(&row, session.id, session.mfa_level, claims, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,
@@ -226,5 +254,9 @@ mod tests {
     #[test]
     fn methods_have_their_rfc_8176_names() {
         assert_eq!(AuthMethod::Password.amr(), "pwd");
+        assert_eq!(AuthMethod::Otp.amr(), "otp");
+        assert_eq!(AuthMethod::BackupCode.amr(), "otp");
+        assert_eq!(mfa_level(&[AuthMethod::Password, AuthMethod::Otp]), 2);
+        assert_eq!(mfa_level(&[AuthMethod::Password, AuthMethod::BackupCode]), 2);
     }
 }

@@ -8,6 +8,7 @@ pub mod password;
 pub mod sealed;
 pub mod secret;
 pub mod tokens;
+pub mod totp;
 
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict};
 pub use sealed::{Keyring, MasterKey, SealError};

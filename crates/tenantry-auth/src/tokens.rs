@@ -216,6 +216,7 @@ mod tests {
             inherited_roles: vec!["member".into()],
             additional_roles: vec![],
             permissions: vec!["org:read".into(), "org:members:write".into()],
+            mfa_required: false,
         };
         AccessClaims {
             iss: ISSUER.into(),
@@ -231,6 +232,7 @@ mod tests {
             orgs: BTreeMap::from([(org.org_id.clone(), org)]),
             active_org_id: None,
             orgs_truncated: false,
+            amr: vec![],
         }
     }
 

@@ -26,6 +26,14 @@ pub enum EventType {
     /// A webhook endpoint failed continuously for five days (by default) and was disabled
     /// (data: `endpoint_id`, `version`, `url`, `failing_since`).
     WebhookEndpointDisabled,
+    /// A user's two-factor authentication was confirmed (data: `user_id`, `version`, `method`).
+    UserMfaEnabled,
+    /// A user's two-factor authentication was turned off by them or reset by the backend (data:
+    /// `user_id`, `version`, `reason`).
+    UserMfaDisabled,
+    /// An org's 2FA requirement was set, moved or lifted (data: `org_id`, `version`, `required`,
+    /// `required_at`, `grace_until`).
+    OrgMfaRequirementChanged,
 }
 
 impl EventType {
@@ -48,6 +56,9 @@ impl EventType {
         EventType::OrgMemberCountChanged,
         EventType::OrgSeatLimitReached,
         EventType::WebhookEndpointDisabled,
+        EventType::UserMfaEnabled,
+        EventType::UserMfaDisabled,
+        EventType::OrgMfaRequirementChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -70,6 +81,9 @@ impl EventType {
             EventType::OrgMemberCountChanged => "org.member_count_changed",
             EventType::OrgSeatLimitReached => "org.seat_limit_reached",
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            EventType::UserMfaEnabled => "user.mfa_enabled",
+            EventType::UserMfaDisabled => "user.mfa_disabled",
+            EventType::OrgMfaRequirementChanged => "org.mfa_requirement_changed",
         }
     }
 
@@ -126,6 +140,10 @@ pub enum AuditAction {
     WebhookSecretRevealed,
     WebhookTestSent,
     WebhookMessagesReplayed,
+    MfaEnabled,
+    MfaDisabled,
+    MfaBackupCodesRegenerated,
+    OrgMfaRequirementChanged,
 }
 
 impl AuditAction {
@@ -176,6 +194,10 @@ impl AuditAction {
             AuditAction::WebhookSecretRevealed => "webhook_endpoint.secret_revealed",
             AuditAction::WebhookTestSent => "webhook_endpoint.test_sent",
             AuditAction::WebhookMessagesReplayed => "webhook_messages.replayed",
+            AuditAction::MfaEnabled => "user.mfa_enabled",
+            AuditAction::MfaDisabled => "user.mfa_disabled",
+            AuditAction::MfaBackupCodesRegenerated => "user.mfa_backup_codes_regenerated",
+            AuditAction::OrgMfaRequirementChanged => "org.mfa_requirement_changed",
         }
     }
 }

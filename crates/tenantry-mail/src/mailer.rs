@@ -242,6 +242,9 @@ mod tests {
             "role": "Member",
             "target": "peter@initech.test",
             "new_role": "Admin",
+            "change": "enabled",
+            "deadline": "2026-12-24 12:00 UTC",
+            "now": false,
         }));
         for template in MailTemplate::ALL {
             let message =

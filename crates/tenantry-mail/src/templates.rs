@@ -27,10 +27,18 @@ pub enum MailTemplate {
     /// Asks an owner to confirm handing ownership over. Needs `link`, `expires_in`, `org_name`,
     /// `target` (the new owner's email), `new_role` (the owner's role afterwards).
     OwnershipTransfer,
+    /// Tells a user their 2FA changed. Needs `change`: `enabled`, `disabled` or `reset`.
+    MfaChanged,
+    /// Tells a member without 2FA that their org requires it. Needs `org_name`, `deadline`, `now`
+    /// (enforced at once), `link`.
+    MfaRequired,
+    /// Reminds a member without 2FA a day before their org's deadline. Needs `org_name`,
+    /// `deadline`, `link`.
+    MfaReminder,
 }
 
 impl MailTemplate {
-    pub const ALL: [MailTemplate; 7] = [
+    pub const ALL: [MailTemplate; 10] = [
         MailTemplate::VerifyEmail,
         MailTemplate::ResetPassword,
         MailTemplate::PasswordChanged,
@@ -38,6 +46,9 @@ impl MailTemplate {
         MailTemplate::EmailChangedNotice,
         MailTemplate::OrgInvite,
         MailTemplate::OwnershipTransfer,
+        MailTemplate::MfaChanged,
+        MailTemplate::MfaRequired,
+        MailTemplate::MfaReminder,
     ];
 
     /// The file name stem, also stored in the queue.
@@ -50,6 +61,9 @@ impl MailTemplate {
             MailTemplate::EmailChangedNotice => "email_changed_notice",
             MailTemplate::OrgInvite => "org_invite",
             MailTemplate::OwnershipTransfer => "ownership_transfer",
+            MailTemplate::MfaChanged => "mfa_changed",
+            MailTemplate::MfaRequired => "mfa_required",
+            MailTemplate::MfaReminder => "mfa_reminder",
         }
     }
 
@@ -68,6 +82,9 @@ impl MailTemplate {
             MailTemplate::EmailChangedNotice => &["email"],
             MailTemplate::OrgInvite => &["link", "expires_in", "org_name", "inviter", "role"],
             MailTemplate::OwnershipTransfer => &["link", "expires_in", "org_name", "target", "new_role"],
+            MailTemplate::MfaChanged => &["change"],
+            MailTemplate::MfaRequired => &["org_name", "deadline", "now", "link"],
+            MailTemplate::MfaReminder => &["org_name", "deadline", "link"],
         }
     }
 
@@ -103,7 +120,10 @@ pub(crate) const FILES: &[(&str, &str)] = email_files!(
         "email_change_verify",
         "email_changed_notice",
         "org_invite",
-        "ownership_transfer"
+        "ownership_transfer",
+        "mfa_changed",
+        "mfa_required",
+        "mfa_reminder"
     ]
 );
 

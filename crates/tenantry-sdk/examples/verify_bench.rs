@@ -90,6 +90,7 @@ fn claims() -> AccessClaims {
         ]
         .map(String::from)
         .to_vec(),
+        mfa_required: false,
     };
     AccessClaims {
         iss: ISSUER.into(),
@@ -105,6 +106,7 @@ fn claims() -> AccessClaims {
         orgs: BTreeMap::from([(org_id.clone(), org)]),
         active_org_id: Some(org_id),
         orgs_truncated: false,
+        amr: vec![],
     }
 }
 

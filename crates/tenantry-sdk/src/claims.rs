@@ -37,6 +37,11 @@ pub struct AccessClaims {
     /// one; ask the backend API for the rest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub orgs_truncated: bool,
+    /// How the session was signed in (RFC 8176 `amr`): `pwd` for a password, with `otp` once a
+    /// second factor (a TOTP or backup code) was proven too. Require `otp` on sensitive routes to
+    /// require 2FA. Absent from tokens of servers that predate it, hence the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl AccessClaims {
@@ -66,6 +71,11 @@ pub struct OrgClaim {
     pub additional_roles: Vec<String>,
     /// Every permission the roles above grant, flattened.
     pub permissions: Vec<String>,
+    /// The org requires two-factor authentication and this session has not passed it (or the
+    /// user has not set it up): the user may not act in the org until they do. Absent from tokens
+    /// of servers that predate 2FA, hence the default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_required: bool,
 }
 
 impl OrgClaim {

@@ -202,6 +202,7 @@ mod tests {
             inherited_roles: vec!["member".into()],
             additional_roles: vec![],
             permissions: vec!["org:read".into(), "org:members:write".into()],
+            mfa_required: false,
         };
         AccessClaims {
             iss: ISSUER.into(),
@@ -217,6 +218,7 @@ mod tests {
             orgs: BTreeMap::from([(org.org_id.clone(), org)]),
             active_org_id: Some("0197a000-0000-7000-8000-000000000001".into()),
             orgs_truncated: false,
+            amr: vec![],
         }
     }
 

@@ -84,6 +84,7 @@ pub struct Config {
     pub orgs: OrgsConfig,
     pub webhooks: WebhooksConfig,
     pub housekeeping: HousekeepingConfig,
+    pub mfa: MfaConfig,
 }
 
 /// The HTTP edge (README, "Security"): how long a client may take to send a request, how many
@@ -231,6 +232,25 @@ impl Default for OrgsConfig {
     }
 }
 
+/// Two-factor authentication (docs/design.md §3, §4.14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaConfig {
+    /// Whether an org's Owner (or the backend API) may require 2FA of its members.
+    pub orgs_may_require: bool,
+    /// Every user must have 2FA to act in any org, as if every org required it at once.
+    pub require_for_everyone: bool,
+    /// How often the job that emails members about their orgs' 2FA requirements runs (one node
+    /// at a time), in seconds.
+    pub notifier_interval_secs: u64,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig { orgs_may_require: true, require_for_everyone: false, notifier_interval_secs: 300 }
+    }
+}
+
 /// Outgoing email.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -294,6 +314,7 @@ impl Default for Config {
             orgs: OrgsConfig::default(),
             webhooks: WebhooksConfig::default(),
             housekeeping: HousekeepingConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }

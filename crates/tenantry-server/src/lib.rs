@@ -64,6 +64,11 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App>
             ..AuthSettings::default()
         },
         orgs: org_settings(config)?,
+        mfa: tenantry_app::mfa::MfaSettings {
+            orgs_may_require: config.mfa.orgs_may_require,
+            require_for_everyone: config.mfa.require_for_everyone,
+            issuer: config.mail.product_name.clone(),
+        },
         webhooks: WebhookSettings {
             allow_private_targets: config.webhooks.allow_private_targets,
             timeout: Duration::from_millis(config.webhooks.timeout_ms),
@@ -274,6 +279,9 @@ pub async fn serve(app: App, config: &Config, listeners: Listeners, shutdown: Ca
     if config.workers_enabled {
         let sweeper = tenantry_app::housekeeping::Sweeper::new(app.clone(), sweep_settings(config));
         workers.push(tokio::spawn(sweeper.run(shutdown.clone().cancelled_owned())));
+        let every = Duration::from_secs(config.mfa.notifier_interval_secs.max(1));
+        let notifier = tenantry_app::mfa::MfaNotifier::new(app.clone(), every);
+        workers.push(tokio::spawn(notifier.run(shutdown.clone().cancelled_owned())));
     }
     // Every node, workers or not, keeps its API-key cache fresh and hears other nodes' revocations.
     workers.push(tokio::spawn(relay_notifications(app.clone(), shutdown.clone())));

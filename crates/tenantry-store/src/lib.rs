@@ -19,6 +19,7 @@ pub mod email_tokens;
 pub mod invites;
 pub mod mail_queue;
 pub mod members;
+pub mod mfa;
 pub mod notify;
 pub mod orgs;
 pub mod outbox;

@@ -196,6 +196,46 @@ pub struct EndpointDisabledEventData {
     pub failing_since: Option<DateTime<Utc>>,
 }
 
+/// `data` of `user.mfa_enabled`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct UserMfaEnabledEventData {
+    pub user_id: Uuid,
+    /// The user's version when it happened (2FA does not change the user object).
+    pub version: i64,
+    /// The factor: `totp`.
+    pub method: String,
+}
+
+/// `data` of `user.mfa_disabled`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct UserMfaDisabledEventData {
+    pub user_id: Uuid,
+    /// The user's version when it happened (2FA does not change the user object).
+    pub version: i64,
+    /// `user` (they turned it off, with their password) or `reset` (the backend API reset it).
+    pub reason: String,
+}
+
+/// `data` of `org.mfa_requirement_changed`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct OrgMfaRequirementEventData {
+    pub org_id: Uuid,
+    /// The org's version after the change.
+    pub version: i64,
+    /// Whether members must have 2FA.
+    pub required: bool,
+    /// When the requirement was set; null when lifted.
+    #[oai(nullable)]
+    pub required_at: Option<DateTime<Utc>>,
+    /// The deadline after which members without 2FA are refused; null when enforced at once or
+    /// lifted.
+    #[oai(nullable)]
+    pub grace_until: Option<DateTime<Utc>>,
+}
+
 /// `data` of `webhook.test`.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
@@ -674,6 +714,61 @@ catalog! {
             enabled again (`POST /api/backend/v1/webhooks/endpoints/{endpoint_id}/enable`); its failed \
             messages can then be replayed. Subscribe a second endpoint to hear of it. `version` is the \
             endpoint's.",
+    },
+    UserMfaEnabled {
+        name: "user.mfa_enabled",
+        event: UserMfaEnabledEvent,
+        type_enum: UserMfaEnabledEventType,
+        data: UserMfaEnabledEventData = UserMfaEnabledEventData {
+            user_id: EXAMPLE_USER,
+            version: 3,
+            method: "totp".into(),
+        },
+        operation_id: "user_mfa_enabled_event",
+        webhook: UserMfaEnabledWebhook,
+        subscribable: true,
+        summary: "A user turned on two-factor authentication",
+        description: "Sent when a user confirms an authenticator app with a code: from now on their \
+            sign-ins need a code or a backup code, and their tokens carry `amr: [\"pwd\", \"otp\"]`. \
+            `version` is the user's at that moment (2FA does not change the user object), so compare \
+            it with at-least.",
+    },
+    UserMfaDisabled {
+        name: "user.mfa_disabled",
+        event: UserMfaDisabledEvent,
+        type_enum: UserMfaDisabledEventType,
+        data: UserMfaDisabledEventData = UserMfaDisabledEventData {
+            user_id: EXAMPLE_USER,
+            version: 3,
+            reason: "user".into(),
+        },
+        operation_id: "user_mfa_disabled_event",
+        webhook: UserMfaDisabledWebhook,
+        subscribable: true,
+        summary: "A user's two-factor authentication was turned off",
+        description: "Sent when a user turns 2FA off (with their password; `reason` is `user`) or the \
+            backend API resets it (`reason` is `reset`). Orgs that require 2FA refuse the user from \
+            now on.",
+    },
+    OrgMfaRequirementChanged {
+        name: "org.mfa_requirement_changed",
+        event: OrgMfaRequirementChangedEvent,
+        type_enum: OrgMfaRequirementChangedEventType,
+        data: OrgMfaRequirementEventData = OrgMfaRequirementEventData {
+            org_id: EXAMPLE_ORG,
+            version: 4,
+            required: true,
+            required_at: Some(example_time()),
+            grace_until: Some(example_time() + chrono::TimeDelta::days(14)),
+        },
+        operation_id: "org_mfa_requirement_changed_event",
+        webhook: OrgMfaRequirementChangedWebhook,
+        subscribable: true,
+        summary: "An org's 2FA requirement changed",
+        description: "Sent when an Owner or the backend API requires two-factor authentication in an \
+            org (at once, or with a `grace_until` deadline), moves the deadline, or lifts it \
+            (`required: false`). After the deadline, members without 2FA are refused in the org and \
+            their tokens mark it `mfa_required`. `version` is the org's.",
     },
     WebhookTest {
         name: "webhook.test",

@@ -169,6 +169,35 @@ pub enum LoginResponse {
     /// Signed in. The session cookie is set for the hosted pages.
     #[oai(status = 200)]
     Ok(Json<LoginOut>, #[oai(header = "Set-Cookie")] String),
+    /// The password is right and the account has two-factor authentication: send a code with the
+    /// `pending_token` to `POST /api/v1/login/second-factor`. No session exists yet.
+    #[oai(status = 202)]
+    SecondFactor(Json<SecondFactorRequiredOut>),
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct SecondFactorRequiredOut {
+    /// Good only for `POST /api/v1/login/second-factor`, for `expires_in` seconds and 5 codes.
+    pub pending_token: String,
+    pub expires_in: i64,
+    /// What may follow: `totp` (a code from the authenticator app) or `backup_code`.
+    pub methods: Vec<String>,
+}
+
+/// The answer to a sign-in step: signed in, or a second factor to follow.
+pub(crate) fn login_answer(app: &App, state: SignInState) -> LoginResponse {
+    match state {
+        SignInState::Complete(signed_in) => login_response(app, *signed_in),
+        SignInState::SecondFactor { pending_token, expires_in } => {
+            LoginResponse::SecondFactor(Json(SecondFactorRequiredOut {
+                pending_token,
+                expires_in,
+                methods: vec!["totp".into(), "backup_code".into()],
+            }))
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -183,7 +212,7 @@ fn login_response(app: &App, s: SignedIn) -> LoginResponse {
     LoginResponse::Ok(Json(LoginOut { tokens: s.tokens.into(), user: s.user.into(), needs_org: s.needs_org }), cookie)
 }
 
-fn user_agent(req: &Request) -> Option<&str> {
+pub(crate) fn user_agent(req: &Request) -> Option<&str> {
     req.headers().get("user-agent").and_then(|v| v.to_str().ok())
 }
 
@@ -225,9 +254,8 @@ impl AccountApi {
     async fn login(&self, req: &Request, body: Json<LoginIn>) -> Result<LoginResponse, ApiError> {
         let app = app(req)?;
         let step = SignInStep::Password { email: &body.0.email, password: &body.0.password };
-        let SignInState::Complete(signed_in) =
-            app.sign_in(&ctx(req, tenantry_app::Actor::Anonymous), step, user_agent(req)).await?;
-        Ok(login_response(app, *signed_in))
+        let state = app.sign_in(&ctx(req, tenantry_app::Actor::Anonymous), step, user_agent(req)).await?;
+        Ok(login_answer(app, state))
     }
 
     /// Exchange a refresh token
