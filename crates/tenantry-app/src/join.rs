@@ -48,6 +48,9 @@ pub(crate) enum JoinVia<'a> {
     /// Domain auto-join, at `role` (the lowest). The joining user is the audit actor whoever
     /// called (a sign-in, an email verification, the backend creating a verified user).
     DomainAutoJoin { role: RoleName },
+    /// Just-in-time membership on a SAML sign-in, at `role` (the lowest); the signing-in user is
+    /// the audit actor. A user of an isolated org's pool joins that org only.
+    Sso { role: RoleName },
 }
 
 impl JoinVia<'_> {
@@ -58,6 +61,7 @@ impl JoinVia<'_> {
             JoinVia::Added { .. } => "added",
             JoinVia::Invite(_) => "invited",
             JoinVia::DomainAutoJoin { .. } => "auto-joined",
+            JoinVia::Sso { .. } => "sso",
         }
     }
 
@@ -102,7 +106,7 @@ impl App {
             JoinVia::Created { role, is_creator } => (role.as_str().to_owned(), Vec::new(), *is_creator),
             JoinVia::Added { role, additional_roles } => (role.as_str().to_owned(), names(additional_roles), false),
             JoinVia::Invite(invite) => (invite.role.clone(), invite.additional_roles.0.clone(), false),
-            JoinVia::DomainAutoJoin { role } => (role.as_str().to_owned(), Vec::new(), false),
+            JoinVia::DomainAutoJoin { role } | JoinVia::Sso { role } => (role.as_str().to_owned(), Vec::new(), false),
         };
         let member = MemberRow {
             id: Uuid::now_v7(),
@@ -129,7 +133,7 @@ impl App {
         let details = json!({ "role": member.role, "how": via.how() });
         let entry = Audit::member(AuditAction::MemberAdded, org.id, member.user_id, details);
         match via {
-            JoinVia::DomainAutoJoin { .. } => {
+            JoinVia::DomainAutoJoin { .. } | JoinVia::Sso { .. } => {
                 audit(tx, &Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() }, now, entry).await?
             }
             _ => audit(tx, ctx, now, entry).await?,
@@ -153,7 +157,8 @@ impl App {
         via: &JoinVia<'_>,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        if user.pool_id.is_some() {
+        // An isolated org's own users join it (SSO just in time), and nothing else.
+        if user.pool_id.is_some_and(|pool| org.is_none_or(|o| o.id != pool)) {
             return Err(DomainError::conflict(
                 "isolated-user",
                 "This user belongs to an isolated organization and cannot join others.",
@@ -200,6 +205,7 @@ mod tests {
             (JoinVia::Created { role: role("Owner"), is_creator: true }, "created"),
             (JoinVia::Added { role: role("Member"), additional_roles: Vec::new() }, "added"),
             (JoinVia::DomainAutoJoin { role: role("Viewer") }, "auto-joined"),
+            (JoinVia::Sso { role: role("Viewer") }, "sso"),
         ];
         for (via, how) in &cases {
             assert_eq!(via.how(), *how);

@@ -23,6 +23,13 @@ pub enum EventType {
     OrgMemberCountChanged,
     /// For billing: members plus pending invites reached `max_users`.
     OrgSeatLimitReached,
+    /// An org's SAML connection was set up or replaced, in test mode (data: `org_id`,
+    /// `connection_id`, `version`, `status`).
+    OrgSamlSetup,
+    /// An org's SAML connection went live (same data).
+    OrgSamlWentLive,
+    /// An org's SAML connection was removed (same data).
+    OrgSamlRemoved,
     /// A webhook endpoint failed continuously for five days (by default) and was disabled
     /// (data: `endpoint_id`, `version`, `url`, `failing_since`).
     WebhookEndpointDisabled,
@@ -55,6 +62,9 @@ impl EventType {
         EventType::OrgOwnershipTransferred,
         EventType::OrgMemberCountChanged,
         EventType::OrgSeatLimitReached,
+        EventType::OrgSamlSetup,
+        EventType::OrgSamlWentLive,
+        EventType::OrgSamlRemoved,
         EventType::WebhookEndpointDisabled,
         EventType::UserMfaEnabled,
         EventType::UserMfaDisabled,
@@ -80,6 +90,9 @@ impl EventType {
             EventType::OrgOwnershipTransferred => "org.ownership_transferred",
             EventType::OrgMemberCountChanged => "org.member_count_changed",
             EventType::OrgSeatLimitReached => "org.seat_limit_reached",
+            EventType::OrgSamlSetup => "org.saml_setup",
+            EventType::OrgSamlWentLive => "org.saml_went_live",
+            EventType::OrgSamlRemoved => "org.saml_removed",
             EventType::WebhookEndpointDisabled => "webhook_endpoint.disabled",
             EventType::UserMfaEnabled => "user.mfa_enabled",
             EventType::UserMfaDisabled => "user.mfa_disabled",
@@ -131,6 +144,10 @@ pub enum AuditAction {
     OwnershipTransferCancelled,
     OwnershipTransferred,
     RolesUpdated,
+    SamlSetup,
+    SamlWentLive,
+    SamlRemoved,
+    SsoRequiredChanged,
     WebhookEndpointCreated,
     WebhookEndpointUpdated,
     WebhookEndpointDeleted,
@@ -185,6 +202,10 @@ impl AuditAction {
             AuditAction::OwnershipTransferCancelled => "org.ownership_transfer_cancelled",
             AuditAction::OwnershipTransferred => "org.ownership_transferred",
             AuditAction::RolesUpdated => "roles.updated",
+            AuditAction::SamlSetup => "org.saml_setup",
+            AuditAction::SamlWentLive => "org.saml_went_live",
+            AuditAction::SamlRemoved => "org.saml_removed",
+            AuditAction::SsoRequiredChanged => "org.sso_required_changed",
             AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
             AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
             AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",

@@ -130,6 +130,16 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
   });
   after(() => browser?.close());
 
+  /** Waits for `locator`; on a timeout the error says what the page's status line shows. */
+  async function see(page, locator) {
+    try {
+      await locator.waitFor({ state: "visible", timeout: 10000 });
+    } catch (err) {
+      const status = await page.locator("#status").textContent().catch(() => "?");
+      throw new Error(`${err.message.split("\n")[0]}; the page says: ${status}`);
+    }
+  }
+
   /** A browser whose Tenantry session is `who`'s: the session cookie of a sign-in. */
   async function pageSignedInAs(who) {
     const context = await browser.newContext();
@@ -145,7 +155,7 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
 
   test("signed out, the page offers the hosted sign-in page, coming back here", async () => {
     const page = await pageSignedInAs(undefined);
-    await page.locator("#sign-in").waitFor({ state: "visible" });
+    await see(page, page.locator("#sign-in"));
     const href = await page.locator("#sign-in").getAttribute("href");
     assert.equal(href, `${tenantry.url}/sign-in?return_to=${encodeURIComponent(`${app.url}/`)}`);
     await page.context().close();
@@ -153,24 +163,24 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
 
   test("a Member picks the org, adds a project, and is refused the members list", async () => {
     const page = await pageSignedInAs("member");
-    await page.locator("#email").filter({ hasText: people.member.email }).waitFor();
+    await see(page, page.locator("#email").filter({ hasText: people.member.email }));
     await page.locator(`button[data-org-id="${people.orgId}"]`).click();
-    await page.locator("#org-role").filter({ hasText: "Member" }).waitFor();
+    await see(page, page.locator("#org-role").filter({ hasText: "Member" }));
     await page.fill("#new-project input[name=name]", "Mercury");
     await page.click("#new-project button");
-    await page.locator("#projects li", { hasText: "Mercury" }).waitFor();
+    await see(page, page.locator("#projects li", { hasText: "Mercury" }));
     await page.click("#show-members");
-    await page.locator("#status.refused", { hasText: "403 urn:tenantry:problem:role-required" }).waitFor();
+    await see(page, page.locator("#status.refused", { hasText: "403 urn:tenantry:problem:role-required" }));
     await page.context().close();
   });
 
   test("an Admin sees the members", async () => {
     const page = await pageSignedInAs("admin");
-    await page.locator("#email").filter({ hasText: people.admin.email }).waitFor();
+    await see(page, page.locator("#email").filter({ hasText: people.admin.email }));
     await page.locator(`button[data-org-id="${people.orgId}"]`).click();
-    await page.locator("#org-role").filter({ hasText: "Admin" }).waitFor();
+    await see(page, page.locator("#org-role").filter({ hasText: "Admin" }));
     await page.click("#show-members");
-    await page.locator("#members li", { hasText: `${people.viewer.email} (Viewer)` }).waitFor();
+    await see(page, page.locator("#members li", { hasText: `${people.viewer.email} (Viewer)` }));
     await page.context().close();
   });
 });

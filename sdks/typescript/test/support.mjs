@@ -32,8 +32,10 @@ export async function startTenantry(env = {}) {
   const dir = await mkdtemp(join(tmpdir(), "tenantry-sdk-ts-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // Tenantry refuses TENANTRY_* variables it does not know, so TENANTRY_BIN stays out.
+  const { TENANTRY_BIN: _bin, ...inherited } = process.env;
   const serverEnv = {
-    ...process.env,
+    ...inherited,
     TENANTRY_DATABASE_URL: `sqlite://${join(dir, "tenantry.db")}`,
     TENANTRY_LISTEN: `127.0.0.1:${port}`,
     TENANTRY_PUBLIC_URL: url,

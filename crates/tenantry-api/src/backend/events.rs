@@ -58,6 +58,18 @@ pub struct UserStateEventData {
     pub version: i64,
 }
 
+/// `data` of `org.saml_setup`, `org.saml_went_live` and `org.saml_removed`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct SamlConnectionEventData {
+    pub org_id: Uuid,
+    pub connection_id: Uuid,
+    /// The connection's version after the change (1 at setup, one more at each change).
+    pub version: i64,
+    /// `test`, `live`, or `removed`.
+    pub status: String,
+}
+
 /// `data` of `user.deleted`.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
@@ -693,6 +705,57 @@ catalog! {
             org's last event: treat this type as a signal, and compare versions with at-least, not \
             greater-than.",
     },
+    OrgSamlSetup {
+        name: "org.saml_setup",
+        event: OrgSamlSetupEvent,
+        type_enum: OrgSamlSetupEventType,
+        data: SamlConnectionEventData = SamlConnectionEventData {
+            org_id: EXAMPLE_ORG,
+            connection_id: EXAMPLE_CONNECTION,
+            version: 1,
+            status: "test".into(),
+        },
+        operation_id: "org_saml_setup_event",
+        webhook: OrgSamlSetupWebhook,
+        subscribable: true,
+        summary: "An org's SAML connection was set up",
+        description: "Sent when an Owner, an Admin or the backend API sets up (or replaces) an org's SAML \
+            connection. It starts in test mode: only the org's admins can sign in through it until it \
+            goes live.",
+    },
+    OrgSamlWentLive {
+        name: "org.saml_went_live",
+        event: OrgSamlWentLiveEvent,
+        type_enum: OrgSamlWentLiveEventType,
+        data: SamlConnectionEventData = SamlConnectionEventData {
+            org_id: EXAMPLE_ORG,
+            connection_id: EXAMPLE_CONNECTION,
+            version: 2,
+            status: "live".into(),
+        },
+        operation_id: "org_saml_went_live_event",
+        webhook: OrgSamlWentLiveWebhook,
+        subscribable: true,
+        summary: "An org's SAML connection went live",
+        description: "Sent when the connection leaves test mode: from now on every member can sign in \
+            through it, and new users are created just in time.",
+    },
+    OrgSamlRemoved {
+        name: "org.saml_removed",
+        event: OrgSamlRemovedEvent,
+        type_enum: OrgSamlRemovedEventType,
+        data: SamlConnectionEventData = SamlConnectionEventData {
+            org_id: EXAMPLE_ORG,
+            connection_id: EXAMPLE_CONNECTION,
+            version: 3,
+            status: "removed".into(),
+        },
+        operation_id: "org_saml_removed_event",
+        webhook: OrgSamlRemovedWebhook,
+        subscribable: true,
+        summary: "An org's SAML connection was removed",
+        description: "Sent when the connection is removed; the org no longer requires SSO.",
+    },
     WebhookEndpointDisabled {
         name: "webhook_endpoint.disabled",
         event: WebhookEndpointDisabledEvent,
@@ -795,6 +858,7 @@ catalog! {
 const EXAMPLE_USER: Uuid = Uuid::from_u128(0x0193_7c2a_5d10_7b3e_9f21_4a5b_6c7d_8e9f);
 const EXAMPLE_OTHER_USER: Uuid = Uuid::from_u128(0x0193_7c2a_6e21_7c4f_8a32_5b6c_7d8e_9fa0);
 const EXAMPLE_ORG: Uuid = Uuid::from_u128(0x0193_7c2b_0a41_7d5a_9b43_6c7d_8e9f_a0b1);
+const EXAMPLE_CONNECTION: Uuid = Uuid::from_u128(0x0193_7c2b_4e85_719e_9f87_a0b1_c2d3_e4f5);
 const EXAMPLE_MEMBERSHIP: Uuid = Uuid::from_u128(0x0193_7c2b_1b52_7e6b_8c54_7d8e_9fa0_b1c2);
 const EXAMPLE_INVITE: Uuid = Uuid::from_u128(0x0193_7c2b_2c63_7f7c_9d65_8e9f_a0b1_c2d3);
 const EXAMPLE_ENDPOINT: Uuid = Uuid::from_u128(0x0193_7c2b_3d74_708d_8e76_9fa0_b1c2_d3e4);
