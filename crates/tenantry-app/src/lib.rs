@@ -28,6 +28,7 @@ mod record;
 pub mod roles;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod transfers;
 pub mod users;
 pub mod webhooks;

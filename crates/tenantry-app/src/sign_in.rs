@@ -26,6 +26,8 @@ use crate::{Actor, App, AppError, AppResult, Ctx};
 pub enum SignInStep<'a> {
     /// Email and password: the first factor.
     Password { email: &'a str, password: &'a str },
+    /// A SAML response the ACS verified and resolved to a person ([`crate::sso`]).
+    Saml { proof: &'a crate::sso::SamlProof },
     /// A code from the authenticator app, for the pending sign-in a first factor opened.
     Totp { pending: &'a str, code: &'a str },
     /// One of the user's single-use backup codes, for the pending sign-in a first factor opened.
@@ -48,6 +50,10 @@ pub enum SignInState {
 pub enum AuthMethod {
     /// A password (`pwd`).
     Password,
+    /// Single sign-on through an org's SAML connection (`saml`).
+    Saml { connection: tenantry_core::SsoConnectionId },
+    /// The connection's IdP enforces MFA (`mfa`): with [`AuthMethod::Saml`], a second factor.
+    IdpMfa,
     /// A TOTP code from an authenticator app (`otp`).
     Otp,
     /// A single-use backup code (`otp` too: RFC 8176 has no value of its own for it).
@@ -59,6 +65,8 @@ impl AuthMethod {
     pub fn amr(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
+            AuthMethod::Saml { .. } => "saml",
+            AuthMethod::IdpMfa => "mfa",
             AuthMethod::Otp | AuthMethod::BackupCode => "otp",
         }
     }
@@ -67,6 +75,8 @@ impl AuthMethod {
     fn audit_name(self) -> &'static str {
         match self {
             AuthMethod::Password => "password",
+            AuthMethod::Saml { .. } => "saml",
+            AuthMethod::IdpMfa => "idp-mfa",
             AuthMethod::Otp => "totp",
             AuthMethod::BackupCode => "backup-code",
         }
@@ -102,6 +112,7 @@ impl App {
     pub async fn sign_in(&self, ctx: &Ctx, step: SignInStep<'_>, user_agent: Option<&str>) -> AppResult<SignInState> {
         let proven = match step {
             SignInStep::Password { email, password } => self.prove_password(ctx, email, password).await?,
+            SignInStep::Saml { proof } => self.prove_saml(ctx, proof).await?,
             SignInStep::Totp { pending, code } => {
                 self.prove_second_factor(ctx, pending, code, SecondFactor::Totp).await?
             }
@@ -187,6 +198,10 @@ impl App {
         let (cookie_secret, cookie_hash) = new_opaque_token();
         let mut session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
         session.mfa_level = mfa_level(&methods);
+        session.sso_connection_id = methods.iter().find_map(|m| match m {
+            AuthMethod::Saml { connection } => Some(connection.as_uuid()),
+            _ => None,
+        });
         let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
         let method = methods.iter().map(|m| m.audit_name()).collect::<Vec<_>>().join("+");
         let method = if method.is_empty() { "password".to_owned() } else { method };

@@ -112,6 +112,10 @@ id_type!(
     /// One event on its way to one webhook endpoint, with its delivery state.
     WebhookMessageId
 );
+id_type!(
+    /// An org's single sign-on connection (SAML).
+    SsoConnectionId
+);
 
 #[cfg(test)]
 mod tests {

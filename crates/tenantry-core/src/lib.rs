@@ -16,7 +16,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use ids::{
     ApiKeyId, AuditId, EmailTokenId, EventId, InviteId, MailId, OrgId, RefreshTokenId, SessionId, TransferId, UserId,
-    WebhookEndpointId, WebhookMessageId,
+    SsoConnectionId, WebhookEndpointId, WebhookMessageId,
 };
 pub use org::{Domain, MaxUsers, OrgName, RoleConfig, RoleName, Slug};
 pub use user::{Email, NewPassword, PasswordPolicy, PersonName, Username};

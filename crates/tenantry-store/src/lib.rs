@@ -25,6 +25,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod signing_keys;
 pub mod sweep;
 pub mod throttles;
