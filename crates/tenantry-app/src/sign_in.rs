@@ -32,6 +32,9 @@ pub enum SignInStep<'a> {
     Totp { pending: &'a str, code: &'a str },
     /// One of the user's single-use backup codes, for the pending sign-in a first factor opened.
     BackupCode { pending: &'a str, code: &'a str },
+    /// The emailed verification link of a new account: following it proves the address, and the
+    /// hosted page it opens signs the person in (ARCHITECTURE.md, `tenantry-pages`).
+    VerificationLink { token: &'a str },
 }
 
 /// Where a sign-in stands after a step.
@@ -58,6 +61,8 @@ pub enum AuthMethod {
     Otp,
     /// A single-use backup code (`otp` too: RFC 8176 has no value of its own for it).
     BackupCode,
+    /// An emailed single-use link (`email`; RFC 8176 names no value for it).
+    EmailLink,
 }
 
 impl AuthMethod {
@@ -68,6 +73,7 @@ impl AuthMethod {
             AuthMethod::Saml { .. } => "saml",
             AuthMethod::IdpMfa => "mfa",
             AuthMethod::Otp | AuthMethod::BackupCode => "otp",
+            AuthMethod::EmailLink => "email",
         }
     }
 
@@ -79,6 +85,7 @@ impl AuthMethod {
             AuthMethod::IdpMfa => "idp-mfa",
             AuthMethod::Otp => "totp",
             AuthMethod::BackupCode => "backup-code",
+            AuthMethod::EmailLink => "email-link",
         }
     }
 }
@@ -119,6 +126,7 @@ impl App {
             SignInStep::BackupCode { pending, code } => {
                 self.prove_second_factor(ctx, pending, code, SecondFactor::BackupCode).await?
             }
+            SignInStep::VerificationLink { token } => self.prove_verification_link(ctx, token).await?,
         };
         // A first factor alone, for a user with 2FA: a code must follow.
         if proven.methods.len() == 1 {
@@ -182,6 +190,29 @@ impl App {
             throttle_keys: keys.into_iter().map(|(key, _)| key).collect(),
             claims,
             may_auto_join,
+        })
+    }
+
+    /// The verification-link step: the link is spent (the address verified, with its event and
+    /// audit entry, and domain auto-join) and proves the person. A disabled account gets the
+    /// answer of a wrong password.
+    async fn prove_verification_link(&self, ctx: &Ctx, token: &str) -> AppResult<Proven> {
+        let verified = self.verify_email(ctx, token).await?;
+        let roles = self.roles().await?;
+        let mut c = self.db().acquire().await?;
+        let user = users::get_user(c.ex(), verified.id).await?.ok_or_else(bad_credentials)?;
+        if user.disabled {
+            return Err(bad_credentials());
+        }
+        let claims = self.org_claims_in(c.ex(), &roles, user.id, None).await?;
+        drop(c);
+        Ok(Proven {
+            throttle_keys: login_keys(&user.email, ctx.ip).into_iter().map(|(key, _)| key).collect(),
+            user,
+            methods: vec![AuthMethod::EmailLink],
+            rehash: None,
+            claims,
+            may_auto_join: false,
         })
     }
 

@@ -47,6 +47,8 @@ export interface AccessClaims {
   active_org_id?: string;
   /** The user is in more orgs than the token lists; ask the backend API for the rest. */
   orgs_truncated?: boolean;
+  /** How the session was authenticated (RFC 8176): `pwd`, `otp`, … */
+  amr?: string[];
 }
 
 /** The user's standing in `orgId`, or `undefined` when they may not act in it. */
@@ -83,6 +85,7 @@ export function isAccessClaims(p: Record<string, unknown>): p is Record<string, 
   if (p.nbf !== undefined && !isInt(p.nbf)) return false;
   if (p.active_org_id !== undefined && !isString(p.active_org_id)) return false;
   if (p.orgs_truncated !== undefined && typeof p.orgs_truncated !== "boolean") return false;
+  if (p.amr !== undefined && !isStrings(p.amr)) return false;
   if (typeof p.orgs !== "object" || p.orgs === null || Array.isArray(p.orgs)) return false;
   return Object.values(p.orgs as Record<string, unknown>).every((o) => {
     if (typeof o !== "object" || o === null) return false;

@@ -106,6 +106,32 @@ describe("Express middleware against the real server's tokens", () => {
   });
 });
 
+describe("a deployment that requires 2FA of everyone (mfa.require_for_everyone)", () => {
+  let tenantry, app, people;
+  before(async () => {
+    tenantry = await startTenantry({ TENANTRY_MFA__REQUIRE_FOR_EVERYONE: "true" });
+    people = await orgWithEveryRole(tenantry, "mfa");
+    const auth = tenantryExpress({ verifier: createVerifier({ issuer: tenantry.url }) });
+    const server = express();
+    server.get("/orgs/:orgId/projects", auth.requireOrgMember(), (req, res) => res.json({}));
+    server.get("/me", auth.requireUser(), (req, res) => res.json({}));
+    app = await listen(server);
+  });
+  after(async () => {
+    await app?.close();
+    await tenantry?.stop();
+  });
+
+  test("a member without 2FA is signed in, but refused in the org with 403 mfa-required", async () => {
+    const token = people.owner.tokens.access_token;
+    assert.equal(JSON.parse(Buffer.from(token.split(".")[1], "base64url")).orgs[people.orgId].mfa_required, true);
+    assert.equal((await get(`${app.url}/me`, token)).status, 200);
+    const refused = await get(`${app.url}/orgs/${people.orgId}/projects`, token);
+    assertRefused(refused, 403, "mfa-required");
+    assert.match(refused.body.detail, /two-factor/);
+  });
+});
+
 describe("authorize() in a plain node:http server", () => {
   let jwks, key, app;
   before(async () => {
