@@ -56,6 +56,8 @@ pub struct Session {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub mfa_level: i32,
+    /// The org the session acts in (the org switcher), if one is selected.
+    pub active_org_id: Option<tenantry_core::OrgId>,
 }
 
 impl Session {
@@ -78,6 +80,7 @@ impl From<SessionRow> for Session {
             ip: s.ip,
             user_agent: s.user_agent,
             mfa_level: s.mfa_level,
+            active_org_id: s.active_org_id.map(tenantry_core::OrgId::from_uuid),
         }
     }
 }

@@ -47,7 +47,10 @@ impl Mailer {
     pub fn new(config: MailConfig) -> Result<Mailer, MailError> {
         let from: Mailbox =
             config.from.parse().map_err(|e| MailError::Config(format!("from {:?}: {e}", config.from)))?;
-        let templates = templates::environment()?;
+        let templates = templates::environment(tenantry_templates::Words {
+            product_name: config.product_name.clone(),
+            org_word: config.org_word.clone(),
+        })?;
         let transport = match &config.smtp_url {
             Some(url) => {
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -112,7 +115,7 @@ impl Mailer {
         let context = minijinja::Value::from(minijinja::value::Serde(&context));
 
         let part =
-            |suffix: &str| self.templates.get_template(&format!("{}.{suffix}", template.name()))?.render(&context);
+            |suffix: &str| self.templates.get_template(&template.file(suffix))?.render(&context);
         let subject = one_line(&part("subject.txt")?);
         let text = part("txt")?;
         let html = part("html")?;

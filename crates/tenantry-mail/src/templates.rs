@@ -1,9 +1,9 @@
-//! The email templates: files under `hosted-pages/emails/`, embedded at build time so the binary
-//! runs from any folder. Each template is three files: `NAME.subject.txt`, `NAME.txt` and
-//! `NAME.html`; `.html` files are HTML-escaped automatically, and an undefined variable is an
+//! The email templates: files under `hosted-pages/emails/`, loaded (with the shared layout and
+//! strings) by `tenantry-templates`. Each template is three files: `NAME.subject.txt`, `NAME.txt`
+//! and `NAME.html`; `.html` files are HTML-escaped automatically, and an undefined variable is an
 //! error rather than an empty string.
 
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value as TemplateValue};
+use minijinja::Environment;
 use serde_json::{Map, Value};
 
 use crate::MailError;
@@ -67,6 +67,11 @@ impl MailTemplate {
         }
     }
 
+    /// One part's template: `emails/NAME.html`, `emails/NAME.txt` or `emails/NAME.subject.txt`.
+    pub(crate) fn file(self, part: &str) -> String {
+        format!("emails/{}.{part}", self.name())
+    }
+
     pub fn from_name(name: &str) -> Option<MailTemplate> {
         MailTemplate::ALL.into_iter().find(|t| t.name() == name)
     }
@@ -96,84 +101,18 @@ impl MailTemplate {
     }
 }
 
-/// Declares the embedded files: shared partials by full name, templates by stem (three files each).
-macro_rules! email_files {
-    (partials: [$($partial:literal),*], templates: [$($stem:literal),*]) => {
-        &[
-            $(($partial, include_str!(concat!("../../../hosted-pages/emails/", $partial))),)*
-            $(
-                (concat!($stem, ".subject.txt"), include_str!(concat!("../../../hosted-pages/emails/", $stem, ".subject.txt"))),
-                (concat!($stem, ".txt"), include_str!(concat!("../../../hosted-pages/emails/", $stem, ".txt"))),
-                (concat!($stem, ".html"), include_str!(concat!("../../../hosted-pages/emails/", $stem, ".html"))),
-            )*
-        ]
-    };
-}
-
-/// Every file under `hosted-pages/emails/`, by name.
-pub(crate) const FILES: &[(&str, &str)] = email_files!(
-    partials: ["_layout.html", "_button.html"],
-    templates: [
-        "verify_email",
-        "reset_password",
-        "password_changed",
-        "email_change_verify",
-        "email_changed_notice",
-        "org_invite",
-        "ownership_transfer",
-        "mfa_changed",
-        "mfa_required",
-        "mfa_reminder"
-    ]
-);
-
-/// The loaded templates. Built once at start-up; a syntax error in a file fails there.
-pub(crate) fn environment() -> Result<Environment<'static>, MailError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_formatter(format_value);
-    // The default callback escapes by extension: `.html` is HTML-escaped, `.txt` is left alone.
-    for (name, source) in FILES {
-        env.add_template(name, source)?;
-    }
+/// The loaded templates: every template under `hosted-pages/` through the loader the hosted pages
+/// use too (`tenantry-templates`), checked to hold each email's three parts. Built once at
+/// start-up; a syntax error in a file fails there.
+pub(crate) fn environment(words: tenantry_templates::Words) -> Result<Environment<'static>, MailError> {
+    let strings = tenantry_templates::Strings::load("en").map_err(MailError::Config)?;
+    let env = tenantry_templates::environment(strings, words)?;
     for template in MailTemplate::ALL {
         for part in ["subject.txt", "txt", "html"] {
-            env.get_template(&format!("{}.{part}", template.name()))?;
+            env.get_template(&template.file(part))?;
         }
     }
     Ok(env)
-}
-
-/// Prints a value: HTML-escaped in `.html` templates (which the default auto-escape callback picks
-/// by extension), as is elsewhere.
-///
-/// minijinja's own HTML escaping also turns `/` into `&#x2f;`, which browsers undo but which makes
-/// every link in a mail an entity soup that spam filters and people reading the source distrust.
-/// Escaping `& < > " '` is enough inside text and quoted attributes.
-fn format_value(out: &mut Output, state: &mut State, value: &TemplateValue) -> Result<(), Error> {
-    // A custom formatter replaces minijinja's strict-undefined check, so it is repeated here.
-    if value.is_undefined() {
-        return Err(Error::new(ErrorKind::UndefinedError, "a variable the template prints is not set"));
-    }
-    if state.auto_escape() != &AutoEscape::Html || value.is_safe() {
-        return minijinja::escape_formatter(out, state, value);
-    }
-    let text = value.to_string();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-        let entity = match rest.as_bytes()[i] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            _ => "&#39;",
-        };
-        out.write_str(&rest[..i])?;
-        out.write_str(entity)?;
-        rest = &rest[i + 1..];
-    }
-    out.write_str(rest)?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -186,41 +125,6 @@ mod tests {
             assert_eq!(MailTemplate::from_name(t.name()), Some(t));
         }
         assert_eq!(MailTemplate::from_name("nope"), None);
-    }
-
-    #[test]
-    fn every_file_in_the_folder_is_embedded() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../hosted-pages/emails");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .expect("hosted-pages/emails")
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        on_disk.sort();
-        let mut embedded: Vec<String> = FILES.iter().map(|(name, _)| (*name).to_owned()).collect();
-        embedded.sort();
-        assert_eq!(embedded, on_disk, "add new files under hosted-pages/emails/ to FILES");
-    }
-
-    #[test]
-    fn printing_an_unset_variable_is_an_error() {
-        let env = environment().unwrap();
-        let err = env.render_str("Hello {{ nope }}", minijinja::context! {}).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::UndefinedError, "{err}");
-        assert_eq!(env.render_str("{% if nope is defined %}x{% endif %}ok", minijinja::context! {}).unwrap(), "ok");
-    }
-
-    #[test]
-    fn html_escaping_leaves_slashes_alone() {
-        let mut env = environment().unwrap();
-        env.add_template("t.html", "<a href=\"{{ v }}\">{{ v }}</a>{{ s|safe }}").unwrap();
-        env.add_template("t.txt", "{{ v }}").unwrap();
-        let v = "https://x.test/a?b=1&c='<\">'";
-        let ctx = minijinja::context! { v => v, s => "<br>" };
-        assert_eq!(
-            env.get_template("t.html").unwrap().render(&ctx).unwrap(),
-            "<a href=\"https://x.test/a?b=1&amp;c=&#39;&lt;&quot;&gt;&#39;\">https://x.test/a?b=1&amp;c=&#39;&lt;&quot;&gt;&#39;</a><br>"
-        );
-        assert_eq!(env.get_template("t.txt").unwrap().render(&ctx).unwrap(), v);
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub housekeeping: HousekeepingConfig,
     pub mfa: MfaConfig,
+    pub pages: PagesConfig,
 }
 
 /// The HTTP edge (README, "Security"): how long a client may take to send a request, how many
@@ -232,6 +233,39 @@ impl Default for OrgsConfig {
     }
 }
 
+/// The hosted pages' branding (README, "Hosted pages"). The product name and the org word are
+/// `mail.product_name` and `mail.org_word`, shared with the emails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesConfig {
+    /// Serve the hosted pages (sign-in, sign-up, orgs, account) at `/`.
+    pub enabled: bool,
+    /// A logo shown on every page: an https URL or a path on this origin.
+    pub logo_url: Option<String>,
+    /// The primary colour of buttons and links, `#rgb` or `#rrggbb`.
+    pub primary_color: String,
+    /// Shown in the pages' footer as the address to ask for help.
+    pub support_email: Option<String>,
+    /// The strings file, `hosted-pages/strings/<language>.json`.
+    pub language: String,
+    /// Where a person lands after signing in when no `return_to` says otherwise: a path on this
+    /// origin or a URL on an allowed origin (`http.allowed_origins`).
+    pub home_url: String,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        PagesConfig {
+            enabled: true,
+            logo_url: None,
+            primary_color: "#4f46e5".into(),
+            support_email: None,
+            language: "en".into(),
+            home_url: "/orgs".into(),
+        }
+    }
+}
+
 /// Two-factor authentication (docs/design.md §3, §4.14).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -315,6 +349,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             housekeeping: HousekeepingConfig::default(),
             mfa: MfaConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -425,6 +460,19 @@ impl Config {
         }
         if !(1..=3600).contains(&h.api_key_reload_secs) {
             bail!("housekeeping.api_key_reload_secs must be between 1 and 3600");
+        }
+        if !tenantry_pages::Branding::check_color(&self.pages.primary_color) {
+            bail!("pages.primary_color must be #rgb or #rrggbb");
+        }
+        if let Some(logo) = &self.pages.logo_url {
+            let local = logo.starts_with('/') && !logo.starts_with("//");
+            if !(local || logo.starts_with("https://")) || logo.chars().any(|c| c.is_control() || c == '"') {
+                bail!("pages.logo_url must be an https:// URL or a path on this origin");
+            }
+        }
+        let origins = tenantry_api::security::TrustedOrigins::new(&self.public_url, &self.http.allowed_origins);
+        if self.pages.home_url == "/" || tenantry_pages::safe_return_to(&self.pages.home_url, &origins).is_none() {
+            bail!("pages.home_url must be a path on this origin other than / or a URL on an allowed origin");
         }
         if let Some(roles) = &self.orgs.roles {
             roles.build().map_err(|e| anyhow::anyhow!("orgs.roles: {}", e.detail))?;

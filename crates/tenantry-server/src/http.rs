@@ -32,6 +32,8 @@ pub struct Shell {
     origins: TrustedOrigins,
     /// `Strict-Transport-Security` on every answer: the deployment is served over https.
     hsts: bool,
+    /// The hosted pages, unless `pages.enabled` is off.
+    pages: Option<tenantry_pages::Pages>,
 }
 
 /// One year: browsers then reach the deployment only over https, even from a typed `http://` link.
@@ -42,10 +44,24 @@ impl Shell {
         Ok(Shell {
             body_limit: config.body_limit_bytes,
             body_timeout: Duration::from_millis(config.http.body_read_timeout_ms),
-            proxies: TrustedProxies::parse(&config.http.trusted_proxies)?,
+            proxies: TrustedProxies::parse(&config.http.trusted_proxies).map_err(|e| format!("http.trusted_proxies: {e}"))?,
             origins: TrustedOrigins::new(&config.public_url, &config.http.allowed_origins),
             hsts: config.is_https(),
+            pages: config.pages.enabled.then(|| tenantry_pages::Pages::new(branding(config))).transpose()?,
         })
+    }
+}
+
+/// The hosted pages' branding from the configuration.
+fn branding(config: &Config) -> tenantry_pages::Branding {
+    tenantry_pages::Branding {
+        product_name: config.mail.product_name.clone(),
+        org_word: config.mail.org_word.clone(),
+        logo_url: config.pages.logo_url.clone(),
+        primary_color: config.pages.primary_color.clone(),
+        support_email: config.pages.support_email.clone(),
+        language: config.pages.language.clone(),
+        home_url: config.pages.home_url.clone(),
     }
 }
 
@@ -54,7 +70,11 @@ pub fn routes(app: App, metrics: Arc<HttpMetrics>, shell: Shell) -> impl Endpoin
     let api = tenantry_api::openapi_service();
     let docs = api.swagger_ui();
     let spec = tenantry_api::openapi_json();
-    let inner = Route::new()
+    let mut inner = Route::new();
+    if let Some(pages) = &shell.pages {
+        inner = inner.nest("/", tenantry_pages::routes(pages.clone()));
+    }
+    let inner = inner
         .nest_no_strip("/api", api)
         .at(
             "/openapi.json",
@@ -98,7 +118,8 @@ fn plain_route(path: &str) -> &'static str {
         "/.well-known/jwks.json" => "jwks",
         "/.well-known/openid-configuration" => "discovery",
         p if p.starts_with("/docs") => "docs",
-        _ => "other",
+        p if p.starts_with("/api/") => "other",
+        _ => "pages",
     }
 }
 
@@ -246,7 +267,7 @@ async fn serve_request<E: Endpoint>(
     };
     // Use cases commit their webhook events before answering: a request that may have changed
     // state wakes the webhook worker, which then finds them at once (other nodes poll).
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) && path.starts_with("/api/") {
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         app.wake_webhooks();
     }
     let route = operation.unwrap_or_else(|| plain_route(&path));

@@ -288,7 +288,7 @@ pub async fn serve(app: App, config: &Config, listeners: Listeners, shutdown: Ca
     let reload = Duration::from_secs(config.housekeeping.api_key_reload_secs);
     workers.push(tokio::spawn(app.clone().maintain_api_key_cache(shutdown.clone().cancelled_owned(), reload)));
     let metrics = Arc::new(metrics::HttpMetrics::default());
-    let shell = http::Shell::new(config).map_err(|e| anyhow::anyhow!("http.trusted_proxies: {e}"))?;
+    let shell = http::Shell::new(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let limits = edge::Limits::of(config);
     if let Some(management) = listeners.management {
         let endpoint = http::management_routes(app.clone(), metrics.clone(), webhook_metrics.clone());
