@@ -51,14 +51,15 @@
 //! except [`Verifier::refresh`].
 
 mod claims;
+pub mod client;
 pub mod jose;
 mod jwks;
 mod verifier;
 mod webhook;
 
 pub use claims::{AccessClaims, OrgClaim};
-pub use jwks::{Clock, JwksCache, DEFAULT_MAX_AGE_SECS, DEFAULT_MIN_REFETCH_SECS};
 pub use jose::{VerifyError, ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_TOKEN_LEN};
+pub use jwks::{Clock, JwksCache, DEFAULT_MAX_AGE_SECS, DEFAULT_MIN_REFETCH_SECS};
 pub use verifier::{unix_now, JwksError, Verifier, MAX_JWKS_LEN};
 pub use webhook::{
     verify_webhook, WebhookError, WebhookHeaders, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
