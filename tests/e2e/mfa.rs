@@ -265,6 +265,9 @@ async fn an_org_requirement_with_a_grace_deadline(engine: Engine) {
     assert_eq!(notifier.run_once().await.unwrap(), Some(NoticeReport::default()), "reminded once");
 
     // During the grace period the member acts; the token is unmarked.
+    let login = anon(&t, "/api/v1/login", json!({ "email": "member@example.com", "password": PASSWORD }), 200).await;
+    let member = login["tokens"]["access_token"].as_str().unwrap().to_owned();
+    assert!(jwt_payload(&member)["orgs"][&org_id].get("mfa_required").is_none());
     call(&t, Method::GET, &format!("/api/v1/orgs/{org_id}"), Some(&member), None, 200).await;
     // After the deadline: 403 mfa-required from both APIs' org operations, a marked token.
     t.clock.advance(TimeDelta::days(1));
