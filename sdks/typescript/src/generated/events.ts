@@ -21,7 +21,13 @@ export const EVENT_TYPES = [
   "org.ownership_transferred",
   "org.member_count_changed",
   "org.seat_limit_reached",
+  "org.saml_setup",
+  "org.saml_went_live",
+  "org.saml_removed",
   "webhook_endpoint.disabled",
+  "user.mfa_enabled",
+  "user.mfa_disabled",
+  "org.mfa_requirement_changed",
   "webhook.test",
 ] as const;
 
@@ -61,8 +67,20 @@ export interface EventsByType {
   "org.member_count_changed": components["schemas"]["OrgMemberCountChangedEvent"];
   /** For billing: an org's seats are all taken */
   "org.seat_limit_reached": components["schemas"]["OrgSeatLimitReachedEvent"];
+  /** An org's SAML connection was set up */
+  "org.saml_setup": components["schemas"]["OrgSamlSetupEvent"];
+  /** An org's SAML connection went live */
+  "org.saml_went_live": components["schemas"]["OrgSamlWentLiveEvent"];
+  /** An org's SAML connection was removed */
+  "org.saml_removed": components["schemas"]["OrgSamlRemovedEvent"];
   /** A webhook endpoint was disabled after failing, or for answering 410 Gone */
   "webhook_endpoint.disabled": components["schemas"]["WebhookEndpointDisabledEvent"];
+  /** A user turned on two-factor authentication */
+  "user.mfa_enabled": components["schemas"]["UserMfaEnabledEvent"];
+  /** A user's two-factor authentication was turned off */
+  "user.mfa_disabled": components["schemas"]["UserMfaDisabledEvent"];
+  /** An org's 2FA requirement changed */
+  "org.mfa_requirement_changed": components["schemas"]["OrgMfaRequirementChangedEvent"];
   /** A test event */
   "webhook.test": components["schemas"]["WebhookTestEvent"];
 }

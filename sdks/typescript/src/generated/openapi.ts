@@ -1328,6 +1328,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/login/second-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in: the second factor
+         * @description After `POST /api/v1/login` answered `202` with a `pending_token`: a code from the
+         *     authenticator app (`code`) or a backup code (`backup_code`). A code works once; the pending
+         *     sign-in lasts 5 minutes and takes 5 codes, then `410 sign-in-expired`. Wrong codes count
+         *     against the account's throttle (429 with `Retry-After`).
+         */
+        post: operations["login_second_factor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My two-factor authentication
+         * @description Whether it is on, the backup codes left, and which of my orgs require it.
+         */
+        get: operations["get_my_mfa"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/mfa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start setting up an authenticator
+         * @description A fresh secret (replacing an unconfirmed one), as an `otpauth://` URI, a QR code and the
+         *     key for typing. 2FA is on only once `POST /api/v1/me/mfa/confirm` takes a code.
+         */
+        post: operations["enroll_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/mfa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the authenticator
+         * @description Turns 2FA on and returns the 10 backup codes, the only time they are shown.
+         */
+        post: operations["confirm_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/mfa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor authentication off
+         * @description Needs the password. Orgs that require 2FA refuse the user afterwards (see `GET`).
+         */
+        post: operations["disable_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/mfa/backup-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New backup codes
+         * @description Needs the password. The old codes stop working; the new ones are shown this once.
+         */
+        post: operations["regenerate_backup_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/mfa-requirement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Require two-factor authentication
+         * @description Now, by a deadline, or no more (`org.require_2fa`, the Owner's). The caller must have 2FA.
+         *     Members without it are emailed, reminded a day before the deadline, and refused
+         *     (`403 mfa-required`) after it.
+         */
+        put: operations["set_my_org_mfa_requirement"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backend/v1/orgs/{org_id}/mfa-requirement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Require two-factor authentication in an org
+         * @description Now, by a deadline, or no more. Members without 2FA are emailed, reminded a day before the
+         *     deadline, refused (`403 mfa-required`) after it, and their tokens mark the org
+         *     `mfa_required` with no role or permissions.
+         */
+        put: operations["set_org_mfa_requirement"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/backend/v1/users/{user_id}/mfa/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a user's two-factor authentication
+         * @description For a user who lost their authenticator and backup codes: 2FA is off, the user is emailed,
+         *     and the audit trail records it. `409 mfa-not-enabled` when it was off.
+         */
+        post: operations["reset_user_mfa"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1402,6 +1591,14 @@ export interface components {
             /** @description Newest first. */
             entries: components["schemas"]["AuditEntryOut"][];
             next_cursor?: string;
+        };
+        /**
+         * BackupCodesOut
+         * @description Backup codes, shown this once.
+         */
+        BackupCodesOut: {
+            /** @description Ten single-use codes. Keep them somewhere safe: each signs in once instead of a code. */
+            backup_codes: string[];
         };
         /** ChangeEmailIn */
         ChangeEmailIn: {
@@ -1700,6 +1897,83 @@ export interface components {
              * @description The membership's version after the change.
              */
             version: number;
+        };
+        /**
+         * MfaCodeIn
+         * @description A code, to confirm enrollment.
+         */
+        MfaCodeIn: {
+            /** @description A 6-digit code from the authenticator app. */
+            code: string;
+        };
+        /**
+         * MfaEnrollmentOut
+         * @description What an authenticator app needs. The secret is shown only while enrolling.
+         */
+        MfaEnrollmentOut: {
+            /** @description `otpauth://totp/…`: open it on the phone, or scan `qr_svg`. */
+            otpauth_uri: string;
+            /** @description The URI as a QR code, an SVG document. */
+            qr_svg: string;
+            /** @description The secret in base32, in groups of four, for typing into the app by hand. */
+            secret: string;
+            /** @description The parameters: SHA-1, 6 digits, 30-second steps. */
+            algorithm: string;
+            /** Format: uint32 */
+            digits: number;
+            /** Format: uint32 */
+            period: number;
+        };
+        /**
+         * MfaRequirementIn
+         * @description An org's 2FA requirement, to set.
+         */
+        MfaRequirementIn: {
+            /** @description Whether members must have 2FA. */
+            required: boolean;
+            /**
+             * Format: date-time
+             * @description When `required`: the deadline, after which members without 2FA may not act in the org
+             *     (in the future, within a year). Absent: at once.
+             */
+            grace_until?: string;
+        };
+        /**
+         * MfaRequirementOut
+         * @description An org's 2FA requirement.
+         */
+        MfaRequirementOut: {
+            /** Format: uuid */
+            org_id: string;
+            required: boolean;
+            /**
+             * Format: date-time
+             * @description When the requirement was set.
+             */
+            required_at?: string;
+            /**
+             * Format: date-time
+             * @description The deadline; absent when enforced from `required_at`.
+             */
+            grace_until?: string;
+            /**
+             * Format: int64
+             * @description The org's version after the change.
+             */
+            version: number;
+        };
+        /**
+         * MfaStatusOut
+         * @description The signed-in user's 2FA.
+         */
+        MfaStatusOut: {
+            enabled: boolean;
+            /** @description An enrollment was started and not confirmed yet. */
+            enrollment_pending: boolean;
+            /** Format: uint32 */
+            backup_codes_left: number;
+            /** @description The user's orgs that require 2FA: turning it off locks them out of these. */
+            orgs_requiring_mfa: components["schemas"]["RequiringOrgOut"][];
         };
         /**
          * MyOrgIn
@@ -2024,6 +2298,63 @@ export interface components {
          */
         OrgMemberCountChangedEventType: "org.member_count_changed";
         /**
+         * OrgMfaRequirementChangedEvent
+         * @description An org's 2FA requirement changed
+         *
+         *     Sent when an Owner or the backend API requires two-factor authentication in an org (at once, or with a `grace_until` deadline), moves the deadline, or lifts it (`required: false`). After the deadline, members without 2FA are refused in the org and their tokens mark it `mfa_required`. `version` is the org's.
+         * @example {
+         *       "data": {
+         *         "grace_until": "2026-12-15T09:30:00+00:00",
+         *         "org_id": "01937c2b-0a41-7d5a-9b43-6c7d8e9fa0b1",
+         *         "required": true,
+         *         "required_at": "2026-12-01T09:30:00+00:00",
+         *         "version": 4
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "org.mfa_requirement_changed"
+         *     }
+         */
+        OrgMfaRequirementChangedEvent: {
+            type: components["schemas"]["OrgMfaRequirementChangedEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["OrgMfaRequirementEventData"];
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        OrgMfaRequirementChangedEventType: "org.mfa_requirement_changed";
+        /**
+         * OrgMfaRequirementEventData
+         * @description `data` of `org.mfa_requirement_changed`.
+         */
+        OrgMfaRequirementEventData: {
+            /** Format: uuid */
+            org_id: string;
+            /**
+             * Format: int64
+             * @description The org's version after the change.
+             */
+            version: number;
+            /** @description Whether members must have 2FA. */
+            required: boolean;
+            /**
+             * Format: date-time
+             * @description When the requirement was set; null when lifted.
+             */
+            required_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The deadline after which members without 2FA are refused; null when enforced at once or
+             *     lifted.
+             */
+            grace_until?: string | null;
+        };
+        /**
          * OrgOut
          * @description An organization.
          */
@@ -2179,6 +2510,96 @@ export interface components {
             domain_restrict?: boolean;
         };
         /**
+         * OrgSamlRemovedEvent
+         * @description An org's SAML connection was removed
+         *
+         *     Sent when the connection is removed; the org no longer requires SSO.
+         * @example {
+         *       "data": {
+         *         "connection_id": "01937c2b-4e85-719e-9f87-a0b1c2d3e4f5",
+         *         "org_id": "01937c2b-0a41-7d5a-9b43-6c7d8e9fa0b1",
+         *         "status": "removed",
+         *         "version": 3
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "org.saml_removed"
+         *     }
+         */
+        OrgSamlRemovedEvent: {
+            type: components["schemas"]["OrgSamlRemovedEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["SamlConnectionEventData"];
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        OrgSamlRemovedEventType: "org.saml_removed";
+        /**
+         * OrgSamlSetupEvent
+         * @description An org's SAML connection was set up
+         *
+         *     Sent when an Owner, an Admin or the backend API sets up (or replaces) an org's SAML connection. It starts in test mode: only the org's admins can sign in through it until it goes live.
+         * @example {
+         *       "data": {
+         *         "connection_id": "01937c2b-4e85-719e-9f87-a0b1c2d3e4f5",
+         *         "org_id": "01937c2b-0a41-7d5a-9b43-6c7d8e9fa0b1",
+         *         "status": "test",
+         *         "version": 1
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "org.saml_setup"
+         *     }
+         */
+        OrgSamlSetupEvent: {
+            type: components["schemas"]["OrgSamlSetupEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["SamlConnectionEventData"];
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        OrgSamlSetupEventType: "org.saml_setup";
+        /**
+         * OrgSamlWentLiveEvent
+         * @description An org's SAML connection went live
+         *
+         *     Sent when the connection leaves test mode: from now on every member can sign in through it, and new users are created just in time.
+         * @example {
+         *       "data": {
+         *         "connection_id": "01937c2b-4e85-719e-9f87-a0b1c2d3e4f5",
+         *         "org_id": "01937c2b-0a41-7d5a-9b43-6c7d8e9fa0b1",
+         *         "status": "live",
+         *         "version": 2
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "org.saml_went_live"
+         *     }
+         */
+        OrgSamlWentLiveEvent: {
+            type: components["schemas"]["OrgSamlWentLiveEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["SamlConnectionEventData"];
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        OrgSamlWentLiveEventType: "org.saml_went_live";
+        /**
          * OrgSeatLimitReachedEvent
          * @description For billing: an org's seats are all taken
          *
@@ -2251,6 +2672,13 @@ export interface components {
          */
         OrgUpdatedEventType: "org.updated";
         /**
+         * PasswordCheckIn
+         * @description The password, checked again before a sensitive change.
+         */
+        PasswordCheckIn: {
+            password: string;
+        };
+        /**
          * PasswordIn
          * @description A new password for a user.
          */
@@ -2282,6 +2710,21 @@ export interface components {
         /** RefreshIn */
         RefreshIn: {
             refresh_token: string;
+        };
+        /**
+         * RequiringOrgOut
+         * @description One of the user's orgs that requires 2FA.
+         */
+        RequiringOrgOut: {
+            /** Format: uuid */
+            org_id: string;
+            name: string;
+            slug: string;
+            /**
+             * Format: date-time
+             * @description From when members without 2FA may not act in the org.
+             */
+            enforced_from: string;
         };
         /** ResetIn */
         ResetIn: {
@@ -2345,6 +2788,23 @@ export interface components {
             next_cursor?: string;
         };
         /**
+         * SamlConnectionEventData
+         * @description `data` of `org.saml_setup`, `org.saml_went_live` and `org.saml_removed`.
+         */
+        SamlConnectionEventData: {
+            /** Format: uuid */
+            org_id: string;
+            /** Format: uuid */
+            connection_id: string;
+            /**
+             * Format: int64
+             * @description The connection's version after the change (1 at setup, one more at each change).
+             */
+            version: number;
+            /** @description `test`, `live`, or `removed`. */
+            status: string;
+        };
+        /**
          * SeatEventData
          * @description `data` of the billing events `org.member_count_changed` and `org.seat_limit_reached`.
          */
@@ -2376,6 +2836,30 @@ export interface components {
              * @description The seat limit; always present, null when unlimited.
              */
             max_users?: number | null;
+        };
+        /**
+         * SecondFactorIn
+         * @description The code step of a sign-in.
+         */
+        SecondFactorIn: {
+            /** @description The `pending_token` the password step answered with. */
+            pending_token: string;
+            /** @description A 6-digit code from the authenticator app. Give this or `backup_code`. */
+            code?: string;
+            /** @description One of the backup codes (`abcd-efgh-ijkl-mnop`; case, spaces and dashes do not matter). */
+            backup_code?: string;
+        };
+        /**
+         * SecondFactorRequiredOut
+         * @description A sign-in waiting for its second factor.
+         */
+        SecondFactorRequiredOut: {
+            /** @description Good only for `POST /api/v1/login/second-factor`, for `expires_in` seconds and 5 codes. */
+            pending_token: string;
+            /** Format: int64 */
+            expires_in: number;
+            /** @description What may follow: `totp` (a code from the authenticator app) or `backup_code`. */
+            methods: string[];
         };
         /** SessionList */
         SessionList: {
@@ -2693,6 +3177,94 @@ export interface components {
             };
         };
         /**
+         * UserMfaDisabledEvent
+         * @description A user's two-factor authentication was turned off
+         *
+         *     Sent when a user turns 2FA off (with their password; `reason` is `user`) or the backend API resets it (`reason` is `reset`). Orgs that require 2FA refuse the user from now on.
+         * @example {
+         *       "data": {
+         *         "reason": "user",
+         *         "user_id": "01937c2a-5d10-7b3e-9f21-4a5b6c7d8e9f",
+         *         "version": 3
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "user.mfa_disabled"
+         *     }
+         */
+        UserMfaDisabledEvent: {
+            type: components["schemas"]["UserMfaDisabledEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["UserMfaDisabledEventData"];
+        };
+        /**
+         * UserMfaDisabledEventData
+         * @description `data` of `user.mfa_disabled`.
+         */
+        UserMfaDisabledEventData: {
+            /** Format: uuid */
+            user_id: string;
+            /**
+             * Format: int64
+             * @description The user's version when it happened (2FA does not change the user object).
+             */
+            version: number;
+            /** @description `user` (they turned it off, with their password) or `reset` (the backend API reset it). */
+            reason: string;
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        UserMfaDisabledEventType: "user.mfa_disabled";
+        /**
+         * UserMfaEnabledEvent
+         * @description A user turned on two-factor authentication
+         *
+         *     Sent when a user confirms an authenticator app with a code: from now on their sign-ins need a code or a backup code, and their tokens carry `amr: ["pwd", "otp"]`. `version` is the user's at that moment (2FA does not change the user object), so compare it with at-least.
+         * @example {
+         *       "data": {
+         *         "method": "totp",
+         *         "user_id": "01937c2a-5d10-7b3e-9f21-4a5b6c7d8e9f",
+         *         "version": 3
+         *       },
+         *       "timestamp": "2026-12-01T09:30:00+00:00",
+         *       "type": "user.mfa_enabled"
+         *     }
+         */
+        UserMfaEnabledEvent: {
+            type: components["schemas"]["UserMfaEnabledEventType"];
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339, UTC); the same on every attempt.
+             */
+            timestamp: string;
+            data: components["schemas"]["UserMfaEnabledEventData"];
+        };
+        /**
+         * UserMfaEnabledEventData
+         * @description `data` of `user.mfa_enabled`.
+         */
+        UserMfaEnabledEventData: {
+            /** Format: uuid */
+            user_id: string;
+            /**
+             * Format: int64
+             * @description The user's version when it happened (2FA does not change the user object).
+             */
+            version: number;
+            /** @description The factor: `totp`. */
+            method: string;
+        };
+        /**
+         * @description The body's `type`: the one value of this event type.
+         * @enum {string}
+         */
+        UserMfaEnabledEventType: "user.mfa_enabled";
+        /**
          * UserOut
          * @description A user account.
          */
@@ -3003,7 +3575,7 @@ export interface components {
             secret: string;
         };
         /** @description A webhook body, of any event type. */
-        WebhookEvent: components["schemas"]["UserCreatedEvent"] | components["schemas"]["UserUpdatedEvent"] | components["schemas"]["UserDeletedEvent"] | components["schemas"]["UserDisabledEvent"] | components["schemas"]["UserEnabledEvent"] | components["schemas"]["UserAddedToOrgEvent"] | components["schemas"]["UserRemovedFromOrgEvent"] | components["schemas"]["UserRoleChangedWithinOrgEvent"] | components["schemas"]["OrgCreatedEvent"] | components["schemas"]["OrgUpdatedEvent"] | components["schemas"]["OrgDeletedEvent"] | components["schemas"]["OrgInvitationCreatedEvent"] | components["schemas"]["OrgInvitationAcceptedEvent"] | components["schemas"]["OrgInvitationRevokedEvent"] | components["schemas"]["OrgOwnershipTransferredEvent"] | components["schemas"]["OrgMemberCountChangedEvent"] | components["schemas"]["OrgSeatLimitReachedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
+        WebhookEvent: components["schemas"]["UserCreatedEvent"] | components["schemas"]["UserUpdatedEvent"] | components["schemas"]["UserDeletedEvent"] | components["schemas"]["UserDisabledEvent"] | components["schemas"]["UserEnabledEvent"] | components["schemas"]["UserAddedToOrgEvent"] | components["schemas"]["UserRemovedFromOrgEvent"] | components["schemas"]["UserRoleChangedWithinOrgEvent"] | components["schemas"]["OrgCreatedEvent"] | components["schemas"]["OrgUpdatedEvent"] | components["schemas"]["OrgDeletedEvent"] | components["schemas"]["OrgInvitationCreatedEvent"] | components["schemas"]["OrgInvitationAcceptedEvent"] | components["schemas"]["OrgInvitationRevokedEvent"] | components["schemas"]["OrgOwnershipTransferredEvent"] | components["schemas"]["OrgMemberCountChangedEvent"] | components["schemas"]["OrgSeatLimitReachedEvent"] | components["schemas"]["OrgSamlSetupEvent"] | components["schemas"]["OrgSamlWentLiveEvent"] | components["schemas"]["OrgSamlRemovedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["UserMfaEnabledEvent"] | components["schemas"]["UserMfaDisabledEvent"] | components["schemas"]["OrgMfaRequirementChangedEvent"] | components["schemas"]["WebhookTestEvent"];
         /** WebhookEventTypeList */
         WebhookEventTypeList: {
             event_types: components["schemas"]["WebhookEventTypeOut"][];
@@ -10223,6 +10795,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["LoginOut"];
                 };
             };
+            /**
+             * @description The password is right and the account has two-factor authentication: send a code with the
+             *     `pending_token` to `POST /api/v1/login/second-factor`. No session exists yet.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SecondFactorRequiredOut"];
+                };
+            };
             /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
             400: {
                 headers: {
@@ -14353,6 +14937,1111 @@ export interface operations {
                 "application/json; charset=utf-8": components["schemas"]["TokenIn"];
             };
         };
+        responses: {
+            /** @description Done. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login_second_factor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SecondFactorIn"];
+            };
+        };
+        responses: {
+            /** @description Signed in. The session cookie is set for the hosted pages. */
+            200: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["LoginOut"];
+                };
+            };
+            /**
+             * @description The password is right and the account has two-factor authentication: send a code with the
+             *     `pending_token` to `POST /api/v1/login/second-factor`. No session exists yet.
+             */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SecondFactorRequiredOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_my_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MfaStatusOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enroll_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Enrollment started: add the account to the app, then confirm with a code. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MfaEnrollmentOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MfaCodeIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BackupCodesOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disable_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PasswordCheckIn"];
+            };
+        };
+        responses: {
+            /** @description Done. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    regenerate_backup_codes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["PasswordCheckIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["BackupCodesOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_my_org_mfa_requirement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MfaRequirementIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MfaRequirementOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_org_mfa_requirement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MfaRequirementIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MfaRequirementOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_user_mfa: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Done. */
             204: {
