@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { freePort, login, orgWithEveryRole, startTenantry } from "../../../sdks/typescript/test/support.mjs";
+import { freePort, orgWithEveryRole, startTenantry } from "../../../sdks/typescript/test/support.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const run = promisify(execFile);
@@ -140,30 +140,37 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
     }
   }
 
-  /** A browser whose Tenantry session is `who`'s: the session cookie of a sign-in. */
-  async function pageSignedInAs(who) {
-    const context = await browser.newContext();
-    if (who !== undefined) {
-      const { cookie } = await login(tenantry, people[who]);
-      const [name, value] = cookie.split(";")[0].split("=");
-      await context.addCookies([{ name, value, url: tenantry.url, httpOnly: true, sameSite: "Lax" }]);
-    }
-    const page = await context.newPage();
+  /** A fresh browser on the app, signed out. */
+  async function freshPage() {
+    const page = await (await browser.newContext()).newPage();
     await page.goto(app.url, { timeout: 15000 });
     return page;
   }
 
-  test("signed out, the page offers the hosted sign-in page, coming back here", async () => {
-    const page = await pageSignedInAs(undefined);
+  /** Signs `who` in the way a person does: the app's link, Tenantry's hosted page, and back. */
+  async function signInAs(who) {
+    const page = await freshPage();
+    await see(page, page.locator("#sign-in"));
+    await page.click("#sign-in");
+    await page.waitForURL((url) => url.href.startsWith(`${tenantry.url}/sign-in`), { timeout: 10000 });
+    await page.fill("input[name=email]", people[who].email);
+    await page.fill("input[name=password]", people[who].password);
+    await page.click("form[action='/sign-in'] button[type=submit]");
+    await page.waitForURL((url) => url.href.startsWith(app.url), { timeout: 10000 });
+    await see(page, page.locator("#email").filter({ hasText: people[who].email }));
+    return page;
+  }
+
+  test("signed out, the page links to the hosted sign-in page, which comes back here", async () => {
+    const page = await freshPage();
     await see(page, page.locator("#sign-in"));
     const href = await page.locator("#sign-in").getAttribute("href");
     assert.equal(href, `${tenantry.url}/sign-in?return_to=${encodeURIComponent(`${app.url}/`)}`);
     await page.context().close();
   });
 
-  test("a Member picks the org, adds a project, and is refused the members list", async () => {
-    const page = await pageSignedInAs("member");
-    await see(page, page.locator("#email").filter({ hasText: people.member.email }));
+  test("a Member signs in, picks the org, adds a project, and is refused the members list", async () => {
+    const page = await signInAs("member");
     await page.locator(`button[data-org-id="${people.orgId}"]`).click();
     await see(page, page.locator("#org-role").filter({ hasText: "Member" }));
     await page.fill("#new-project input[name=name]", "Mercury");
@@ -171,12 +178,14 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
     await see(page, page.locator("#projects li", { hasText: "Mercury" }));
     await page.click("#show-members");
     await see(page, page.locator("#status.refused", { hasText: "403 urn:tenantry:problem:role-required" }));
+    // A reload asks the session again: still signed in, still in the org chosen.
+    await page.reload();
+    await see(page, page.locator("#org-role").filter({ hasText: "Member" }));
     await page.context().close();
   });
 
-  test("an Admin sees the members", async () => {
-    const page = await pageSignedInAs("admin");
-    await see(page, page.locator("#email").filter({ hasText: people.admin.email }));
+  test("an Admin signs in and sees the members", async () => {
+    const page = await signInAs("admin");
     await page.locator(`button[data-org-id="${people.orgId}"]`).click();
     await see(page, page.locator("#org-role").filter({ hasText: "Admin" }));
     await page.click("#show-members");
