@@ -64,6 +64,7 @@ async function show() {
   }
   $("org-name").textContent = active.name;
   $("org-role").textContent = active.role;
+  $("org-id").textContent = active.org_id;
   $("members").replaceChildren();
   const projects = await api("GET", `/api/orgs/${active.org_id}/projects`);
   if (projects !== null) {

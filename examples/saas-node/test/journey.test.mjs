@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { freePort, orgWithEveryRole, startTenantry } from "../../../sdks/typescript/test/support.mjs";
+import { freePort, orgWithEveryRole, refreshed, startTenantry } from "../../../sdks/typescript/test/support.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const run = promisify(execFile);
@@ -106,6 +106,20 @@ describe("the routes, with tokens from the real server", () => {
     const members = await call("GET", path, token("admin"));
     assert.equal(members.status, 200);
     assert.deepEqual(members.body.members.map((m) => m.role).sort(), ["Admin", "Member", "Owner", "Viewer"]);
+  });
+
+  test("npm run member: the Admin route answers 403 to a Member and 200 once they are made Admin", async () => {
+    const env = { ...process.env, TENANTRY_URL: tenantry.url, TENANTRY_API_KEY: tenantry.apiKey };
+    const member = (role) => run(process.execPath, ["dist/member.js", people.orgId, people.outsider.email, role], { cwd: root, env });
+    const path = `/api/orgs/${people.orgId}/members`;
+    assert.match((await member("Member")).stdout, /joined .* as Member/);
+    let tokens = await refreshed(tenantry, people.outsider.tokens);
+    assert.equal((await call("GET", path, tokens.access_token)).status, 403);
+    assert.match((await member("Admin")).stdout, /is now Admin/);
+    tokens = await refreshed(tenantry, tokens);
+    assert.equal((await call("GET", path, tokens.access_token)).status, 200);
+    people.outsider.tokens = tokens;
+    await assert.rejects(member("Emperor"), (err) => err.code === 1 && /422|404|409|400/.test(err.stderr));
   });
 
   test("creating an org goes to Tenantry on the user's behalf", async () => {
