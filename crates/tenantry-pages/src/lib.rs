@@ -120,8 +120,10 @@ pub fn routes(pages: Pages) -> impl Endpoint {
 }
 
 /// The headers every page carries (docs/security.md, hosted pages): no script or style from
-/// anywhere but this origin and no inline script, never framed, no referrer (emailed links carry
-/// tokens), never cached.
+/// anywhere but this origin and no inline script, never framed, never cached, and no referrer to
+/// another origin (emailed links carry tokens). `same-origin`, not `no-referrer`: under
+/// `no-referrer` browsers send `Origin: null` with the pages' own form POSTs, which the origin
+/// check rightly refuses (Chromium did, on every form, in tests/browser).
 fn with_page_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
@@ -132,7 +134,7 @@ fn with_page_headers(mut resp: Response) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
