@@ -100,6 +100,14 @@ export function createApp(config: Config, verifier: Verifier = createVerifier({ 
     });
   });
 
+  // Anything else, as problem+json too: a body that is not JSON (400), or a bug (500, logged).
+  app.use((err: { status?: number; type?: string }, _req: express.Request, res: Response, _next: express.NextFunction) => {
+    const status = err.status === 400 || err.type === "entity.parse.failed" ? 400 : 500;
+    if (status === 500) console.error(err);
+    const detail = status === 400 ? "The body is not valid JSON." : "Something went wrong on our side.";
+    res.status(status).type("application/problem+json").send(JSON.stringify(problem(status, status === 400 ? "bad-request" : "internal", detail)));
+  });
+
   return app;
 }
 

@@ -126,6 +126,13 @@ describe("the routes, with tokens from the real server", () => {
     const created = await call("POST", "/api/orgs", token("outsider"), { name: "Outsider Co" });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.name, "Outsider Co");
+    const garbled = await fetch(`${app.url}/api/orgs`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token("outsider")}`, "Content-Type": "application/json" },
+      body: "{not json",
+    });
+    assert.equal(garbled.status, 400);
+    assert.match(garbled.headers.get("content-type"), /application\/problem\+json/);
     const invalid = await call("POST", "/api/orgs", token("outsider"), { name: "" });
     assert.equal(invalid.status, 422);
     assert.match(invalid.type, /application\/problem\+json/);
