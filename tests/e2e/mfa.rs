@@ -21,7 +21,12 @@ const PASSWORD: &str = "correct horse battery staple";
 /// pyotp's code for the account in `uri` at unix time `t`.
 fn pyotp_at(python: &Path, uri: &str, t: i64) -> String {
     let out = Command::new(python)
-        .args(["-c", "import pyotp, sys; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))", uri, &t.to_string()])
+        .args([
+            "-c",
+            "import pyotp, sys; print(pyotp.parse_uri(sys.argv[1]).at(int(sys.argv[2])))",
+            uri,
+            &t.to_string(),
+        ])
         .output()
         .expect("python runs");
     assert!(out.status.success(), "pyotp: {}", String::from_utf8_lossy(&out.stderr));
@@ -43,7 +48,8 @@ async fn enable_mfa(t: &TestApp, python: &Path, access: &str) -> (String, Vec<St
     let e = call(t, Method::POST, "/api/v1/me/mfa/enroll", Some(access), None, 201).await;
     let uri = e["otpauth_uri"].as_str().unwrap().to_owned();
     let code = pyotp_at(python, &uri, t.clock_now());
-    let confirmed = call(t, Method::POST, "/api/v1/me/mfa/confirm", Some(access), Some(json!({ "code": code })), 200).await;
+    let confirmed =
+        call(t, Method::POST, "/api/v1/me/mfa/confirm", Some(access), Some(json!({ "code": code })), 200).await;
     let codes = confirmed["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     (uri, codes)
 }
@@ -82,10 +88,11 @@ async fn enroll_sign_in_replay_and_window(engine: Engine) {
     let status = call(&t, Method::GET, "/api/v1/me/mfa", Some(&access), None, 200).await;
     assert_eq!((status["enabled"].clone(), status["enrollment_pending"].clone()), (json!(false), json!(true)));
     anon(&t, "/api/v1/login", json!({ "email": "ada@example.com", "password": PASSWORD }), 200).await;
-    let wrong = call(&t, Method::POST, "/api/v1/me/mfa/confirm", Some(&access), Some(json!({ "code": "000000" })), 422)
-        .await;
+    let wrong =
+        call(&t, Method::POST, "/api/v1/me/mfa/confirm", Some(&access), Some(json!({ "code": "000000" })), 422).await;
     assert_eq!(problem_code(&wrong), "invalid-code");
-    let bad = call(&t, Method::POST, "/api/v1/me/mfa/confirm", Some(&access), Some(json!({ "code": "12ab" })), 422).await;
+    let bad =
+        call(&t, Method::POST, "/api/v1/me/mfa/confirm", Some(&access), Some(json!({ "code": "12ab" })), 422).await;
     assert_eq!(problem_code(&bad), "malformed-code");
 
     let (uri, backup) = enable_mfa(&t, &py, &access).await;
@@ -129,8 +136,9 @@ async fn enroll_sign_in_replay_and_window(engine: Engine) {
     second(&t, &p4, "backup_code", &backup[1], 200).await;
     let status = call(&t, Method::GET, "/api/v1/me/mfa", Some(&access), None, 200).await;
     assert_eq!(status["backup_codes_left"], 8);
-    let both = anon(&t, "/api/v1/login/second-factor", json!({ "pending_token": "x", "code": "1", "backup_code": "2" }), 422)
-        .await;
+    let both =
+        anon(&t, "/api/v1/login/second-factor", json!({ "pending_token": "x", "code": "1", "backup_code": "2" }), 422)
+            .await;
     assert_eq!(problem_code(&both), "invalid-input");
     t.stop().await;
 }
@@ -189,10 +197,17 @@ async fn disable_regenerate_and_reset(engine: Engine) {
     )
     .await;
     assert_eq!(problem_code(&wrong), "wrong-password");
-    let fresh =
-        call(&t, Method::POST, "/api/v1/me/mfa/backup-codes", Some(&access), Some(json!({ "password": PASSWORD })), 200)
-            .await;
-    let fresh: Vec<String> = fresh["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
+    let fresh = call(
+        &t,
+        Method::POST,
+        "/api/v1/me/mfa/backup-codes",
+        Some(&access),
+        Some(json!({ "password": PASSWORD })),
+        200,
+    )
+    .await;
+    let fresh: Vec<String> =
+        fresh["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().into()).collect();
     let p = pending(&t, "cy@example.com").await;
     second(&t, &p, "backup_code", &old_codes[2], 401).await;
     second(&t, &p, "backup_code", &fresh[0], 200).await;
@@ -208,8 +223,9 @@ async fn disable_regenerate_and_reset(engine: Engine) {
     call(&t, Method::POST, "/api/v1/me/mfa/disable", Some(&access), Some(json!({ "password": PASSWORD })), 204).await;
     anon(&t, "/api/v1/login", json!({ "email": "cy@example.com", "password": PASSWORD }), 200).await;
     assert_eq!(event_types(&t, &id).await.last().map(String::as_str), Some("user.mfa_disabled"));
-    let again = call(&t, Method::POST, "/api/v1/me/mfa/disable", Some(&access), Some(json!({ "password": PASSWORD })), 409)
-        .await;
+    let again =
+        call(&t, Method::POST, "/api/v1/me/mfa/disable", Some(&access), Some(json!({ "password": PASSWORD })), 409)
+            .await;
     assert_eq!(problem_code(&again), "mfa-not-enabled");
 
     // The backend resets a user's 2FA: audited, emailed.
@@ -288,7 +304,12 @@ async fn an_org_requirement_with_a_grace_deadline(engine: Engine) {
 
     // The backend lifts it.
     let off = t
-        .backend(Method::PUT, &format!("/api/backend/v1/orgs/{org_id}/mfa-requirement"), Some(json!({ "required": false })), 200)
+        .backend(
+            Method::PUT,
+            &format!("/api/backend/v1/orgs/{org_id}/mfa-requirement"),
+            Some(json!({ "required": false })),
+            200,
+        )
         .await;
     assert_eq!(off["required"], false);
     t.stop().await;

@@ -128,12 +128,10 @@ impl MfaRequirementIn {
     fn requirement(&self) -> Result<MfaRequirement, ApiError> {
         match (self.required, self.grace_until) {
             (false, None) => Ok(MfaRequirement::Off),
-            (false, Some(_)) => Err(DomainError::invalid_field(
-                "invalid-deadline",
-                "grace_until",
-                "A deadline needs `required: true`.",
-            )
-            .into()),
+            (false, Some(_)) => {
+                Err(DomainError::invalid_field("invalid-deadline", "grace_until", "A deadline needs `required: true`.")
+                    .into())
+            }
             (true, None) => Ok(MfaRequirement::Now),
             (true, Some(at)) => Ok(MfaRequirement::By(at)),
         }
@@ -191,12 +189,9 @@ impl MfaSignInApi {
             (Some(code), None) => SignInStep::Totp { pending: &b.pending_token, code },
             (None, Some(code)) => SignInStep::BackupCode { pending: &b.pending_token, code },
             _ => {
-                return Err(DomainError::invalid_field(
-                    "invalid-input",
-                    "code",
-                    "Give either `code` or `backup_code`.",
+                return Err(
+                    DomainError::invalid_field("invalid-input", "code", "Give either `code` or `backup_code`.").into()
                 )
-                .into())
             }
         };
         let state = app.sign_in(&ctx(req, tenantry_app::Actor::Anonymous), step, user_agent(req)).await?;
@@ -238,7 +233,12 @@ impl MyMfaApi {
     ///
     /// Turns 2FA on and returns the 10 backup codes, the only time they are shown.
     #[oai(path = "/confirm", method = "post", operation_id = "confirm_mfa")]
-    async fn confirm(&self, req: &Request, auth: UserAuth, body: Json<MfaCodeIn>) -> Result<Json<BackupCodesOut>, ApiError> {
+    async fn confirm(
+        &self,
+        req: &Request,
+        auth: UserAuth,
+        body: Json<MfaCodeIn>,
+    ) -> Result<Json<BackupCodesOut>, ApiError> {
         let codes = app(req)?.confirm_mfa(&auth.ctx(req), &body.0.code).await?;
         Ok(Json(BackupCodesOut { backup_codes: codes }))
     }

@@ -289,8 +289,13 @@ impl App {
         throttles::delete_throttle(tx.ex(), &code_key(user_id.as_uuid())).await?;
         let user = users::get_user(tx.ex(), user_id).await?.ok_or_else(bad_credentials)?;
         emit(&mut tx, now, mfa_event(EventType::UserMfaEnabled, &user, "totp")).await?;
-        audit(&mut tx, ctx, now, Audit::user(AuditAction::MfaEnabled, user.id, json!({ "method": "totp", "step": step })))
-            .await?;
+        audit(
+            &mut tx,
+            ctx,
+            now,
+            Audit::user(AuditAction::MfaEnabled, user.id, json!({ "method": "totp", "step": step })),
+        )
+        .await?;
         self.queue_mail(&mut tx, &user.email, "mfa_changed", json!({ "change": "enabled" }), now).await?;
         tx.commit().await?;
         self.wake_mailer();
@@ -316,7 +321,8 @@ impl App {
 
     /// Turns 2FA off; needs the password in the same request.
     pub async fn disable_mfa(&self, ctx: &Ctx, password: &str) -> AppResult<()> {
-        let (user_id, _) = authz::require_session(ctx, "Only a signed-in user can turn off two-factor authentication.")?;
+        let (user_id, _) =
+            authz::require_session(ctx, "Only a signed-in user can turn off two-factor authentication.")?;
         let user = {
             let mut c = self.db().acquire().await?;
             users::get_user(c.ex(), user_id).await?.ok_or_else(bad_credentials)?

@@ -133,9 +133,7 @@ impl TotpSecret {
         let totp = self.totp(issuer, account);
         let uri = totp.get_url();
         let qr_svg = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
-            .map(|qr| {
-                qr.render::<svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build()
-            })
+            .map(|qr| qr.render::<svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build())
             // A URI of a few hundred bytes always fits a QR code (version 40 holds 2,331 bytes at M).
             .unwrap_or_default();
         let encoded = Secret::Raw(self.0.to_vec()).to_encoded().to_string();
@@ -165,8 +163,7 @@ pub fn new_backup_codes() -> Vec<String> {
 /// A backup code as typed, normalized: case, spaces and dashes do not matter. `None` when it
 /// cannot be a backup code at all.
 pub fn normalize_backup_code(typed: &str) -> Option<String> {
-    let code: String =
-        typed.chars().filter(|c| !matches!(c, '-' | ' ')).map(|c| c.to_ascii_lowercase()).collect();
+    let code: String = typed.chars().filter(|c| !matches!(c, '-' | ' ')).map(|c| c.to_ascii_lowercase()).collect();
     (code.len() == BACKUP_CHARS && code.bytes().all(|b| BACKUP_ALPHABET.contains(&b))).then_some(code)
 }
 
@@ -187,7 +184,8 @@ mod tests {
     fn rfc_6238_sha1_vectors() {
         // RFC 6238 appendix B, SHA-1, with its key; the last 6 digits of its 8-digit codes.
         let s = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
-        for (t, code) in [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
+        for (t, code) in
+            [(59, "287082"), (1_111_111_109, "081804"), (1_234_567_890, "005924"), (2_000_000_000, "279037")]
         {
             assert_eq!(s.code_at_step(t / 30), code, "T = {t}");
             assert_eq!(s.verify(code, t), Some(t / 30));

@@ -90,11 +90,7 @@ pub async fn use_mfa_step(ex: Ex<'_>, user_id: UserId, step: i64) -> Result<u64>
 /// Removes a user's authenticator, backup codes and pending sign-ins. Answers whether 2FA was on.
 pub async fn delete_mfa(mut ex: Ex<'_>, user_id: UserId) -> Result<bool> {
     let id = user_id.as_uuid();
-    let n = sql_execute!(
-        ex.reborrow(),
-        "DELETE FROM user_mfa WHERE user_id = $1 AND confirmed_at IS NOT NULL",
-        id
-    )?;
+    let n = sql_execute!(ex.reborrow(), "DELETE FROM user_mfa WHERE user_id = $1 AND confirmed_at IS NOT NULL", id)?;
     sql_execute!(ex.reborrow(), "DELETE FROM user_mfa WHERE user_id = $1", id)?;
     sql_execute!(ex.reborrow(), "DELETE FROM mfa_backup_codes WHERE user_id = $1", id)?;
     sql_execute!(ex, "DELETE FROM mfa_pending WHERE user_id = $1", id)?;
@@ -256,10 +252,8 @@ pub async fn users_with_mfa(ex: Ex<'_>, user_ids: &[Uuid]) -> Result<Vec<Uuid>> 
         return Ok(Vec::new());
     }
     let params: Vec<String> = (1..=user_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT user_id FROM user_mfa WHERE confirmed_at IS NOT NULL AND user_id IN ({})",
-        params.join(", ")
-    );
+    let sql =
+        format!("SELECT user_id FROM user_mfa WHERE confirmed_at IS NOT NULL AND user_id IN ({})", params.join(", "));
     per_engine!(ex, |c| user_ids
         .iter()
         .fold(sqlx::query_scalar::<_, Uuid>(&sql), |q, id| q.bind(*id))
