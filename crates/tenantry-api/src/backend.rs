@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod events;
 pub mod orgs;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod orgs;
+pub mod sso;
 
 use poem::{Request, RequestBody};
 use poem_openapi::auth::Bearer;

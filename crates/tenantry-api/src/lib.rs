@@ -36,6 +36,8 @@ pub type Apis = (
     mfa::MyMfaApi,
     mfa::OrgMfaApi,
     mfa::BackendMfaApi,
+    backend::sso::BackendSsoApi,
+    enduser::sso::MySsoApi,
 );
 
 /// The requests Tenantry makes to webhook endpoints, one per event type.
@@ -58,6 +60,8 @@ pub fn openapi_service() -> OpenApiService<Apis, Webhooks> {
         mfa::MyMfaApi,
         mfa::OrgMfaApi,
         mfa::BackendMfaApi,
+        backend::sso::BackendSsoApi,
+        enduser::sso::MySsoApi,
     );
     OpenApiService::new(apis, API_TITLE, API_VERSION)
         .description(

@@ -479,6 +479,11 @@ impl App {
     ) -> AppResult<Result<Option<String>, (&'static str, &'static str)>> {
         let id = SsoConnectionId::from_uuid(conn.id);
         let mut tx = self.db().begin().await?;
+        // The replay first: a second POST of a response is named for what it is, whatever else
+        // is wrong with it by then.
+        if !store::remember_assertion(tx.ex(), id, &assertion.assertion_id, assertion.expires_at, now).await? {
+            return Ok(Err(("saml-replay", "This assertion was used already.")));
+        }
         let return_to = match &assertion.in_response_to {
             None if !conn.allow_idp_initiated => {
                 return Ok(Err(("saml-unsolicited", "IdP-initiated sign-in is off for this connection.")))
@@ -497,9 +502,6 @@ impl App {
                 }
             }
         };
-        if !store::remember_assertion(tx.ex(), id, &assertion.assertion_id, assertion.expires_at, now).await? {
-            return Ok(Err(("saml-replay", "This assertion was used already.")));
-        }
         tx.commit().await?;
         Ok(Ok(return_to))
     }

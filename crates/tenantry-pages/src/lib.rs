@@ -11,6 +11,7 @@ mod auth;
 mod cookies;
 mod forms;
 mod redirect;
+mod sso;
 mod visit;
 
 use std::sync::Arc;
@@ -108,7 +109,7 @@ impl Pages {
 /// `/`, beside the APIs and inside the same shell; it needs `App` and `TrustedOrigins` as request
 /// data.
 pub fn routes(pages: Pages) -> impl Endpoint {
-    let route = auth::routes(Route::new())
+    let route = sso::routes(auth::routes(Route::new()))
         .at("/assets/tenantry.css", get(stylesheet))
         .at("/assets/brand.css", get(brand_stylesheet))
         .at("/", get(home))
