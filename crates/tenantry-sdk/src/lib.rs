@@ -50,14 +50,23 @@
 //! **Invariant:** this crate depends on nothing of Tenantry's server side, and nothing here does I/O
 //! except [`Verifier::refresh`].
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod claims;
 pub mod client;
+mod guard;
 pub mod jose;
 mod jwks;
+#[cfg(feature = "poem")]
+pub mod poem;
+#[cfg(all(test, any(feature = "axum", feature = "poem")))]
+mod testing;
 mod verifier;
 mod webhook;
 
 pub use claims::{AccessClaims, OrgClaim};
+pub use client::Event;
+pub use guard::{bearer_token, Guard, OrgFrom, OrgMember, OrgRule, Refusal, RoleHierarchy, UnknownRole};
 pub use jose::{VerifyError, ACCESS_TOKEN_TYPE, ALGORITHM, LEEWAY_SECS, MAX_TOKEN_LEN};
 pub use jwks::{Clock, JwksCache, DEFAULT_MAX_AGE_SECS, DEFAULT_MIN_REFETCH_SECS};
 pub use verifier::{unix_now, JwksError, Verifier, MAX_JWKS_LEN};

@@ -32,6 +32,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get_org_member", "GET", "/api/backend/v1/orgs/{org_id}/members/{user_id}"),
     ("change_org_member_role", "PATCH", "/api/backend/v1/orgs/{org_id}/members/{user_id}"),
     ("merge_org_metadata", "PATCH", "/api/backend/v1/orgs/{org_id}/metadata"),
+    ("set_org_mfa_requirement", "PUT", "/api/backend/v1/orgs/{org_id}/mfa-requirement"),
     ("cancel_ownership_transfer", "DELETE", "/api/backend/v1/orgs/{org_id}/ownership-transfer"),
     ("get_roles", "GET", "/api/backend/v1/roles"),
     ("set_roles", "PUT", "/api/backend/v1/roles"),
@@ -45,6 +46,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("create_access_token", "POST", "/api/backend/v1/users/{user_id}/access-token"),
     ("disable_user", "POST", "/api/backend/v1/users/{user_id}/disable"),
     ("enable_user", "POST", "/api/backend/v1/users/{user_id}/enable"),
+    ("reset_user_mfa", "POST", "/api/backend/v1/users/{user_id}/mfa/reset"),
     ("list_user_orgs", "GET", "/api/backend/v1/users/{user_id}/orgs"),
     ("set_user_password", "PUT", "/api/backend/v1/users/{user_id}/password"),
     ("revoke_user_sessions", "DELETE", "/api/backend/v1/users/{user_id}/sessions"),
@@ -273,6 +275,17 @@ impl Client {
         self.send(reqwest::Method::PATCH, format!("/api/backend/v1/orgs/{org_id}/metadata", org_id = segment(org_id)), None::<&()>, Some(body)).await
     }
 
+    /// Require two-factor authentication in an org
+    ///
+    /// Now, by a deadline, or no more. Members without 2FA are emailed, reminded a day before the
+    /// deadline, refused (`403 mfa-required`) after it, and their tokens mark the org
+    /// `mfa_required` with no role or permissions.
+    ///
+    /// `PUT /api/backend/v1/orgs/{org_id}/mfa-requirement` (`set_org_mfa_requirement`).
+    pub async fn set_org_mfa_requirement(&self, org_id: &str, body: &MfaRequirementIn) -> Result<MfaRequirementOut, Error> {
+        self.send(reqwest::Method::PUT, format!("/api/backend/v1/orgs/{org_id}/mfa-requirement", org_id = segment(org_id)), None::<&()>, Some(body)).await
+    }
+
     /// Cancel a pending ownership transfer
     ///
     /// `DELETE /api/backend/v1/orgs/{org_id}/ownership-transfer` (`cancel_ownership_transfer`).
@@ -384,6 +397,16 @@ impl Client {
     /// `POST /api/backend/v1/users/{user_id}/enable` (`enable_user`).
     pub async fn enable_user(&self, user_id: &str) -> Result<UserOut, Error> {
         self.send(reqwest::Method::POST, format!("/api/backend/v1/users/{user_id}/enable", user_id = segment(user_id)), None::<&()>, None::<&()>).await
+    }
+
+    /// Reset a user's two-factor authentication
+    ///
+    /// For a user who lost their authenticator and backup codes: 2FA is off, the user is emailed,
+    /// and the audit trail records it. `409 mfa-not-enabled` when it was off.
+    ///
+    /// `POST /api/backend/v1/users/{user_id}/mfa/reset` (`reset_user_mfa`).
+    pub async fn reset_user_mfa(&self, user_id: &str) -> Result<(), Error> {
+        self.send(reqwest::Method::POST, format!("/api/backend/v1/users/{user_id}/mfa/reset", user_id = segment(user_id)), None::<&()>, None::<&()>).await
     }
 
     /// List a user's organizations
@@ -1065,6 +1088,32 @@ pub struct MembershipRoleChangedEventData {
     pub version: i64,
 }
 
+/// An org's 2FA requirement, to set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MfaRequirementIn {
+    /// When `required`: the deadline, after which members without 2FA may not act in the org
+    /// (in the future, within a year). Absent: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<String>,
+    /// Whether members must have 2FA.
+    pub required: bool,
+}
+
+/// An org's 2FA requirement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MfaRequirementOut {
+    /// The deadline; absent when enforced from `required_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<String>,
+    pub org_id: String,
+    pub required: bool,
+    /// When the requirement was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_at: Option<String>,
+    /// The org's version after the change.
+    pub version: i64,
+}
+
 /// One organization in a token.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrgClaimOut {
@@ -1122,6 +1171,23 @@ pub struct OrgIn {
     /// Generated from the name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
+}
+
+/// `data` of `org.mfa_requirement_changed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgMfaRequirementEventData {
+    /// The deadline after which members without 2FA are refused; null when enforced at once or
+    /// lifted.
+    #[serde(default)]
+    pub grace_until: Option<String>,
+    pub org_id: String,
+    /// Whether members must have 2FA.
+    pub required: bool,
+    /// When the requirement was set; null when lifted.
+    #[serde(default)]
+    pub required_at: Option<String>,
+    /// The org's version after the change.
+    pub version: i64,
 }
 
 /// An organization.
@@ -1279,6 +1345,17 @@ pub struct RosterPage {
     pub next_cursor: Option<String>,
 }
 
+/// `data` of `org.saml_setup`, `org.saml_went_live` and `org.saml_removed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamlConnectionEventData {
+    pub connection_id: String,
+    pub org_id: String,
+    /// `test`, `live`, or `removed`.
+    pub status: String,
+    /// The connection's version after the change (1 at setup, one more at each change).
+    pub version: i64,
+}
+
 /// `data` of the billing events `org.member_count_changed` and `org.seat_limit_reached`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeatEventData {
@@ -1391,6 +1468,26 @@ pub struct UserIn {
     /// Unique (case-insensitively) among users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+}
+
+/// `data` of `user.mfa_disabled`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserMfaDisabledEventData {
+    /// `user` (they turned it off, with their password) or `reset` (the backend API reset it).
+    pub reason: String,
+    pub user_id: String,
+    /// The user's version when it happened (2FA does not change the user object).
+    pub version: i64,
+}
+
+/// `data` of `user.mfa_enabled`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserMfaEnabledEventData {
+    /// The factor: `totp`.
+    pub method: String,
+    pub user_id: String,
+    /// The user's version when it happened (2FA does not change the user object).
+    pub version: i64,
 }
 
 /// A user account.
@@ -1786,6 +1883,33 @@ pub enum Event {
         timestamp: String,
         data: SeatEventData,
     },
+    /// An org's SAML connection was set up
+    ///
+    /// Sent when an Owner, an Admin or the backend API sets up (or replaces) an org's SAML connection. It starts in test mode: only the org's admins can sign in through it until it goes live.
+    #[serde(rename = "org.saml_setup")]
+    OrgSamlSetup {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: SamlConnectionEventData,
+    },
+    /// An org's SAML connection went live
+    ///
+    /// Sent when the connection leaves test mode: from now on every member can sign in through it, and new users are created just in time.
+    #[serde(rename = "org.saml_went_live")]
+    OrgSamlWentLive {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: SamlConnectionEventData,
+    },
+    /// An org's SAML connection was removed
+    ///
+    /// Sent when the connection is removed; the org no longer requires SSO.
+    #[serde(rename = "org.saml_removed")]
+    OrgSamlRemoved {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: SamlConnectionEventData,
+    },
     /// A webhook endpoint was disabled after failing, or for answering 410 Gone
     ///
     /// Sent when Tenantry disables an endpoint because every delivery to it has failed since `failing_since` (five days by default; `reason` is `failing`), or at once because its receiver answered `410 Gone` (`reason` is `gone`). The endpoint gets nothing more until it is enabled again (`POST /api/backend/v1/webhooks/endpoints/{endpoint_id}/enable`); its failed messages can then be replayed. Subscribe a second endpoint to hear of it. `version` is the endpoint's.
@@ -1794,6 +1918,33 @@ pub enum Event {
         /// When the change happened (RFC 3339, UTC); the same on every attempt.
         timestamp: String,
         data: EndpointDisabledEventData,
+    },
+    /// A user turned on two-factor authentication
+    ///
+    /// Sent when a user confirms an authenticator app with a code: from now on their sign-ins need a code or a backup code, and their tokens carry `amr: ["pwd", "otp"]`. `version` is the user's at that moment (2FA does not change the user object), so compare it with at-least.
+    #[serde(rename = "user.mfa_enabled")]
+    UserMfaEnabled {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: UserMfaEnabledEventData,
+    },
+    /// A user's two-factor authentication was turned off
+    ///
+    /// Sent when a user turns 2FA off (with their password; `reason` is `user`) or the backend API resets it (`reason` is `reset`). Orgs that require 2FA refuse the user from now on.
+    #[serde(rename = "user.mfa_disabled")]
+    UserMfaDisabled {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: UserMfaDisabledEventData,
+    },
+    /// An org's 2FA requirement changed
+    ///
+    /// Sent when an Owner or the backend API requires two-factor authentication in an org (at once, or with a `grace_until` deadline), moves the deadline, or lifts it (`required: false`). After the deadline, members without 2FA are refused in the org and their tokens mark it `mfa_required`. `version` is the org's.
+    #[serde(rename = "org.mfa_requirement_changed")]
+    OrgMfaRequirementChanged {
+        /// When the change happened (RFC 3339, UTC); the same on every attempt.
+        timestamp: String,
+        data: OrgMfaRequirementEventData,
     },
     /// A test event
     ///
@@ -1830,7 +1981,13 @@ impl Event {
             Event::OrgOwnershipTransferred { .. } => "org.ownership_transferred",
             Event::OrgMemberCountChanged { .. } => "org.member_count_changed",
             Event::OrgSeatLimitReached { .. } => "org.seat_limit_reached",
+            Event::OrgSamlSetup { .. } => "org.saml_setup",
+            Event::OrgSamlWentLive { .. } => "org.saml_went_live",
+            Event::OrgSamlRemoved { .. } => "org.saml_removed",
             Event::WebhookEndpointDisabled { .. } => "webhook_endpoint.disabled",
+            Event::UserMfaEnabled { .. } => "user.mfa_enabled",
+            Event::UserMfaDisabled { .. } => "user.mfa_disabled",
+            Event::OrgMfaRequirementChanged { .. } => "org.mfa_requirement_changed",
             Event::WebhookTest { .. } => "webhook.test",
             Event::Other(other) => &other.r#type,
         }
@@ -1856,7 +2013,13 @@ impl Event {
             Event::OrgOwnershipTransferred { timestamp, .. } => timestamp,
             Event::OrgMemberCountChanged { timestamp, .. } => timestamp,
             Event::OrgSeatLimitReached { timestamp, .. } => timestamp,
+            Event::OrgSamlSetup { timestamp, .. } => timestamp,
+            Event::OrgSamlWentLive { timestamp, .. } => timestamp,
+            Event::OrgSamlRemoved { timestamp, .. } => timestamp,
             Event::WebhookEndpointDisabled { timestamp, .. } => timestamp,
+            Event::UserMfaEnabled { timestamp, .. } => timestamp,
+            Event::UserMfaDisabled { timestamp, .. } => timestamp,
+            Event::OrgMfaRequirementChanged { timestamp, .. } => timestamp,
             Event::WebhookTest { timestamp, .. } => timestamp,
             Event::Other(other) => &other.timestamp,
         }
@@ -1900,8 +2063,20 @@ enum KnownEvent {
     OrgMemberCountChanged { timestamp: String, data: SeatEventData },
     #[serde(rename = "org.seat_limit_reached")]
     OrgSeatLimitReached { timestamp: String, data: SeatEventData },
+    #[serde(rename = "org.saml_setup")]
+    OrgSamlSetup { timestamp: String, data: SamlConnectionEventData },
+    #[serde(rename = "org.saml_went_live")]
+    OrgSamlWentLive { timestamp: String, data: SamlConnectionEventData },
+    #[serde(rename = "org.saml_removed")]
+    OrgSamlRemoved { timestamp: String, data: SamlConnectionEventData },
     #[serde(rename = "webhook_endpoint.disabled")]
     WebhookEndpointDisabled { timestamp: String, data: EndpointDisabledEventData },
+    #[serde(rename = "user.mfa_enabled")]
+    UserMfaEnabled { timestamp: String, data: UserMfaEnabledEventData },
+    #[serde(rename = "user.mfa_disabled")]
+    UserMfaDisabled { timestamp: String, data: UserMfaDisabledEventData },
+    #[serde(rename = "org.mfa_requirement_changed")]
+    OrgMfaRequirementChanged { timestamp: String, data: OrgMfaRequirementEventData },
     #[serde(rename = "webhook.test")]
     WebhookTest { timestamp: String, data: TestEventData },
 }
@@ -1931,7 +2106,13 @@ impl TryFrom<serde_json::Value> for Event {
             KnownEvent::OrgOwnershipTransferred { timestamp, data } => Event::OrgOwnershipTransferred { timestamp, data },
             KnownEvent::OrgMemberCountChanged { timestamp, data } => Event::OrgMemberCountChanged { timestamp, data },
             KnownEvent::OrgSeatLimitReached { timestamp, data } => Event::OrgSeatLimitReached { timestamp, data },
+            KnownEvent::OrgSamlSetup { timestamp, data } => Event::OrgSamlSetup { timestamp, data },
+            KnownEvent::OrgSamlWentLive { timestamp, data } => Event::OrgSamlWentLive { timestamp, data },
+            KnownEvent::OrgSamlRemoved { timestamp, data } => Event::OrgSamlRemoved { timestamp, data },
             KnownEvent::WebhookEndpointDisabled { timestamp, data } => Event::WebhookEndpointDisabled { timestamp, data },
+            KnownEvent::UserMfaEnabled { timestamp, data } => Event::UserMfaEnabled { timestamp, data },
+            KnownEvent::UserMfaDisabled { timestamp, data } => Event::UserMfaDisabled { timestamp, data },
+            KnownEvent::OrgMfaRequirementChanged { timestamp, data } => Event::OrgMfaRequirementChanged { timestamp, data },
             KnownEvent::WebhookTest { timestamp, data } => Event::WebhookTest { timestamp, data },
         })
     }
@@ -1956,7 +2137,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "org.ownership_transferred",
     "org.member_count_changed",
     "org.seat_limit_reached",
+    "org.saml_setup",
+    "org.saml_went_live",
+    "org.saml_removed",
     "webhook_endpoint.disabled",
+    "user.mfa_enabled",
+    "user.mfa_disabled",
+    "org.mfa_requirement_changed",
     "webhook.test",
 ];
 
