@@ -16,6 +16,7 @@ mod orgs_join;
 mod orgs_members;
 mod orgs_races;
 mod orgs_tokens;
+mod pages_support;
 mod paging;
 mod passwords_emails;
 mod peers;
