@@ -11,8 +11,8 @@ use serde_json::json;
 use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::org::{
-    check_grant_additional_roles, check_invite, check_invite_usable, is_auto_join_eligible, perm, require_permission,
-    DomainPolicy, InviteState, InviteeState, NewInvite,
+    check_grant_additional_roles, check_invite, check_invite_role, check_invite_usable, is_auto_join_eligible, perm,
+    require_permission, DomainPolicy, InviteState, InviteeState, NewInvite,
 };
 use tenantry_core::{DomainError, Email, ErrorKind, InviteId, MaxUsers, OrgId, RoleConfig, UserId};
 use tenantry_store::invites::{self as store, InviteQuery, InviteRow};
@@ -29,6 +29,18 @@ use crate::members::{max_users, resolve_additional, PendingInvite};
 use crate::orgs::Org;
 use crate::record::{audit, emit, Audit, Event};
 use crate::{Actor, App, AppError, AppResult, Ctx, Page};
+
+/// The roles an actor may hand out in an org: what an invite (or a role change) may give, and the
+/// additional roles they may grant. Computed from the same rules that decide: the role pickers of
+/// the hosted pages and of a SaaS frontend offer nothing the use case would refuse on rank.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GrantableRoles {
+    /// Hierarchy roles, highest first ([`check_invite_role`]); empty without `org.members.invite`.
+    pub roles: Vec<String>,
+    /// Additional roles whose every permission the actor holds ([`check_grant_additional_roles`]);
+    /// empty without `org.members.invite` or `org.members.change_role`.
+    pub additional_roles: Vec<String>,
+}
 
 /// Input of [`App::create_invite`].
 #[derive(Debug, Clone, Default)]
@@ -303,6 +315,39 @@ impl App {
         audit(&mut tx, ctx, now, invite_audit(AuditAction::InvitationRevoked, &invite)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// One invite of an org, in any state (any member may see it, and the backend).
+    pub async fn get_invite(&self, ctx: &Ctx, org_id: OrgId, invite_id: Uuid) -> AppResult<PendingInvite> {
+        let roles = self.roles().await?;
+        let mut c = self.db().acquire().await?;
+        let (org, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
+        require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
+        let row = store::get_invite(c.ex(), OrgId::from_uuid(org.id), InviteId::from_uuid(invite_id))
+            .await?
+            .ok_or_else(invite_not_found)?;
+        Ok(PendingInvite::from(&row))
+    }
+
+    /// The roles the actor may grant in `org_id` (any member may ask, and the backend).
+    pub async fn grantable_roles(&self, ctx: &Ctx, org_id: OrgId) -> AppResult<GrantableRoles> {
+        let roles = self.roles().await?;
+        let mut c = self.db().acquire().await?;
+        let (_, access) = self.org_access(c.ex(), ctx, org_id, Lock::None).await?;
+        let actor = access.org_actor();
+        require_permission(&roles, actor, perm::ORG_VIEW)?;
+        let hierarchy =
+            roles.hierarchy().filter(|r| check_invite_role(&roles, actor, r).is_ok()).map(|r| r.as_str().to_owned());
+        // Additional roles are granted by inviting or by changing a member's roles.
+        let grants = [perm::ORG_MEMBERS_INVITE, perm::ORG_MEMBERS_CHANGE_ROLE]
+            .iter()
+            .any(|p| require_permission(&roles, actor, p).is_ok());
+        let additional = roles
+            .additional_roles()
+            .filter(|_| grants)
+            .filter(|r| check_grant_additional_roles(&roles, actor, std::slice::from_ref(*r), &[]).is_ok())
+            .map(|r| r.as_str().to_owned());
+        Ok(GrantableRoles { roles: hierarchy.collect(), additional_roles: additional.collect() })
     }
 
     /// An org's invites in id order, pending ones only unless `all_states`: any member may see them.

@@ -7,6 +7,7 @@
 //! sign-in, to a pre-session cookie) and must come from a trusted origin; every POST answers with
 //! a redirect on success (post/redirect/get).
 
+mod admin;
 mod auth;
 mod cookies;
 mod forms;
@@ -77,7 +78,8 @@ impl Pages {
         }
         let strings = Strings::load(&branding.language)?;
         let words = Words { product_name: branding.product_name.clone(), org_word: branding.org_word.clone() };
-        let env = tenantry_templates::environment(strings.clone(), words).map_err(|e| format!("hosted pages: {e:#}"))?;
+        let env =
+            tenantry_templates::environment(strings.clone(), words).map_err(|e| format!("hosted pages: {e:#}"))?;
         let brand_css = format!(":root{{--primary:{}}}\n", branding.primary_color);
         Ok(Pages(Arc::new(Inner { env, strings, branding, brand_css })))
     }
@@ -109,7 +111,7 @@ impl Pages {
 /// `/`, beside the APIs and inside the same shell; it needs `App` and `TrustedOrigins` as request
 /// data.
 pub fn routes(pages: Pages) -> impl Endpoint {
-    let route = sso::routes(auth::routes(Route::new()))
+    let route = admin::routes(sso::routes(auth::routes(Route::new())))
         .at("/assets/tenantry.css", get(stylesheet))
         .at("/assets/brand.css", get(brand_stylesheet))
         .at("/", get(home))

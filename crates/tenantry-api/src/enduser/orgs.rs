@@ -7,7 +7,7 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use tenantry_app::invites::InviteDetails;
+use tenantry_app::invites::{GrantableRoles, InviteDetails};
 use tenantry_app::orgs::{CreateOrg, UpdateOrg};
 use tenantry_app::paging;
 use tenantry_app::transfers::Transfer;
@@ -125,6 +125,23 @@ impl From<Transfer> for TransferOut {
             expires_at: t.expires_at,
             created_at: t.created_at,
         }
+    }
+}
+
+/// The roles you may hand out in an organization, computed from the rules that decide.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct GrantableRolesOut {
+    /// Roles an invitation (or a role change) from you may give, highest first; empty without
+    /// `org.members.invite`.
+    pub roles: Vec<String>,
+    /// Additional roles you may grant: those whose every permission your roles hold.
+    pub additional_roles: Vec<String>,
+}
+
+impl From<GrantableRoles> for GrantableRolesOut {
+    fn from(g: GrantableRoles) -> GrantableRolesOut {
+        GrantableRolesOut { roles: g.roles, additional_roles: g.additional_roles }
     }
 }
 
@@ -329,6 +346,20 @@ impl OrgsApi {
     ) -> Result<MyInviteCreated, ApiError> {
         let i = app(req)?.create_invite(&auth.ctx(req), org(org_id.0), invite_input(body.0)).await?;
         Ok(MyInviteCreated::Created(Json(i.into())))
+    }
+
+    /// List the roles I may grant
+    ///
+    /// The roles a role picker should offer you in this organization: the same rules that refuse
+    /// an invitation or a role change with `role-above-yours` or `owner-required` decide them.
+    #[oai(path = "/orgs/:org_id/grantable-roles", method = "get", operation_id = "list_my_grantable_roles")]
+    async fn grantable_roles(
+        &self,
+        req: &Request,
+        auth: UserAuth,
+        org_id: Path<Uuid>,
+    ) -> Result<Json<GrantableRolesOut>, ApiError> {
+        Ok(Json(app(req)?.grantable_roles(&auth.ctx(req), org(org_id.0)).await?.into()))
     }
 
     /// List invitations

@@ -130,16 +130,7 @@ pub struct NewInvite<'a> {
 /// restriction; `org-full` when members plus pending invites leave no seat for this one. The
 /// backend skips the first checks about the inviter, not those about the org.
 pub fn check_invite(roles: &RoleConfig, actor: OrgActor<'_>, invite: &NewInvite<'_>) -> Result<(), DomainError> {
-    let inviter = require(roles, actor, perm::ORG_MEMBERS_INVITE)?;
-    roles.require_hierarchy_role(invite.role)?;
-    if let Some(inviter) = inviter {
-        if roles.is_owner_role(invite.role) && !roles.is_owner_role(&inviter.role) {
-            return Err(owner_required(roles, "invite an owner"));
-        }
-        if roles.rank(invite.role) > roles.rank(&inviter.role) {
-            return Err(role_above_yours(invite.role, &inviter.role, "invite with this role"));
-        }
-    }
+    check_invite_role(roles, actor, invite.role)?;
     match invite.invitee {
         InviteeState::Newcomer => {}
         InviteeState::ActiveMember => {
@@ -160,6 +151,24 @@ pub fn check_invite(roles: &RoleConfig, actor: OrgActor<'_>, invite: &NewInvite<
     }
     check_email_domain_allowed(invite.email, invite.domains)?;
     check_seat_available(invite.max_users, invite.members, invite.pending_invites)
+}
+
+/// The inviter's half of [`check_invite`]: whether `actor` may invite anyone with `role`, whoever
+/// the invitee and however full the org. Refuses with `permission-denied`, `unknown-role`,
+/// `owner-required` or `role-above-yours`, in [`check_invite`]'s order. The role pickers of the
+/// hosted pages offer the hierarchy roles this accepts.
+pub fn check_invite_role(roles: &RoleConfig, actor: OrgActor<'_>, role: &RoleName) -> Result<(), DomainError> {
+    let inviter = require(roles, actor, perm::ORG_MEMBERS_INVITE)?;
+    roles.require_hierarchy_role(role)?;
+    if let Some(inviter) = inviter {
+        if roles.is_owner_role(role) && !roles.is_owner_role(&inviter.role) {
+            return Err(owner_required(roles, "invite an owner"));
+        }
+        if roles.rank(role) > roles.rank(&inviter.role) {
+            return Err(role_above_yours(role, &inviter.role, "invite with this role"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -322,5 +331,33 @@ mod tests {
         let inv = NewInvite { invitee: InviteeState::ActiveMember, ..invite(&bob, &viewer) };
         let err = check(&member("Viewer"), &inv).unwrap_err();
         assert_refused(&err, "permission-denied", ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn the_inviter_half_alone_is_the_role_picker_and_agrees_with_check_invite() {
+        let roles = RoleConfig::default();
+        let bob = email("bob@example.com");
+        let offered = |actor: OrgActor<'_>| -> Vec<String> {
+            roles
+                .hierarchy()
+                .filter(|r| check_invite_role(&roles, actor, r).is_ok())
+                .map(|r| r.as_str().to_owned())
+                .collect()
+        };
+        let (owner, admin, plain, viewer) = (member("Owner"), member("Admin"), member("Member"), member("Viewer"));
+        assert_eq!(offered(OrgActor::Member(&owner)), ["Owner", "Admin", "Member", "Viewer"]);
+        assert_eq!(offered(OrgActor::Member(&admin)), ["Admin", "Member", "Viewer"]);
+        assert!(offered(OrgActor::Member(&plain)).is_empty());
+        assert!(offered(OrgActor::Member(&viewer)).is_empty());
+        assert_eq!(offered(OrgActor::Backend), ["Owner", "Admin", "Member", "Viewer"]);
+        for actor in [&owner, &admin, &plain, &viewer] {
+            for r in roles.hierarchy() {
+                let alone = check_invite_role(&roles, OrgActor::Member(actor), r).map_err(|e| e.code);
+                let whole = check(actor, &invite(&bob, r)).map_err(|e| e.code);
+                assert_eq!(alone, whole, "{} inviting as {r}", actor.role);
+            }
+        }
+        let err = check_invite_role(&roles, OrgActor::Member(&owner), &role("Janitor")).unwrap_err();
+        assert_eq!(err.code, "unknown-role");
     }
 }
