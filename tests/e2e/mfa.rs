@@ -265,6 +265,16 @@ async fn an_org_requirement_with_a_grace_deadline(engine: Engine) {
     assert_eq!(set["required"], true);
     assert_eq!(event_types(&t, &org_id).await.last().map(String::as_str), Some("org.mfa_requirement_changed"));
 
+    // The members list shows who has 2FA.
+    let roster = t.get(&format!("/api/backend/v1/orgs/{org_id}/members"), 200).await;
+    let shown: Vec<(String, bool)> = roster["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["member"]["email"].as_str().unwrap().to_owned(), e["member"]["mfa_enabled"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(shown, [("owner@example.com".to_owned(), true), ("member@example.com".to_owned(), false)]);
+
     // The announcement goes once, to the member without 2FA only; the reminder a day before.
     let notifier = MfaNotifier::new(t.app().clone(), std::time::Duration::from_secs(60));
     let other = MfaNotifier::new(t.app().clone(), std::time::Duration::from_secs(60));

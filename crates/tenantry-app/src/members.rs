@@ -56,6 +56,9 @@ pub struct Member {
     pub is_creator: bool,
     pub version: i64,
     pub joined_at: DateTime<Utc>,
+    /// Whether the member has two-factor authentication on: read for the members list and a
+    /// member's fetch, `None` in the answers of changes.
+    pub mfa_enabled: Option<bool>,
 }
 
 impl Member {
@@ -87,6 +90,7 @@ impl Member {
             is_creator: m.is_creator,
             version: m.version,
             joined_at: m.created_at,
+            mfa_enabled: None,
         }
     }
 }
@@ -231,9 +235,16 @@ impl App {
             )
             .await?
         };
+        let with_mfa =
+            tenantry_store::mfa::users_with_mfa(c.ex(), &members.iter().map(|m| m.member.user_id).collect::<Vec<_>>())
+                .await?;
         let mut entries: Vec<RosterEntry> = members
             .into_iter()
-            .map(|m| RosterEntry::Member(Member::new(&roles, &m.member, m.email, m.first_name, m.last_name)))
+            .map(|m| {
+                let mut member = Member::new(&roles, &m.member, m.email, m.first_name, m.last_name);
+                member.mfa_enabled = Some(with_mfa.contains(&m.member.user_id));
+                RosterEntry::Member(member)
+            })
             .chain(invites.iter().map(|i| RosterEntry::Invite(PendingInvite::from(i))))
             .collect();
         // Both lists are in id order and each holds up to limit + 1: merged, their first limit + 1
@@ -251,7 +262,9 @@ impl App {
         require_permission(&roles, access.org_actor(), perm::ORG_VIEW)?;
         let row = store::get_member(c.ex(), OrgId::from_uuid(org.id), user_id).await?.ok_or_else(member_not_found)?;
         let user = users::get_user(c.ex(), UserId::from_uuid(row.user_id)).await?.ok_or_else(member_not_found)?;
-        Ok(Member::new(&roles, &row, user.email, user.first_name, user.last_name))
+        let mut member = Member::new(&roles, &row, user.email, user.first_name, user.last_name);
+        member.mfa_enabled = Some(tenantry_store::mfa::has_confirmed_mfa(c.ex(), user_id).await?);
+        Ok(member)
     }
 
     /// Adds a user to an org directly (backend only), under the org's seat limit, domain

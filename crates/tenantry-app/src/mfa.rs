@@ -643,7 +643,7 @@ fn mfa_event(event_type: EventType, user: &users::UserRow, detail: &str) -> Even
 }
 
 /// The job that mails members without 2FA when their org's requirement is set, and a day before
-/// its deadline. One node at a time runs it (the `mfa_notifier` lease), and each mail is marked
+/// its deadline, and removes expired pending sign-ins. One node at a time runs it (the `mfa_notifier` lease), and each mail is marked
 /// on the org in the transaction that queues it, so a requirement is announced once.
 pub struct MfaNotifier {
     app: App,
@@ -676,6 +676,15 @@ impl MfaNotifier {
             tx.commit().await?;
             if !held {
                 return Ok(None);
+            }
+        }
+        // Pending sign-ins nobody finished: gone once expired (they refuse every code by then).
+        for _ in 0..100 {
+            let mut tx = app.db().begin().await?;
+            let n = store::sweep_pending(tx.ex(), now, 1000).await?;
+            tx.commit().await?;
+            if n < 1000 {
+                break;
             }
         }
         let mut report = NoticeReport::default();

@@ -88,6 +88,9 @@ pub struct MemberOut {
     pub is_creator: bool,
     pub version: i64,
     pub joined_at: DateTime<Utc>,
+    /// Whether the member has two-factor authentication on (in the members list and a member's
+    /// fetch; absent from the answers of changes).
+    pub mfa_enabled: Option<bool>,
 }
 
 impl From<Member> for MemberOut {
@@ -105,6 +108,7 @@ impl From<Member> for MemberOut {
             is_creator: m.is_creator,
             version: m.version,
             joined_at: m.joined_at,
+            mfa_enabled: m.mfa_enabled,
         }
     }
 }
