@@ -27,6 +27,7 @@ mod peers;
 mod problems;
 mod sdk;
 mod session_security;
+mod sso;
 mod support;
 mod users;
 mod webhook_catalog;

@@ -99,6 +99,11 @@ pub async fn find_org_id_by_domain(ex: Ex<'_>, domain: &str) -> Result<Option<Uu
     sql_scalar!(ex, fetch_optional, Uuid, "SELECT org_id FROM org_domains WHERE domain = $1", domain)
 }
 
+/// Marks an org isolated (docs/design.md §4.15): its users are a pool of their own.
+pub async fn set_org_isolated(ex: Ex<'_>, org_id: OrgId, isolated: bool) -> Result<u64> {
+    sql_execute!(ex, "UPDATE orgs SET isolated = $2 WHERE id = $1", org_id.as_uuid(), isolated)
+}
+
 pub async fn get_sso_required(ex: Ex<'_>, org_id: OrgId) -> Result<bool> {
     let found = sql_scalar!(ex, fetch_optional, bool, "SELECT sso_required FROM orgs WHERE id = $1", org_id.as_uuid())?;
     Ok(found.unwrap_or(false))
