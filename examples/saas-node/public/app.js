@@ -50,10 +50,12 @@ async function show() {
     const button = document.createElement("button");
     button.textContent = org.org_id === me.active_org_id ? `${org.name} (${org.role}, active)` : `Use ${org.name} (${org.role})`;
     button.dataset.orgId = org.org_id;
-    button.addEventListener("click", async () => {
-      await session.setActiveOrg(org.org_id);
-      await show();
-    });
+    button.addEventListener("click", () =>
+      session
+        .setActiveOrg(org.org_id)
+        .then(show)
+        .catch((err) => status(`Could not switch: ${err.message}`, true)),
+    );
     li.append(button);
   });
   const active = me.orgs.find((o) => o.org_id === me.active_org_id);
