@@ -47,8 +47,13 @@ export async function startTenantry(env = {}) {
     ...env,
   };
   const binary = tenantryBinary();
-  const { stdout } = await run(binary, ["api-key", "create", "--name", "sdk-tests"], { env: serverEnv });
-  const apiKey = stdout.trim();
+  let apiKey;
+  try {
+    apiKey = (await run(binary, ["api-key", "create", "--name", "sdk-tests"], { env: serverEnv })).stdout.trim();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const child = spawn(binary, ["serve"], { env: serverEnv, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -72,6 +77,7 @@ export async function startTenantry(env = {}) {
   }
   if (!ready) {
     child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
     throw new Error(`tenantry did not become ready on ${url}:\n${stderr}`);
   }
   return {
