@@ -7,7 +7,9 @@
  *   (`token-kid`: only keys from the JWKS count) and no `crit` (`token-malformed`), has
  *   `typ: at+jwt` or `application/at+jwt`, case-insensitively (`token-type`), and names a `kid`
  *   that the JWKS has (`token-kid`);
- * - the Ed25519 signature verifies (`token-signature`);
+ * - the key is not a point of small order (`token-kid`, as the Rust SDK drops such keys) and the
+ *   signature's R is not either, then the Ed25519 signature verifies (`token-signature`): Node's
+ *   OpenSSL checks neither, and under a small-order key a made-up signature verifies;
  * - `iss` is the issuer (`token-issuer`); `aud` is the audience given, or both are absent
  *   (`token-audience`); `exp` has not passed and neither `iat` nor `nbf` is in the future, each
  *   with 60 s of skew (`token-expired`); the claims have the documented shape (`token-malformed`).
@@ -27,6 +29,7 @@ import {
 } from "jose";
 
 import { isAccessClaims, type AccessClaims } from "./claims.js";
+import type { JSONWebKeySet } from "jose";
 
 /** The JOSE `typ` of an access token (RFC 9068 §2.1). */
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -99,22 +102,47 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const clock = options.now ?? (() => new Date());
 
+  // Whether each key id the set has answered for is a strong key, decided once per id.
+  const strong = new Map<string, boolean>();
+  const checkKey = (kid: string | undefined, set: () => JSONWebKeySet | undefined) => {
+    if (kid === undefined) throw new TokenError("token-kid", "the token names no key");
+    let ok = strong.get(kid);
+    if (ok === undefined) {
+      const x = set()?.keys.find((k) => k.kid === kid)?.x;
+      ok = typeof x === "string" && !isWeakPoint(base64url(x));
+      strong.set(kid, ok);
+    }
+    if (!ok) throw new TokenError("token-kid", "the token names a key that is not a valid Ed25519 key");
+  };
+
   // The header rules, then the remote set, falling back on the last keys fetched while the JWKS
   // cannot be reached. jose calls this after its own parse of the header and its `alg` allowlist,
   // and before the signature check.
   const keys = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
     checkHeader(header);
+    // OpenSSL's Ed25519 is not strict: a small-order R is not refused (the Rust SDK's
+    // `verify_strict` refuses it), and neither is a small-order key, under which a made-up
+    // signature verifies for any message. Both are checked here, before the signature.
+    if (isWeakPoint(base64url(token.signature).subarray(0, 32))) {
+      throw new TokenError("token-signature", "the token's signature does not verify");
+    }
     try {
-      return await remote(header, token);
+      const key = await remote(header, token);
+      checkKey(header.kid, () => remote.jwks());
+      return key;
     } catch (err) {
       // A key the fetched set lacks is an answer; anything else (no connection, a timeout, a
       // non-200 or malformed answer) means the JWKS is unreachable for now.
-      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+      if (err instanceof TokenError || err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+        throw err;
+      }
       const last = remote.jwks();
       if (last === undefined) {
         throw new JwksUnavailableError(`the JWKS at ${jwksUrl.href} cannot be fetched`, { cause: err });
       }
-      return createLocalJWKSet(last)(header, token);
+      const key = await createLocalJWKSet(last)(header, token);
+      checkKey(header.kid, () => last);
+      return key;
     }
   };
 
@@ -208,4 +236,31 @@ function refusal(err: unknown): Error {
     return new TokenError("token-malformed", "the token is not a well-formed JWS with the expected claims");
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+function base64url(text: string): Buffer {
+  return Buffer.from(text, "base64url");
+}
+
+/**
+ * The encodings (sign bit ignored) of the eight points of small order, non-canonical ones
+ * included (libsodium's list), and any other encoding of a y at or above the field's prime.
+ */
+const SMALL_ORDER = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+];
+
+function isWeakPoint(point: Uint8Array): boolean {
+  if (point.length !== 32) return true;
+  const y = Buffer.from(point);
+  y[31] = y[31]! & 0x7f;
+  if (SMALL_ORDER.includes(y.toString("hex"))) return true;
+  // y >= p = 2^255 - 19: not canonical.
+  return y[31] === 0x7f && y[0]! >= 0xed && y.subarray(1, 31).every((b) => b === 0xff);
 }

@@ -124,6 +124,29 @@ describe("tokens of our own issuer", () => {
     await refusedWith(verifier.verify(await signToken(keyA, jwks.issuer, { claims: { nbf: NOW + 61 } }), at(NOW)), "token-expired");
   });
 
+  test("a small-order key in the JWKS, or a small-order R, does not verify (OpenSSL alone accepts both)", async () => {
+    const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+    const neutral = [1, ...new Array(31).fill(0)];
+    const weak = { kid: "weak", jwk: { kty: "OKP", crv: "Ed25519", x: b64url(neutral), kid: "weak", alg: "EdDSA", use: "sig" } };
+    const keys = jwks.state.keys;
+    jwks.state.keys = [keyA, weak];
+    try {
+      const verifier = createVerifier({ issuer: jwks.issuer, cooldownMs: 0 });
+      // R = the neutral point, s = 0: valid for any message under the neutral key.
+      const header = b64({ alg: "EdDSA", typ: "at+jwt", kid: "weak" });
+      const payload = (await signToken(keyA, jwks.issuer)).split(".")[1];
+      const forged = `${header}.${payload}.${b64url([...neutral, ...new Array(32).fill(0)])}`;
+      await refusedWith(verifier.verify(forged, at(NOW)), "token-signature");
+      // The same key with an R of large order still names a key that is not valid.
+      const otherR = (await signToken(keyA, jwks.issuer)).split(".")[2];
+      await refusedWith(verifier.verify(`${header}.${payload}.${otherR}`, at(NOW)), "token-kid");
+      // The strong key of the same set still verifies.
+      await verifier.verify(await signToken(keyA, jwks.issuer), at(NOW));
+    } finally {
+      jwks.state.keys = keys;
+    }
+  });
+
   test("claims without the documented shape are malformed", async () => {
     const verifier = createVerifier({ issuer: jwks.issuer });
     for (const claims of [{ sid: undefined }, { email_verified: "yes" }, { orgs: [] }, { orgs: { o: { org_id: "o" } } }, { exp: undefined }]) {
