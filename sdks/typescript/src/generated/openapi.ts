@@ -1175,6 +1175,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org_id}/grantable-roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the roles I may grant
+         * @description The roles a role picker should offer you in this organization: the same rules that refuse
+         *     an invitation or a role change with `role-above-yours` or `owner-required` decide them.
+         */
+        get: operations["list_my_grantable_roles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org_id}/invites/{invite_id}/resend": {
         parameters: {
             query?: never;
@@ -1673,6 +1694,19 @@ export interface components {
             detail: string;
         };
         /**
+         * GrantableRolesOut
+         * @description The roles you may hand out in an organization, computed from the rules that decide.
+         */
+        GrantableRolesOut: {
+            /**
+             * @description Roles an invitation (or a role change) from you may give, highest first; empty without
+             *     `org.members.invite`.
+             */
+            roles: string[];
+            /** @description Additional roles you may grant: those whose every permission your roles hold. */
+            additional_roles: string[];
+        };
+        /**
          * InviteDetailsOut
          * @description What an invitation link shows before signing in.
          */
@@ -1816,6 +1850,11 @@ export interface components {
             version: number;
             /** Format: date-time */
             joined_at: string;
+            /**
+             * @description Whether the member has two-factor authentication on (in the members list and a member's
+             *     fetch; absent from the answers of changes).
+             */
+            mfa_enabled?: boolean;
         };
         /**
          * MemberPatch
@@ -13847,6 +13886,126 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["InviteOut"];
+                };
+            };
+            /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, revoked or unknown credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The target does not exist, or the caller may not know that it does. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The change conflicts with existing state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value breaks a rule; `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is busy; see `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as problem+json. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_my_grantable_roles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GrantableRolesOut"];
                 };
             };
             /** @description The request could not be parsed (malformed JSON, wrong types, missing fields). */
