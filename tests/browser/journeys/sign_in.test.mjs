@@ -26,7 +26,7 @@ describe("sign up and sign in", () => {
     assert.equal(await heading(page), "Sign in to Tenantry");
     await check(ada, "sign-in");
     await follow(page, "Create an account");
-    assertPath(page, "/sign-up");
+    await assertPath(page, "/sign-up");
     await check(ada, "sign-up");
 
     // A refusal: the page says what to do, keeps the input (not the password), and the summary
@@ -47,7 +47,7 @@ describe("sign up and sign in", () => {
     const before = await stack.mail.count();
     await fill(page, "Password", "a long passphrase for ada 7c1f");
     await press(page, "Create account");
-    assertPath(page, "/sign-up/check-inbox");
+    await assertPath(page, "/sign-up/check-inbox");
     assert.match(await page.locator("main").textContent(), /ada@example\.test/);
     await check(ada, "check-inbox");
 
@@ -59,7 +59,7 @@ describe("sign up and sign in", () => {
 
     // The link's token leaves the address bar on the first load.
     await page.goto(link);
-    assertPath(page, "/verify-email");
+    await assertPath(page, "/verify-email");
     assert.equal(new URL(page.url()).search, "");
     assert.equal(await heading(page), "Confirm your email address");
     await check(ada, "verify-email");
@@ -90,7 +90,7 @@ describe("sign up and sign in", () => {
       await fill(page, "Email address", email);
       await fill(page, "Password", password);
       await press(page, "Sign in");
-      assertPath(page, "/sign-in");
+      await assertPath(page, "/sign-in");
       messages.push(await page.locator(".field-error").first().textContent());
       assert.equal(await page.getByLabel("Email address", { exact: true }).inputValue(), email);
     }
@@ -111,13 +111,13 @@ describe("forgot password", () => {
     const { page } = cy;
     await page.goto(`${stack.url}/sign-in`);
     await follow(page, "Forgot your password?");
-    assertPath(page, "/forgot-password");
+    await assertPath(page, "/forgot-password");
     await check(cy, "forgot-password");
 
     const before = await stack.mail.count();
     await fill(page, "Email address", "cy@example.test");
     await press(page, "Send reset link");
-    assertPath(page, "/forgot-password/sent");
+    await assertPath(page, "/forgot-password/sent");
     await check(cy, "forgot-password-sent");
 
     // An unknown address gets the same page (nothing reveals whether the account exists).
@@ -125,14 +125,14 @@ describe("forgot password", () => {
     await unknown.page.goto(`${stack.url}/forgot-password`);
     await fill(unknown.page, "Email address", "nobody@example.test");
     await press(unknown.page, "Send reset link");
-    assertPath(unknown.page, "/forgot-password/sent");
+    await assertPath(unknown.page, "/forgot-password/sent");
     assert.equal(await heading(unknown.page), await heading(page));
     await unknown.context.close();
 
     const mail = await stack.mail.latest("cy@example.test", { after: before });
     const link = linkIn(mail, stack.url, "/reset-password?token=");
     await page.goto(link);
-    assertPath(page, "/reset-password");
+    await assertPath(page, "/reset-password");
     assert.equal(new URL(page.url()).search, "");
     await check(cy, "reset-password");
 
@@ -145,14 +145,14 @@ describe("forgot password", () => {
     await fill(page, "New password", "the new passphrase of cy 3c4d");
     await fill(page, "Confirm new password", "the new passphrase of cy 3c4d");
     await press(page, "Change password");
-    assertPath(page, "/sign-in");
+    await assertPath(page, "/sign-in");
     assert.match(await page.getByRole("status").textContent(), /Your password is changed/);
     await check(cy, "sign-in-after-reset");
 
     await fill(page, "Email address", "cy@example.test");
     await fill(page, "Password", "the old passphrase of cy 1a2b");
     await press(page, "Sign in");
-    assertPath(page, "/sign-in");
+    await assertPath(page, "/sign-in");
     await signIn(cy, stack, "cy@example.test", "the new passphrase of cy 3c4d");
 
     // The link again: used (said once the form is sent), with a way to ask for a new one.
@@ -164,7 +164,7 @@ describe("forgot password", () => {
     assert.match(await page.locator("main").textContent(), /already used/);
     await check(cy, "reset-password-used");
     await follow(page, "Reset your password");
-    assertPath(page, "/forgot-password");
+    await assertPath(page, "/forgot-password");
     await cy.context.close();
   });
 });
@@ -181,12 +181,12 @@ describe("sessions", () => {
     assert.equal(await heading(laptop.page), "Sign out");
     await check(laptop, "sign-out");
     await press(laptop.page, "Sign out everywhere");
-    assertPath(laptop.page, "/sign-in");
+    await assertPath(laptop.page, "/sign-in");
     assert.match(await laptop.page.getByRole("status").textContent(), /You are signed out/);
 
     // The phone's next page asks it to sign in.
     await phone.page.goto(`${stack.url}/sign-out`);
-    assertPath(phone.page, "/sign-in");
+    await assertPath(phone.page, "/sign-in");
     await phone.page.goto(`${stack.url}/sign-in`);
     assert.equal(await heading(phone.page), "Sign in to Tenantry");
     await laptop.context.close();
@@ -201,9 +201,9 @@ describe("sessions", () => {
     await signIn(phone, stack, email, password);
     await laptop.page.goto(`${stack.url}/sign-out`);
     await press(laptop.page, "Sign out");
-    assertPath(laptop.page, "/sign-in");
+    await assertPath(laptop.page, "/sign-in");
     await phone.page.goto(`${stack.url}/sign-out`);
-    assertPath(phone.page, "/sign-out");
+    await assertPath(phone.page, "/sign-out");
     await laptop.context.close();
     await phone.context.close();
   });
