@@ -33,7 +33,7 @@ for (const [url, text] of outputs) {
     const committed = await readFile(url, "utf8").catch(() => "");
     if (committed !== text) {
       drifted += 1;
-      console.error(`${path} differs from what openapi/openapi.json gives: run \`npm run generate\` and commit it`);
+      console.error(`${path} differs from what openapi/openapi.json gives: run \`cd sdks/typescript && npm ci && npm run generate\` and commit it`);
     }
   } else {
     await writeFile(url, text);
