@@ -25,6 +25,7 @@ mod paging;
 mod passwords_emails;
 mod peers;
 mod problems;
+mod saas_axum;
 mod sdk;
 mod session_security;
 mod sso;
