@@ -194,17 +194,15 @@ async fn org_with_saml(t: &TestApp, python: &Path, slug: &str, domain: &str, iso
         )
         .await;
     let id = org["org_id"].as_str().expect("org id").to_owned();
-    if isolated {
-        let mut c = t.app().db().acquire().await.expect("connection");
-        let org_id = tenantry_core::OrgId::from_uuid(id.parse().expect("uuid"));
-        tenantry_store::sso::set_org_isolated(c.ex(), org_id, true).await.expect("isolated");
-    }
     let (metadata, _) = run_idp(python, "urn:unused", "https://unused.test/acs", vec![]);
     let conn = t
         .backend(reqwest::Method::PUT, &format!("{B}/orgs/{id}/saml"), Some(json!({ "metadata_xml": metadata })), 200)
         .await;
     assert_eq!(conn["status"], "test");
     assert_eq!(conn["idp_entity_id"], IDP);
+    if isolated {
+        t.post(&format!("{B}/orgs/{id}/isolate"), json!({}), 204).await;
+    }
     Org {
         id,
         acs: conn["acs_url"].as_str().expect("acs").to_owned(),
@@ -301,8 +299,21 @@ async fn saml_connection_lifecycle_and_sign_in(engine: Engine) {
         )
         .await;
     assert_eq!(required["sso_required"], true);
+    // A member with a password now signs in only through SSO.
+    let pw = t
+        .post(
+            &format!("{B}/users"),
+            json!({ "email": "pw@acme.test", "email_verified": true, "password": "correct horse battery staple 42" }),
+            201,
+        )
+        .await;
+    t.post(&format!("{B}/orgs/{}/members", org.id), json!({ "user_id": pw["user_id"], "role": "Member" }), 201).await;
+    let login = json!({ "email": "pw@acme.test", "password": "correct horse battery staple 42" });
+    let refused = crate::support::anon(&t, "/api/v1/login", login.clone(), 403).await;
+    assert_eq!(crate::support::problem_code(&refused), "sso-required");
     t.delete(&format!("{B}/orgs/{}/saml", org.id), 204).await;
     t.get(&format!("{B}/orgs/{}/saml", org.id), 404).await;
+    crate::support::anon(&t, "/api/v1/login", login, 200).await;
     let conn_id = org.acs.split('/').rev().nth(1).expect("connection id").to_owned();
     assert_eq!(event_types(&t, &conn_id).await, ["org.saml_setup", "org.saml_went_live", "org.saml_removed"]);
     t.stop().await;
@@ -428,7 +439,22 @@ async fn isolated_orgs_keep_separate_accounts(engine: Engine) {
     let Some(python) = idp_python() else { return };
     let t = TestApp::spawn(engine).await;
     let shared = t.post(&format!("{B}/users"), json!({ "email": "pat@one.test", "email_verified": true }), 201).await;
-    let one = org_with_saml(&t, &python, "one", "one.test", true).await;
+    let one = org_with_saml(&t, &python, "one", "one.test", false).await;
+    // Converting lists who blocks it: a member with a password.
+    let pw = t
+        .post(
+            &format!("{B}/users"),
+            json!({ "email": "pw@one.test", "email_verified": true, "password": "correct horse battery staple 42" }),
+            201,
+        )
+        .await;
+    let pw_id = pw["user_id"].as_str().expect("id");
+    t.post(&format!("{B}/orgs/{}/members", one.id), json!({ "user_id": pw_id, "role": "Member" }), 201).await;
+    let blocked = t.post(&format!("{B}/orgs/{}/isolate", one.id), json!({}), 409).await;
+    assert_eq!(crate::support::problem_code(&blocked), "isolation-blocked");
+    assert!(blocked["detail"].as_str().expect("detail").contains("pw@one.test (has a password)"), "{blocked}");
+    t.delete(&format!("{B}/orgs/{}/members/{pw_id}", one.id), 204).await;
+    t.post(&format!("{B}/orgs/{}/isolate", one.id), json!({}), 204).await;
     let two = org_with_saml(&t, &python, "two", "two.test", true).await;
     let mut ids = Vec::new();
     for org in [&one, &two] {

@@ -10,7 +10,7 @@
 use serde_json::json;
 use tenantry_auth::{new_opaque_token, PasswordVerdict};
 use tenantry_core::events::AuditAction;
-use tenantry_core::{Email, UserId};
+use tenantry_core::{DomainError, Email, UserId};
 use tenantry_store::sign_in::{self as store, SignInWrite};
 use tenantry_store::users::{self, UserRow};
 
@@ -183,6 +183,12 @@ impl App {
             self.audit_login_failure(ctx, Some(&user), "disabled").await?;
             return Err(bad_credentials());
         };
+        // A member of an org that requires SSO (or an isolated one) signs in only through it;
+        // said only to whoever knows the password.
+        if self.must_use_sso(UserId::from_uuid(user.id)).await? {
+            self.audit_login_failure(ctx, Some(&user), "sso-required").await?;
+            return Err(DomainError::forbidden("sso-required", "Your organization signs you in through its SSO.").into());
+        }
         Ok(Proven {
             user,
             methods: vec![AuthMethod::Password],

@@ -591,13 +591,16 @@ impl App {
         }
         let names_changed = (profile.first_name.is_some() && profile.first_name != user.first_name)
             || (profile.last_name.is_some() && profile.last_name != user.last_name);
-        if names_changed && user.version > 1 || names_changed && member.is_some() {
+        if names_changed {
             user.first_name = profile.first_name.clone().or(user.first_name);
             user.last_name = profile.last_name.clone().or(user.last_name);
             user.version += 1;
             user.updated_at = now;
             user_store::update_user(tx.ex(), &user).await?;
             emit(&mut tx, now, User::from(user.clone()).event(EventType::UserUpdated)).await?;
+            let details = json!({ "fields": ["first_name", "last_name"], "how": "saml" });
+            let actor = Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() };
+            audit(&mut tx, &actor, now, Audit::user(AuditAction::UserUpdated, user.id, details)).await?;
         }
         if member.is_none() {
             let via = JoinVia::Sso { role: roles.lowest_role().clone() };
@@ -641,6 +644,62 @@ impl App {
             return e;
         }
         DomainError::unauthenticated(code, format!("Single sign-on refused: {why}")).into()
+    }
+
+    /// Converts an org to isolated (docs/design.md §4.15; backend only): its members move into
+    /// its own user pool and sign in only through its SSO. Refused with `isolation-blocked`,
+    /// naming them, while any member also belongs to another org or has a password; with
+    /// `sso-connection-not-found` while the org has no SAML connection.
+    pub async fn isolate_org(&self, ctx: &Ctx, org_id: OrgId) -> AppResult<()> {
+        crate::authz::require_backend(&ctx.actor)?;
+        let now = self.clock().now();
+        let mut tx = self.db().begin().await?;
+        let (org, _) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
+        if org.isolated {
+            return Ok(());
+        }
+        store::get_connection_of_org(tx.ex(), org_id).await?.ok_or_else(connection_not_found)?;
+        let candidates = store::isolation_candidates(tx.ex(), org_id).await?;
+        let blockers: Vec<String> = candidates
+            .iter()
+            .filter(|c| c.org_count > 1 || c.has_password)
+            .map(|c| {
+                let why = match (c.org_count > 1, c.has_password) {
+                    (true, true) => "member of other orgs, has a password",
+                    (true, false) => "member of other orgs",
+                    _ => "has a password",
+                };
+                format!("{} ({why})", c.email)
+            })
+            .collect();
+        if !blockers.is_empty() {
+            return Err(DomainError::conflict(
+                "isolation-blocked",
+                format!(
+                    "These members must leave their other orgs or lose their password first: {}",
+                    blockers.join("; ")
+                ),
+            )
+            .into());
+        }
+        let moved = store::isolate_org(tx.ex(), org_id).await?;
+        let entry = Audit {
+            action: AuditAction::OrgUpdated,
+            org_id: Some(org.id),
+            target_kind: "org",
+            target_id: Some(org.id.to_string()),
+            details: json!({ "isolated": true, "members_moved": moved }),
+        };
+        audit(&mut tx, ctx, now, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether `user_id` belongs to an org that requires SSO, or to an isolated one: then the
+    /// password step refuses them.
+    pub(crate) async fn must_use_sso(&self, user_id: UserId) -> AppResult<bool> {
+        let mut c = self.db().acquire().await?;
+        Ok(store::user_must_use_sso(c.ex(), user_id).await?)
     }
 
     /// Fetches IdP metadata through the webhooks' outbound guard (no internal address unless the

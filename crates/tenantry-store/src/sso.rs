@@ -99,9 +99,37 @@ pub async fn find_org_id_by_domain(ex: Ex<'_>, domain: &str) -> Result<Option<Uu
     sql_scalar!(ex, fetch_optional, Uuid, "SELECT org_id FROM org_domains WHERE domain = $1", domain)
 }
 
-/// Marks an org isolated (docs/design.md §4.15): its users are a pool of their own.
-pub async fn set_org_isolated(ex: Ex<'_>, org_id: OrgId, isolated: bool) -> Result<u64> {
-    sql_execute!(ex, "UPDATE orgs SET isolated = $2 WHERE id = $1", org_id.as_uuid(), isolated)
+/// A member of an org as converting it to isolated sees them: whether they have a password and in
+/// how many orgs they are.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IsolationCandidate {
+    pub user_id: Uuid,
+    pub email: String,
+    pub has_password: bool,
+    pub org_count: i64,
+}
+
+pub async fn isolation_candidates(ex: Ex<'_>, org_id: OrgId) -> Result<Vec<IsolationCandidate>> {
+    sql_rows!(
+        ex,
+        fetch_all,
+        IsolationCandidate,
+        "SELECT u.id AS user_id, u.email, u.password_hash IS NOT NULL AS has_password, \
+         (SELECT COUNT(*) FROM org_members m2 WHERE m2.user_id = u.id) AS org_count \
+         FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY u.email",
+        org_id.as_uuid(),
+    )
+}
+
+/// Moves every member of the org into its user pool and marks it isolated; rows of users moved.
+pub async fn isolate_org(mut ex: Ex<'_>, org_id: OrgId) -> Result<u64> {
+    let moved = sql_execute!(
+        ex.reborrow(),
+        "UPDATE users SET pool_id = $1 WHERE id IN (SELECT user_id FROM org_members WHERE org_id = $1)",
+        org_id.as_uuid(),
+    )?;
+    sql_execute!(ex, "UPDATE orgs SET isolated = TRUE WHERE id = $1", org_id.as_uuid())?;
+    Ok(moved)
 }
 
 pub async fn get_sso_required(ex: Ex<'_>, org_id: OrgId) -> Result<bool> {

@@ -221,6 +221,18 @@ impl BackendSsoApi {
         Ok(Done::NoContent)
     }
 
+    /// Make the org isolated
+    ///
+    /// Its members move into its own user pool: the same email may then exist once per isolated
+    /// org and once outside; they sign in only through the org's SSO, and never join other orgs.
+    /// Needs a SAML connection. `409 isolation-blocked` names the members who block it (members
+    /// of other orgs, members with a password) until they are resolved.
+    #[oai(path = "/:org_id/isolate", method = "post", operation_id = "isolate_org")]
+    async fn isolate(&self, req: &Request, auth: BackendKey, org_id: Path<Uuid>) -> Result<Done, ApiError> {
+        app(req)?.isolate_org(&ctx(req, auth.0), OrgId::from_uuid(org_id.0)).await?;
+        Ok(Done::NoContent)
+    }
+
     /// Require SSO for the org's members
     ///
     /// They then sign in only through its live connection (`409 sso-connection-not-live`
