@@ -178,7 +178,6 @@ impl<'a> Browser<'a> {
     }
 
     /// Follows a redirect once.
-    #[track_caller]
     pub async fn follow(&self, page: &Page) -> Page {
         let to = page.location.clone().unwrap_or_else(|| panic!("not a redirect ({}):\n{}", page.status, page.body));
         self.get(&to).await

@@ -51,14 +51,41 @@ pub struct CreateInvite {
     pub additional_roles: Vec<String>,
 }
 
-/// What anyone holding an invite link may learn about it: nothing more.
+/// What anyone holding an invite link may learn about it: nothing more. The address is the one
+/// the link was mailed to (so that signing in or up with it can be offered).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InviteDetails {
     pub org_name: String,
     pub inviter: String,
     pub role: String,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    /// Whether the signed-in user may answer it (the invited address, not an isolated org's
+    /// account); `None` when nobody is signed in. Accepting checks again.
+    pub for_viewer: Option<bool>,
+}
+
+/// An invitation waiting for the signed-in user's answer, as their own list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MyInvite {
+    pub invite_id: InviteId,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub inviter: String,
+    pub role: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// How an answer names its invite: by the emailed link's token, or by id from the invitee's own
+/// list (on the strength of their verified address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InviteKey<'a> {
+    Token(&'a str),
+    Id(InviteId),
+}
+
+/// How many invitations [`App::my_invites`] lists at most.
+pub const MY_INVITES_MAX: u32 = 100;
 
 fn invite_invalid() -> AppError {
     DomainError::not_found("invite-invalid", "This invitation link is not valid.").into()
@@ -81,6 +108,12 @@ async fn no_invite(ex: Ex<'_>, token_hash: &[u8]) -> AppError {
 
 fn invite_not_found() -> AppError {
     DomainError::not_found("invite-not-found", "This organization has no such invitation.").into()
+}
+
+/// An id from the invitee's list that names no invitation to them: the same answer whether it
+/// names nothing or someone else's.
+fn not_your_invite() -> AppError {
+    DomainError::not_found("invite-not-found", "You have no such invitation.").into()
 }
 
 /// Why a stored invite can no longer be used, if it cannot.
@@ -380,8 +413,14 @@ impl App {
         Ok(Page::from_overfetch(items, limit, |i: &PendingInvite| i.invite_id.to_string()))
     }
 
-    /// What an invite link shows before signing in: org name, inviter, role, expiry.
+    /// What an invite link shows before signing in: org name, inviter, role, address, expiry.
     pub async fn invite_details(&self, token: &str) -> AppResult<InviteDetails> {
+        self.invite_details_as(&Ctx::new(Actor::Anonymous), token).await
+    }
+
+    /// [`App::invite_details`], saying too whether the signed-in user of `ctx` is the one who
+    /// may answer it (the hosted page offers accepting, or switching accounts).
+    pub async fn invite_details_as(&self, ctx: &Ctx, token: &str) -> AppResult<InviteDetails> {
         let now = self.clock().now();
         let mut c = self.db().acquire().await?;
         let token_hash = hash_opaque_token(token);
@@ -398,7 +437,22 @@ impl App {
                 .map_or_else(|| org.name.clone(), |u| display_name(&u)),
             None => format!("The {} team", org.name),
         };
-        Ok(InviteDetails { org_name: org.name, inviter, role: invite.role, expires_at: invite.expires_at })
+        let for_viewer = match ctx.actor {
+            Actor::User(id) => Some(
+                users::get_user(c.ex(), id)
+                    .await?
+                    .is_some_and(|u| u.pool_id.is_none() && u.email_normalized == invite.email_normalized),
+            ),
+            _ => None,
+        };
+        Ok(InviteDetails {
+            org_name: org.name,
+            inviter,
+            role: invite.role,
+            email: invite.email,
+            expires_at: invite.expires_at,
+            for_viewer,
+        })
     }
 
     /// The signed-in user accepts an invite sent to their address (docs/design.md §4.3).
@@ -408,7 +462,18 @@ impl App {
     /// an upgrade deadlocks with any transaction already waiting to lock the org for update (an
     /// invite, a rename): the waiter holds the row's place in the queue that the upgrade needs.
     pub async fn accept_invite(&self, ctx: &Ctx, token: &str) -> AppResult<crate::members::Member> {
-        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Exclusive).await?;
+        self.accept(ctx, InviteKey::Token(token)).await
+    }
+
+    /// The signed-in user accepts an invite from their own list ([`App::my_invites`]): the
+    /// accept of [`App::accept_invite`], the invite named by id instead of the emailed token, for
+    /// a user whose verified address it was sent to.
+    pub async fn accept_my_invite(&self, ctx: &Ctx, invite_id: InviteId) -> AppResult<crate::members::Member> {
+        self.accept(ctx, InviteKey::Id(invite_id)).await
+    }
+
+    async fn accept(&self, ctx: &Ctx, key: InviteKey<'_>) -> AppResult<crate::members::Member> {
+        let (mut tx, org, mut invite, user, now) = self.answerable_invite(ctx, key, OrgLock::Exclusive).await?;
         let member = self.join_org(&mut tx, ctx, &org, &user, JoinVia::Invite(&mut invite), now).await?;
         tx.commit().await?;
         let roles = self.roles().await?;
@@ -439,7 +504,16 @@ impl App {
 
     /// The signed-in user declines an invite sent to their address.
     pub async fn decline_invite(&self, ctx: &Ctx, token: &str) -> AppResult<()> {
-        let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, token, OrgLock::Shared).await?;
+        self.decline(ctx, InviteKey::Token(token)).await
+    }
+
+    /// The signed-in user declines an invite from their own list (see [`App::accept_my_invite`]).
+    pub async fn decline_my_invite(&self, ctx: &Ctx, invite_id: InviteId) -> AppResult<()> {
+        self.decline(ctx, InviteKey::Id(invite_id)).await
+    }
+
+    async fn decline(&self, ctx: &Ctx, key: InviteKey<'_>) -> AppResult<()> {
+        let (mut tx, _, mut invite, user, now) = self.answerable_invite(ctx, key, OrgLock::Shared).await?;
         invite.state = InviteState::Declined;
         invite.answered_by = Some(user.id);
         invite.version += 1;
@@ -450,9 +524,10 @@ impl App {
         Ok(())
     }
 
-    /// Opens the transaction of an answer: the invite's org and the invite by token (both locked,
-    /// in that order), still pending and unexpired, and the signed-in user, who must be the
-    /// invited address.
+    /// Opens the transaction of an answer: the invite's org and the invite by token or id (both
+    /// locked, in that order), still pending and unexpired, and the signed-in user, who must be the
+    /// invited address. By id (no emailed token proves the mailbox), that address must be
+    /// verified, and an invite to anyone else is "not found", whatever its state.
     ///
     /// The org is locked before the invite, in the order every other invite change takes (create,
     /// resend and revoke lock the org, then write the invite): locking the invite first would let
@@ -460,7 +535,7 @@ impl App {
     async fn answerable_invite(
         &self,
         ctx: &Ctx,
-        token: &str,
+        key: InviteKey<'_>,
         lock: OrgLock,
     ) -> AppResult<(Tx, OrgRow, InviteRow, tenantry_store::users::UserRow, DateTime<Utc>)> {
         let user_id = match ctx.actor {
@@ -479,24 +554,49 @@ impl App {
             }
         };
         let now = self.clock().now();
-        let token_hash = hash_opaque_token(token);
+        let token_hash = match key {
+            InviteKey::Token(token) => hash_opaque_token(token),
+            InviteKey::Id(_) => Vec::new(),
+        };
         let mut tx = self.db().begin().await?;
-        let Some(found) = store::find_invite_by_token(tx.ex(), &token_hash).await? else {
-            return Err(no_invite(tx.ex(), &token_hash).await);
+        let found = match key {
+            InviteKey::Token(_) => match store::find_invite_by_token(tx.ex(), &token_hash).await? {
+                Some(found) => found,
+                None => return Err(no_invite(tx.ex(), &token_hash).await),
+            },
+            InviteKey::Id(id) => store::find_invite_by_id(tx.ex(), id).await?.ok_or_else(not_your_invite)?,
         };
         let org = match lock {
             OrgLock::Shared => org_store::share_org(tx.ex(), OrgId::from_uuid(found.org_id)).await?,
             OrgLock::Exclusive => org_store::lock_org(tx.ex(), OrgId::from_uuid(found.org_id)).await?,
         }
         .ok_or_else(invite_invalid)?;
-        // A resend that committed while this waited for the org's lock replaced the token.
-        let Some(invite) = store::lock_invite_by_token(tx.ex(), &token_hash).await? else {
-            return Err(no_invite(tx.ex(), &token_hash).await);
+        let invite = match key {
+            // A resend that committed while this waited for the org's lock replaced the token.
+            InviteKey::Token(_) => match store::lock_invite_by_token(tx.ex(), &token_hash).await? {
+                Some(invite) => invite,
+                None => return Err(no_invite(tx.ex(), &token_hash).await),
+            },
+            InviteKey::Id(id) => {
+                store::lock_invite(tx.ex(), OrgId::from_uuid(org.id), id).await?.ok_or_else(not_your_invite)?
+            }
         };
+        let user = users::get_user(tx.ex(), user_id).await?.ok_or_else(invite_invalid)?;
+        if let InviteKey::Id(_) = key {
+            if user.pool_id.is_some() || user.email_normalized != invite.email_normalized {
+                return Err(not_your_invite());
+            }
+            if !user.email_verified {
+                return Err(DomainError::forbidden(
+                    "email-not-verified",
+                    "Confirm your email address before answering an invitation without its emailed link.",
+                )
+                .into());
+            }
+        }
         if let Some(e) = unusable(&invite, now) {
             return Err(e);
         }
-        let user = users::get_user(tx.ex(), user_id).await?.ok_or_else(invite_invalid)?;
         if user.pool_id.is_some() || user.email_normalized != invite.email_normalized {
             return Err(DomainError::forbidden(
                 "invite-wrong-account",
@@ -505,6 +605,43 @@ impl App {
             .into());
         }
         Ok((tx, org, invite, user, now))
+    }
+
+    /// The pending, unexpired invitations addressed to the signed-in user's verified email, across
+    /// orgs, oldest first (at most [`MY_INVITES_MAX`]). An unverified address, or an account of an
+    /// isolated org's pool, has none: such a user answers only with the emailed link.
+    pub async fn my_invites(&self, ctx: &Ctx) -> AppResult<Vec<MyInvite>> {
+        let Actor::User(user_id) = ctx.actor else {
+            return Err(DomainError::forbidden("user-only", "Only a signed-in user has invitations.").into());
+        };
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let user = users::get_user(c.ex(), user_id)
+            .await?
+            .ok_or_else(|| AppError::from(DomainError::unauthenticated("session-ended", "Sign in again.")))?;
+        if !user.email_verified || user.pool_id.is_some() {
+            return Ok(Vec::new());
+        }
+        let rows = store::list_live_invites_to(c.ex(), &user.email_normalized, now, MY_INVITES_MAX).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let inviter = match (r.invited_by, r.inviter_first_name, r.inviter_last_name, r.inviter_email) {
+                    (Some(_), Some(f), Some(l), _) => format!("{f} {l}"),
+                    (Some(_), Some(f), None, _) => f,
+                    (Some(_), None, _, Some(email)) => email,
+                    _ => format!("The {} team", r.org_name),
+                };
+                MyInvite {
+                    invite_id: InviteId::from_uuid(r.id),
+                    org_id: OrgId::from_uuid(r.org_id),
+                    org_name: r.org_name,
+                    inviter,
+                    role: r.role,
+                    expires_at: r.expires_at,
+                }
+            })
+            .collect())
     }
 
     /// Domain auto-join (docs/design.md §4.12): a user with a verified email at an org's auto-join domain

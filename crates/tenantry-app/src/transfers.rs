@@ -49,6 +49,22 @@ impl From<&TransferRow> for Transfer {
     }
 }
 
+/// What the emailed confirmation link shows its owner before they confirm: the org, the member
+/// who becomes owner, and the role the owner keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransferDetails {
+    pub org_id: OrgId,
+    pub org_name: String,
+    /// The new owner's name (or email when they have none) and email.
+    pub to_name: String,
+    pub to_email: String,
+    /// The role the new owner gets.
+    pub to_role: String,
+    /// The role the confirming owner has afterwards.
+    pub from_role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 fn transfer_invalid() -> AppError {
     DomainError::not_found("transfer-invalid", "This confirmation link is not valid.").into()
 }
@@ -147,6 +163,47 @@ impl App {
         tx.commit().await?;
         self.wake_mailer();
         Ok(Transfer::from(&row))
+    }
+
+    /// What confirming the transfer a link names would do, for the owner who started it, with
+    /// the refusal confirming would meet now (expired, cancelled, used, a member gone). Reads
+    /// only: [`App::confirm_ownership_transfer`] checks everything again.
+    pub async fn transfer_details(&self, ctx: &Ctx, token: &str) -> AppResult<TransferDetails> {
+        let Actor::User(me) = ctx.actor else {
+            return Err(DomainError::unauthenticated("unauthenticated", "Sign in to confirm the transfer.").into());
+        };
+        let roles = self.roles().await?;
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let t = store::find_transfer_by_token(c.ex(), &hash_opaque_token(token)).await?.ok_or_else(transfer_invalid)?;
+        if t.from_user_id != me.as_uuid() {
+            return Err(transfer_invalid());
+        }
+        check_transfer_confirmable(t.state, t.expires_at, now)?;
+        let org = org_store::get_org(c.ex(), OrgId::from_uuid(t.org_id)).await?.ok_or_else(transfer_invalid)?;
+        let gone = |detail: &'static str| DomainError::conflict("transfer-target-ineligible", detail);
+        let from = member_store::get_member(c.ex(), OrgId::from_uuid(t.org_id), UserId::from_uuid(t.from_user_id))
+            .await?
+            .ok_or_else(|| gone("You are no longer a member of this organization."))?;
+        let to = member_store::get_member(c.ex(), OrgId::from_uuid(t.org_id), UserId::from_uuid(t.to_user_id))
+            .await?
+            .ok_or_else(|| gone("That member has left the organization."))?;
+        let new_roles = check_transfer_ownership(&roles, &member_view(&from)?, &member_view(&to)?)?;
+        let to_user = users::get_user(c.ex(), UserId::from_uuid(t.to_user_id)).await?.ok_or_else(transfer_invalid)?;
+        let to_name = match (&to_user.first_name, &to_user.last_name) {
+            (Some(f), Some(l)) => format!("{f} {l}"),
+            (Some(f), None) => f.clone(),
+            _ => to_user.email.clone(),
+        };
+        Ok(TransferDetails {
+            org_id: OrgId::from_uuid(org.id),
+            org_name: org.name,
+            to_name,
+            to_email: to_user.email,
+            to_role: new_roles.target.as_str().to_owned(),
+            from_role: new_roles.initiator.as_str().to_owned(),
+            expires_at: t.expires_at,
+        })
     }
 
     /// The initiating Owner confirms from the emailed link: roles swap, as checked again now.

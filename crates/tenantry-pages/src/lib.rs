@@ -11,6 +11,8 @@ mod admin;
 mod auth;
 mod cookies;
 mod forms;
+mod invites;
+mod orgs;
 mod redirect;
 mod sso;
 mod visit;
@@ -111,7 +113,9 @@ impl Pages {
 /// `/`, beside the APIs and inside the same shell; it needs `App` and `TrustedOrigins` as request
 /// data.
 pub fn routes(pages: Pages) -> impl Endpoint {
-    let route = admin::routes(sso::routes(auth::routes(Route::new())))
+    let route = admin::routes(sso::routes(auth::routes(Route::new())));
+    let route = orgs::routes(route);
+    let route = invites::routes(route)
         .at("/assets/tenantry.css", get(stylesheet))
         .at("/assets/brand.css", get(brand_stylesheet))
         .at("/", get(home))

@@ -82,6 +82,58 @@ pub async fn lock_invite_by_token(ex: Ex<'_>, token_hash: &[u8]) -> Result<Optio
     sql_rows!(ex, fetch_optional, InviteRow, &sql, token_hash)
 }
 
+/// An invite by id alone, whatever its org and state: for the invitee answering from their own
+/// list, who names no org. The caller checks that the invite is addressed to them.
+pub async fn find_invite_by_id(ex: Ex<'_>, id: InviteId) -> Result<Option<InviteRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM org_invites WHERE id = $1");
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, id.as_uuid())
+}
+
+/// [`get_invite`], locking the row on PostgreSQL (SQLite's write transaction already excludes
+/// other writers).
+pub async fn lock_invite(ex: Ex<'_>, org_id: OrgId, id: InviteId) -> Result<Option<InviteRow>> {
+    let sql = match ex.engine() {
+        Engine::Postgres => format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND id = $2 FOR UPDATE"),
+        Engine::Sqlite => format!("SELECT {COLUMNS} FROM org_invites WHERE org_id = $1 AND id = $2"),
+    };
+    sql_rows!(ex, fetch_optional, InviteRow, &sql, org_id.as_uuid(), id.as_uuid())
+}
+
+/// A pending invite as its invitee sees it in their own list: the org's name and who invited.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AddressedInviteRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub role: String,
+    pub invited_by: Option<Uuid>,
+    pub inviter_email: Option<String>,
+    pub inviter_first_name: Option<String>,
+    pub inviter_last_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The pending, unexpired invites addressed to `email_normalized`, across orgs, in id order.
+pub async fn list_live_invites_to(
+    ex: Ex<'_>,
+    email_normalized: &str,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<AddressedInviteRow>> {
+    sql_rows!(
+        ex,
+        fetch_all,
+        AddressedInviteRow,
+        "SELECT i.id, i.org_id, o.name AS org_name, i.role, i.invited_by, u.email AS inviter_email, \
+         u.first_name AS inviter_first_name, u.last_name AS inviter_last_name, i.expires_at \
+         FROM org_invites i JOIN orgs o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
+         WHERE i.email_normalized = $1 AND i.state = 'pending' AND i.expires_at > $2 ORDER BY i.id LIMIT $3",
+        email_normalized,
+        now,
+        i64::from(limit)
+    )
+}
+
 /// Keeps the hash of a token that a resend replaced, so that the old link can be told apart
 /// from one that never existed.
 pub async fn insert_replaced_invite_token(

@@ -7,11 +7,11 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use tenantry_app::invites::{GrantableRoles, InviteDetails};
+use tenantry_app::invites::{GrantableRoles, InviteDetails, MyInvite};
 use tenantry_app::orgs::{CreateOrg, UpdateOrg};
 use tenantry_app::paging;
 use tenantry_app::transfers::Transfer;
-use tenantry_core::{OrgId, UserId};
+use tenantry_core::{InviteId, OrgId, UserId};
 use uuid::Uuid;
 
 use super::account::{Done, TokenIn, TokensOut};
@@ -91,13 +91,54 @@ pub struct InviteDetailsOut {
     pub org_name: String,
     pub inviter: String,
     pub role: String,
+    /// The address the invitation was sent to: sign in or up with it to answer.
+    pub email: String,
     pub expires_at: DateTime<Utc>,
 }
 
 impl From<InviteDetails> for InviteDetailsOut {
     fn from(d: InviteDetails) -> InviteDetailsOut {
-        InviteDetailsOut { org_name: d.org_name, inviter: d.inviter, role: d.role, expires_at: d.expires_at }
+        InviteDetailsOut {
+            org_name: d.org_name,
+            inviter: d.inviter,
+            role: d.role,
+            email: d.email,
+            expires_at: d.expires_at,
+        }
     }
+}
+
+/// An invitation waiting for your answer.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
+pub struct MyInviteOut {
+    pub invite_id: Uuid,
+    pub org_id: Uuid,
+    pub org_name: String,
+    /// Who invited you: their name, or the organization's team when the backend did.
+    pub inviter: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<MyInvite> for MyInviteOut {
+    fn from(i: MyInvite) -> MyInviteOut {
+        MyInviteOut {
+            invite_id: i.invite_id.as_uuid(),
+            org_id: i.org_id.as_uuid(),
+            org_name: i.org_name,
+            inviter: i.inviter,
+            role: i.role,
+            expires_at: i.expires_at,
+        }
+    }
+}
+
+/// The invitations waiting for your answer, oldest first (at most 100).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case", skip_serializing_if_is_none)]
+pub struct MyInvitesOut {
+    pub invites: Vec<MyInviteOut>,
 }
 
 /// An ownership transfer waiting for (or past) the owner's confirmation.
@@ -184,6 +225,33 @@ impl OrgsApi {
         let page =
             app(req)?.user_orgs(&me.ctx(req), me.user_id, self::cursor(cursor.0)?, paging::org_limit(limit.0)).await?;
         Ok(Json(membership_page(page)))
+    }
+
+    /// List my pending invitations
+    ///
+    /// The pending, unexpired invitations sent to your verified email address, across
+    /// organizations, oldest first. Empty while your address is not verified.
+    #[oai(path = "/me/invites", method = "get", operation_id = "list_my_invites")]
+    async fn my_invites(&self, req: &Request, auth: UserAuth) -> Result<Json<MyInvitesOut>, ApiError> {
+        let invites = app(req)?.my_invites(&auth.ctx(req)).await?;
+        Ok(Json(MyInvitesOut { invites: invites.into_iter().map(MyInviteOut::from).collect() }))
+    }
+
+    /// Accept one of my invitations
+    ///
+    /// The invitation from your own list, without the emailed link: the same accept, with the same
+    /// refusals, for a verified address it was sent to.
+    #[oai(path = "/me/invites/:invite_id/accept", method = "post", operation_id = "accept_my_invite")]
+    async fn accept_mine(&self, req: &Request, auth: UserAuth, invite_id: Path<Uuid>) -> Result<Json<MemberOut>, ApiError> {
+        let m = app(req)?.accept_my_invite(&auth.ctx(req), InviteId::from_uuid(invite_id.0)).await?;
+        Ok(Json(m.into()))
+    }
+
+    /// Decline one of my invitations
+    #[oai(path = "/me/invites/:invite_id/decline", method = "post", operation_id = "decline_my_invite")]
+    async fn decline_mine(&self, req: &Request, auth: UserAuth, invite_id: Path<Uuid>) -> Result<Done, ApiError> {
+        app(req)?.decline_my_invite(&auth.ctx(req), InviteId::from_uuid(invite_id.0)).await?;
+        Ok(Done::NoContent)
     }
 
     /// Choose the organization this session acts in
