@@ -193,6 +193,41 @@ describe("a newcomer's first organization", () => {
     assert.equal(response.status(), 404);
   });
 
+  test("Ada resends an invitation, then revokes it after a page that says what it means", async () => {
+    const { page } = ada;
+    await page.goto(`${stack.url}${org}/invite`);
+    await fill(page, "Email address", "eve@example.test");
+    const first = await stack.mail.count();
+    await press(page, "Send invitation");
+    const invitation = new URL(page.url()).pathname;
+    const sent = await stack.mail.latest("eve@example.test", { subject: /invited you/, after: first });
+    const again = await stack.mail.count();
+    await press(page, "Send it again");
+    await assertPath(page, invitation);
+    const resent = await stack.mail.latest("eve@example.test", { subject: /invited you/, after: again });
+    assert.notEqual(linkIn(resent, stack.url, "/invites/accept"), linkIn(sent, stack.url, "/invites/accept"));
+
+    await follow(page, "Revoke invitation");
+    assert.match(await page.locator("main").textContent(), /The link we emailed to eve@example\.test will stop working/);
+    await check(ada, "admin-invite-revoke");
+    await press(page, "Revoke invitation");
+    await assertPath(page, `${org}/members`);
+    assert.equal(await page.getByRole("row").filter({ hasText: "eve@example.test" }).count(), 0);
+    const eve = await person(browser);
+    await eve.page.goto(linkIn(resent, stack.url, "/invites/accept?token="));
+    assert.equal(await heading(eve.page), "This invitation cannot be used");
+    await eve.context.close();
+  });
+
+  test("the audit log shows what happened", async () => {
+    const { page } = ada;
+    await page.goto(`${stack.url}${org}`);
+    await follow(page, "Audit log");
+    await assertPath(page, `${org}/audit-log`);
+    assert.ok((await page.getByRole("row").count()) > 3, "the log has rows");
+    await check(ada, "admin-audit");
+  });
+
   test("Ada transfers ownership to Bob, confirmed from the mail", async () => {
     const { page } = ada;
     await page.goto(`${stack.url}${org}/danger`);
@@ -236,10 +271,41 @@ describe("a newcomer's first organization", () => {
     await fill(page, "Type Difference Engines to confirm", "Difference Engines");
     await press(page, "Delete for good");
     await assertPath(page, "/orgs");
-    await check(ada, "orgs");
     const list = await page.locator("main").textContent();
     assert.doesNotMatch(list, /Difference Engines/);
     assert.match(list, /Analytical Engines/);
     assert.equal((await page.goto(`${stack.url}${second}`)).status(), 404);
+  });
+
+  test("with two organizations, Ada switches the active one, then leaves one after a confirmation", async () => {
+    const { page } = ada;
+    await page.goto(`${stack.url}/orgs/new`);
+    await fill(page, "Organization name", "Jacquard Looms");
+    await press(page, "Create organization");
+    const looms = orgPath(page);
+    await page.goto(`${stack.url}/orgs`);
+    await check(ada, "orgs");
+    const loomsRow = page.getByRole("row").filter({ hasText: "Jacquard Looms" });
+    await Promise.all([page.waitForEvent("load"), loomsRow.getByRole("button", { name: "Switch to Jacquard Looms" }).click()]);
+    await assertPath(page, "/orgs");
+    assert.match(await notice(page), /.+/);
+    assert.match(await page.getByRole("row").filter({ hasText: "Jacquard Looms" }).textContent(), /Active/);
+    assert.equal(await page.getByRole("button", { name: "Switch to Jacquard Looms" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Switch to Analytical Engines" }).count(), 1);
+    await check(ada, "orgs-switched");
+
+    // Ada (an Admin since the transfer) leaves Analytical Engines.
+    await page.goto(`${stack.url}${org}/danger`);
+    await follow(page, "Leave");
+    await assertPath(page, `${org}/leave`);
+    assert.match(await page.locator("main").textContent(), /You will lose access to Analytical Engines at once/);
+    await check(ada, "admin-leave");
+    await press(page, "Leave organization");
+    await assertPath(page, "/orgs");
+    const list = await page.locator("main").textContent();
+    assert.doesNotMatch(list, /Analytical Engines/);
+    assert.match(list, /Jacquard Looms/);
+    assert.equal((await page.goto(`${stack.url}${org}`)).status(), 404);
+    assert.ok(looms);
   });
 });
