@@ -1,5 +1,5 @@
 //! The access rules a SaaS route applies to a Tenantry access token, with no web framework: the
-//! [`axum`](crate::axum) and [`poem`](crate::poem) integrations only read the request and turn a
+//! `axum` and `poem` integrations (cargo features) only read the request and turn a
 //! [`Refusal`] into a response.
 //!
 //! - [`Guard::user`]: a valid bearer token (signed in);

@@ -47,8 +47,21 @@
 //! [`verify_webhook`] checks a delivery's Standard Webhooks headers against the endpoint secret
 //! (`whsec_...`), on the raw body, before anything parses it.
 //!
-//! **Invariant:** this crate depends on nothing of Tenantry's server side, and nothing here does I/O
-//! except [`Verifier::refresh`].
+//! # Protecting routes
+//!
+//! [`JwksCache`] fetches and refreshes the keys itself, following rotations. [`Guard`] and
+//! [`OrgRule`] apply a route's rule (signed in; a member of the org in the path, a header or the
+//! active org; a minimum role or a permission; orgs that require 2FA refused), and the `axum` and
+//! `poem` modules (cargo features of the same names) do it as extractors and middleware, answering
+//! refusals with 401/403 problem+json.
+//!
+//! # The backend API
+//!
+//! [`client::Client`] has a method for every backend operation, generated from the OpenAPI
+//! document; webhook bodies parse into [`Event`].
+//!
+//! **Invariant:** this crate depends on nothing of Tenantry's server side, and only
+//! [`Verifier::refresh`], [`JwksCache`] and [`client::Client`] do I/O.
 
 #[cfg(feature = "axum")]
 pub mod axum;
