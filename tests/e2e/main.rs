@@ -28,6 +28,7 @@ mod problems;
 mod saas_axum;
 mod sdk;
 mod session_security;
+mod spa_token;
 mod sso;
 mod support;
 mod users;

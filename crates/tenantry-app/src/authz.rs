@@ -24,6 +24,18 @@ pub fn require_self_or_backend(actor: &Actor, user_id: tenantry_core::UserId) ->
     }
 }
 
+/// Changing a user's profile ([`crate::App::update_user`]): the backend any field of anyone's; a
+/// user only their own first and last name (their email changes through the emailed confirmation,
+/// and the username and properties are the SaaS's to set).
+pub fn require_user_update(actor: &Actor, user_id: UserId, names_only: bool) -> Result<(), DomainError> {
+    match actor {
+        Actor::User(me) if *me == user_id && !names_only => {
+            Err(DomainError::forbidden("backend-only", "Only the first and last name can be changed here."))
+        }
+        _ => require_self_or_backend(actor, user_id),
+    }
+}
+
 /// A signed-in user acting through a session (end-user API, hosted pages): who, and which
 /// session. `detail` says what needs one.
 pub fn require_session(ctx: &Ctx, detail: &'static str) -> Result<(UserId, SessionId), DomainError> {
@@ -68,6 +80,16 @@ mod tests {
         assert_eq!(require_session(&no_session, "x").unwrap_err().code, "user-only");
         assert_eq!(require_session(&Ctx::new(Actor::ApiKey(ApiKeyId::new())), "x").unwrap_err().code, "user-only");
         assert_eq!(require_session(&Ctx::new(Actor::Anonymous), "x").unwrap_err().code, "unauthenticated");
+    }
+
+    #[test]
+    fn users_change_only_their_own_names() {
+        let me = UserId::new();
+        assert!(require_user_update(&Actor::User(me), me, true).is_ok());
+        assert_eq!(require_user_update(&Actor::User(me), me, false).unwrap_err().code, "backend-only");
+        assert_eq!(require_user_update(&Actor::User(me), UserId::new(), true).unwrap_err().code, "user-not-found");
+        assert!(require_user_update(&Actor::ApiKey(ApiKeyId::new()), me, false).is_ok());
+        assert_eq!(require_user_update(&Actor::Anonymous, me, true).unwrap_err().code, "unauthenticated");
     }
 
     #[test]

@@ -34,6 +34,14 @@ pub struct Tokens {
     pub session_id: Uuid,
 }
 
+/// An access token alone, for a session that already exists (see [`App::session_access_token`]).
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
 /// A new sign-in: tokens, plus the secret for the hosted-pages session cookie.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -333,7 +341,8 @@ impl App {
         self.seen(tx.ex(), &session, now).await?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
+        let access_token =
+            self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -364,13 +373,39 @@ impl App {
             .ok_or_else(|| invalid_token("session-ended"))?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session.id, session.mfa_level, org_id.map(|o| o.as_uuid()), now).await?;
+        let access_token =
+            self.sign_access_token(&user, session.id, session.mfa_level, org_id.map(|o| o.as_uuid()), now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
             refresh_token,
             session_id: session.id,
         })
+    }
+
+    /// An access token for the session the request is signed in with (the hosted pages' cookie),
+    /// in the org it acts in: what a single-page app on an allowed origin asks for
+    /// (`POST /api/v1/session/token`). No new session and no refresh token: the cookie is the
+    /// session, and a token for it ends with it.
+    pub async fn session_access_token(&self, ctx: &Ctx) -> AppResult<AccessToken> {
+        let (user_id, session_id) = authz::require_session(ctx, "Only a signed-in session has an access token.")?;
+        let ended = || -> AppError {
+            DomainError::unauthenticated("session-ended", "The session has ended. Sign in again.").into()
+        };
+        let now = self.clock().now();
+        let mut c = self.db().acquire().await?;
+        let session = match store::get_live_session(c.ex(), session_id, now, self.idle_cutoff(now)).await? {
+            Some(s) if s.user_id == user_id.as_uuid() => s,
+            _ => return Err(ended()),
+        };
+        let user = users::get_user(c.ex(), user_id).await?.ok_or_else(ended)?;
+        if user.disabled {
+            return Err(ended());
+        }
+        drop(c);
+        let access_token =
+            self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
+        Ok(AccessToken { access_token, expires_in: self.settings().auth.access_ttl.num_seconds() })
     }
 
     /// Sessions last seen at or before this moment have been idle too long.

@@ -105,6 +105,16 @@ pub struct UpdateUser {
     pub properties: Option<Map<String, Value>>,
 }
 
+impl UpdateUser {
+    /// Whether only the first and last name are set (what a user may change of their own).
+    pub fn names_only(&self) -> bool {
+        self.email.is_none()
+            && self.email_verified.is_none()
+            && matches!(self.username, Patch::Absent)
+            && self.properties.is_none()
+    }
+}
+
 fn check_properties(p: &Map<String, Value>) -> Result<(), DomainError> {
     let size = serde_json::to_vec(p).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_PROPERTIES_BYTES {
@@ -292,8 +302,9 @@ impl App {
     }
 
     /// Updates profile fields; emits `user.updated` only when something changed.
+    /// A signed-in user may change their own names this way (`PATCH /api/v1/me`, the account page).
     pub async fn update_user(&self, ctx: &Ctx, id: UserId, input: UpdateUser) -> AppResult<User> {
-        authz::require_backend(&ctx.actor)?;
+        authz::require_user_update(&ctx.actor, id, input.names_only())?;
         let email = input.email.as_deref().map(Email::parse).transpose();
         let username = match &input.username {
             Patch::Value(u) => Username::parse(u).map(Some),

@@ -7,6 +7,7 @@
 //! sign-in, to a pre-session cookie) and must come from a trusted origin; every POST answers with
 //! a redirect on success (post/redirect/get).
 
+mod account;
 mod admin;
 mod auth;
 mod cookies;
@@ -115,7 +116,8 @@ impl Pages {
 pub fn routes(pages: Pages) -> impl Endpoint {
     let route = admin::routes(sso::routes(auth::routes(Route::new())));
     let route = orgs::routes(route);
-    let route = invites::routes(route)
+    let route = invites::routes(route);
+    let route = account::routes(route)
         .at("/assets/tenantry.css", get(stylesheet))
         .at("/assets/brand.css", get(brand_stylesheet))
         .at("/", get(home))

@@ -44,7 +44,8 @@ impl Shell {
         Ok(Shell {
             body_limit: config.body_limit_bytes,
             body_timeout: Duration::from_millis(config.http.body_read_timeout_ms),
-            proxies: TrustedProxies::parse(&config.http.trusted_proxies).map_err(|e| format!("http.trusted_proxies: {e}"))?,
+            proxies: TrustedProxies::parse(&config.http.trusted_proxies)
+                .map_err(|e| format!("http.trusted_proxies: {e}"))?,
             origins: TrustedOrigins::new(&config.public_url, &config.http.allowed_origins),
             hsts: config.is_https(),
             pages: config.pages.enabled.then(|| tenantry_pages::Pages::new(branding(config))).transpose()?,
@@ -250,13 +251,14 @@ async fn serve_request<E: Endpoint>(
         Ok(()) => read_body(&mut req, shell.body_limit, shell.body_timeout).await,
         Err(e) => Err(e),
     };
+    let cors = cors_origin(&req, &shell.origins);
     let result = match checked {
-        Ok(()) => ep.call(req).instrument(span.clone()).await,
+        Ok(()) if cors.is_some() && is_preflight(&req) => Ok(preflight()),
+        Ok(()) => ep.call(req).instrument(span.clone()).await.map(IntoResponse::into_response),
         Err(e) => Err(e.into()),
     };
     let (mut resp, operation) = match result {
         Ok(resp) => {
-            let resp = resp.into_response();
             let op = resp.data::<OperationId>().map(|o| o.0);
             (resp, op)
         }
@@ -282,6 +284,11 @@ async fn serve_request<E: Endpoint>(
     if shell.hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
+    if let Some(origin) = cors {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
     let status = resp.status();
     if status == StatusCode::REQUEST_TIMEOUT {
         // The rest of the body may still arrive, or never: this connection is done.
@@ -298,6 +305,33 @@ async fn serve_request<E: Endpoint>(
         }
     });
     Ok(resp)
+}
+
+/// The `Origin` of a request to the end-user API that CORS lets read the answer: one of
+/// `http.allowed_origins` (or the deployment's own), never `*` (README, "Hosted pages"). Other
+/// origins get no CORS header at all, so their scripts cannot read an answer or pass a preflight.
+fn cors_origin(req: &Request, origins: &TrustedOrigins) -> Option<HeaderValue> {
+    if !req.uri().path().starts_with("/api/v1/") {
+        return None;
+    }
+    let origin = req.headers().get(header::ORIGIN)?;
+    origin.to_str().ok().filter(|o| origins.allows(o)).map(|_| origin.clone())
+}
+
+/// A CORS preflight: `OPTIONS` asking with `Access-Control-Request-Method`.
+fn is_preflight(req: &Request) -> bool {
+    req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The answer to an allowed origin's preflight (the origin, credentials and `Vary` are added with
+/// every answer to that origin): the methods and headers the end-user API takes, for ten minutes.
+fn preflight() -> Response {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PATCH, DELETE")
+        .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type, authorization")
+        .header(header::ACCESS_CONTROL_MAX_AGE, "600")
+        .finish()
 }
 
 /// Liveness: the process answers. A JSON body, so it doubles as the benchmarks' no-op ceiling.
@@ -376,6 +410,26 @@ mod tests {
         assert!(!has_json_nul(br#"{"a":"\u0001"}"#));
         assert!(!has_json_nul(br#"{"a":"\u0020"}"#));
         assert!(!has_json_nul(b"{}"));
+    }
+
+    #[test]
+    fn cors_answers_allowed_origins_on_the_end_user_api_only() {
+        let origins = TrustedOrigins::new("https://auth.example.com", &["https://app.example.com".into()]);
+        let req = |path: &str, origin: &str| Request::builder().uri_str(path).header("origin", origin).finish();
+        let allowed = cors_origin(&req("/api/v1/session/token", "https://app.example.com"), &origins);
+        assert_eq!(allowed.as_ref().and_then(|v| v.to_str().ok()), Some("https://app.example.com"));
+        assert!(cors_origin(&req("/api/v1/session/token", "https://evil.example"), &origins).is_none());
+        assert!(cors_origin(&req("/api/v1/session/token", "null"), &origins).is_none());
+        assert!(cors_origin(&req("/api/backend/v1/users", "https://app.example.com"), &origins).is_none());
+        assert!(cors_origin(&req("/sign-in", "https://app.example.com"), &origins).is_none());
+        assert!(cors_origin(&Request::builder().uri_str("/api/v1/me").finish(), &origins).is_none());
+        let pre = Request::builder()
+            .method(Method::OPTIONS)
+            .uri_str("/api/v1/me")
+            .header("access-control-request-method", "POST")
+            .finish();
+        assert!(is_preflight(&pre));
+        assert!(!is_preflight(&Request::builder().method(Method::OPTIONS).uri_str("/api/v1/me").finish()));
     }
 
     #[test]

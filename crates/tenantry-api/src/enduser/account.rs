@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tenantry_app::accounts::Signup;
 use tenantry_app::sessions::{Session, SignedIn, Tokens};
 use tenantry_app::sign_in::{SignInState, SignInStep};
-use tenantry_app::App;
+use tenantry_app::users::UpdateUser;
+use tenantry_app::{App, Patch};
 use uuid::Uuid;
 
-use super::{EndUserTag, SessionCookieSpec, UserAuth};
+use super::{EndUserTag, SessionCookie, SessionCookieSpec, UserAuth};
 use crate::backend::users::UserOut;
 use crate::security::{app, ctx};
 use crate::ApiError;
@@ -81,6 +83,34 @@ pub struct ChangeEmailIn {
     pub new_email: String,
     /// The current password.
     pub password: String,
+}
+
+/// The signed-in user's own profile fields; absent fields stay as they are, `null` clears one.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct ProfileIn {
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: MaybeUndefined<String>,
+}
+
+fn patch<T>(m: MaybeUndefined<T>) -> Patch<T> {
+    match m {
+        MaybeUndefined::Undefined => Patch::Absent,
+        MaybeUndefined::Null => Patch::Null,
+        MaybeUndefined::Value(v) => Patch::Value(v),
+    }
+}
+
+/// An access token for the hosted session (`POST /api/v1/session/token`).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "snake_case")]
+pub struct SessionTokenOut {
+    /// A JWT (EdDSA) verifiable against `/.well-known/jwks.json`, for the session's active org.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires; ask again for a new one.
+    pub expires_in: i64,
 }
 
 /// Tokens for a signed-in user.
@@ -295,6 +325,23 @@ impl AccountApi {
         Ok(Done::NoContent)
     }
 
+    /// An access token for the hosted session
+    ///
+    /// For a single-page app on an allowed origin (`http.allowed_origins`, same-site with this
+    /// deployment): a credentialed `fetch` with the session cookie set by the hosted sign-in page
+    /// and `Content-Type: application/json` answers an access token for that session and its
+    /// active organization. No new session and no refresh token: ask again before it expires; it
+    /// stops working when the session ends.
+    #[oai(path = "/session/token", method = "post", operation_id = "session_token")]
+    async fn session_token(&self, req: &Request, auth: SessionCookie) -> Result<Json<SessionTokenOut>, ApiError> {
+        let token = app(req)?.session_access_token(&auth.0.ctx(req)).await?;
+        Ok(Json(SessionTokenOut {
+            access_token: token.access_token,
+            token_type: "Bearer".into(),
+            expires_in: token.expires_in,
+        }))
+    }
+
     /// Confirm an email change with the link sent to the new address
     #[oai(path = "/email/change/confirm", method = "post", operation_id = "confirm_email_change")]
     async fn confirm_email_change(&self, req: &Request, body: Json<TokenIn>) -> Result<Json<UserOut>, ApiError> {
@@ -311,6 +358,21 @@ impl MeApi {
     #[oai(path = "/", method = "get", operation_id = "get_me")]
     async fn me(&self, req: &Request, auth: UserAuth) -> Result<Json<UserOut>, ApiError> {
         let user = app(req)?.me(&auth.ctx(req)).await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change my name
+    ///
+    /// Only the first and last name; the email address changes through `POST /api/v1/me/email`.
+    #[oai(path = "/", method = "patch", operation_id = "update_me")]
+    async fn update_me(&self, req: &Request, auth: UserAuth, body: Json<ProfileIn>) -> Result<Json<UserOut>, ApiError> {
+        let me = auth.user();
+        let input = UpdateUser {
+            first_name: patch(body.0.first_name),
+            last_name: patch(body.0.last_name),
+            ..UpdateUser::default()
+        };
+        let user = app(req)?.update_user(&me.ctx(req), me.user_id, input).await?;
         Ok(Json(user.into()))
     }
 
