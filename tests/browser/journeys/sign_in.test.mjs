@@ -217,3 +217,18 @@ test("an unknown address gets the styled 404 page", async () => {
   await check(someone, "not-found");
   await someone.context.close();
 });
+
+test("single sign-on: the start page, and an address no organization signs in with", async () => {
+  const someone = await person(browser);
+  const { page } = someone;
+  await page.goto(`${stack.url}/sso`);
+  await check(someone, "sso-start");
+  assert.equal(await heading(page), "Sign in with single sign-on");
+  await fill(page, "Work email or organization ID", "someone@no-sso.example");
+  await press(page, "Continue");
+  await assertPath(page, "/sso");
+  assert.match(await page.getByRole("alert").textContent(), /There is a problem/);
+  assert.equal(await page.getByLabel("Work email or organization ID", { exact: true }).inputValue(), "someone@no-sso.example");
+  await check(someone, "sso-start-error");
+  await someone.context.close();
+});
