@@ -18,6 +18,7 @@ mod orgs_races;
 mod orgs_tokens;
 mod pages_account;
 mod pages_admin;
+mod pages_admin;
 mod pages_auth;
 mod pages_orgs;
 mod pages_support;
