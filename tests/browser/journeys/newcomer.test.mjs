@@ -63,6 +63,19 @@ describe("a newcomer's first organization", () => {
     await check(ada, "admin-settings");
   });
 
+  test("she edits the settings: a bad slug is refused with her input kept, then saved", async () => {
+    const { page } = ada;
+    await fill(page, "Slug", "Not A Slug!");
+    await press(page, "Save settings");
+    assert.match(await page.getByRole("alert").textContent(), /There is a problem/);
+    assert.equal(await page.getByLabel("Slug", { exact: true }).inputValue(), "Not A Slug!");
+    await check(ada, "admin-settings-error");
+    await fill(page, "Slug", "analytical-engines");
+    await press(page, "Save settings");
+    await assertPath(page, org);
+    assert.equal(await page.getByLabel("Slug", { exact: true }).inputValue(), "analytical-engines");
+  });
+
   test("she invites Bob as an Admin", async () => {
     const { page } = ada;
     await follow(page, "Members");
