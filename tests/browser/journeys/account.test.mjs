@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { assertPath, check, fill, follow, heading, launch, person, press } from "../support/browser.mjs";
-import { passwordFor, signIn } from "../support/people.mjs";
+import { everyMailLinkOpens, passwordFor, signIn } from "../support/people.mjs";
 import { linkIn, startStack } from "../support/stack.mjs";
 
 let stack, browser;
@@ -115,5 +115,9 @@ describe("the account", () => {
     await assertPath(phone.page, "/sign-in");
     await laptop.context.close();
     await phone.context.close();
+  });
+
+  test("every link in every mail of this journey opens a page", async () => {
+    assert.ok((await everyMailLinkOpens(browser, stack)) >= 1);
   });
 });

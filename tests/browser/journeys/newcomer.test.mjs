@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { assertPath, check, fill, follow, heading, launch, person, press } from "../support/browser.mjs";
-import { confirmFromMail, fillSignUp, passwordFor, signIn, signUpAndVerify } from "../support/people.mjs";
+import { everyMailLinkOpens, confirmFromMail, fillSignUp, passwordFor, signIn, signUpAndVerify } from "../support/people.mjs";
 import { linkIn, startStack } from "../support/stack.mjs";
 
 let stack, browser;
@@ -320,5 +320,9 @@ describe("a newcomer's first organization", () => {
     assert.match(list, /Jacquard Looms/);
     assert.equal((await page.goto(`${stack.url}${org}`)).status(), 404);
     assert.ok(looms);
+  });
+
+  test("every link in every mail of this journey opens a page", async () => {
+    assert.ok((await everyMailLinkOpens(browser, stack)) >= 3);
   });
 });

@@ -59,3 +59,27 @@ export async function signUpAndVerify(browser, stack, { first, last, email, pass
   }
   return { email, password, who };
 }
+
+/**
+ * Opens every link to this deployment in every mail the sink received (in a fresh browser, signed
+ * out) and checks each lands on a page: no 5xx, and not the "Page not found" of an unknown path
+ * (a spent link's own page, "This link does not work", is fine). Returns how many were opened.
+ */
+export async function everyMailLinkOpens(browser, stack) {
+  const links = new Set();
+  for (const mail of await stack.mail.all()) {
+    for (const word of `${mail.text ?? ""} ${mail.html ?? ""}`.split(/[\s"'<>]+/)) {
+      if (word.startsWith(stack.url)) links.add(word.replace(/&amp;/g, "&"));
+    }
+  }
+  const who = await person(browser);
+  const broken = [];
+  for (const link of links) {
+    const response = await who.page.goto(link);
+    const title = await who.page.getByRole("heading", { level: 1 }).first().textContent().catch(() => "(no heading)");
+    if (response.status() >= 500 || title.trim() === "Page not found") broken.push(`${new URL(link).pathname}: ${response.status()} ${title.trim()}`);
+  }
+  await who.context.close();
+  assert.deepEqual(broken, [], "links in mails that open no page");
+  return links.size;
+}
