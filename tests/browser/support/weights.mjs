@@ -1,4 +1,4 @@
-// After the journeys (npm's posttest): every page's weight (HTML + CSS + JS bytes, uncompressed)
+// After the journeys (npm test runs it whether they passed or not): every page's weight (HTML + CSS + JS bytes, uncompressed)
 // from target/screenshots/page-weight/*.json, merged into target/screenshots/page-weight.json and
 // printed as a table, heaviest first.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
