@@ -7,7 +7,7 @@ use anyhow::Context;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::{Request, StatusCode};
+use hyper::{HeaderMap, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -49,10 +49,17 @@ impl Connection {
 
     /// Sends `req`; returns the status and the whole body.
     pub async fn exchange(&mut self, req: Req) -> anyhow::Result<(StatusCode, Bytes)> {
+        let (status, _, body) = self.exchange_with_headers(req).await?;
+        Ok((status, body))
+    }
+
+    /// Sends `req`; returns the status, the headers (cookies, `Location`) and the whole body.
+    pub async fn exchange_with_headers(&mut self, req: Req) -> anyhow::Result<(StatusCode, HeaderMap, Bytes)> {
         self.sender.ready().await?;
         let resp = self.sender.send_request(req).await?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let body = resp.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 }

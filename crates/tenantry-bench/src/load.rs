@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 use hyper::Request;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -50,12 +50,18 @@ pub enum Scenario {
     RefreshFiftyOrgs,
     /// Backend invite, then the invitee accepts with the emailed token: one round trip.
     InviteAccept,
+    /// `GET /sign-in`, the hosted sign-in page, by a browser that holds its pre-session cookie.
+    PageSignIn,
+    /// The hosted sign-in form posted with its CSRF token and cookie and a login user's right
+    /// password (a 303 into the app), each connection from its own loopback address like `Login`.
+    PageSignInPost,
 }
 
 impl Scenario {
     /// Run in this order: the ceiling first, and creation last because it grows the database.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Noop,
+        Scenario::PageSignIn,
         Scenario::FetchUser,
         Scenario::FetchOrg,
         Scenario::MembersFirstPage,
@@ -64,6 +70,7 @@ impl Scenario {
         Scenario::RefreshOneOrg,
         Scenario::RefreshFiftyOrgs,
         Scenario::Login,
+        Scenario::PageSignInPost,
         Scenario::InviteAccept,
         Scenario::CreateUser,
     ];
@@ -90,6 +97,8 @@ impl Scenario {
             Scenario::RefreshOneOrg => "refresh, user in 1 org",
             Scenario::RefreshFiftyOrgs => "refresh, user in 50 orgs",
             Scenario::InviteAccept => "invite + accept round trip",
+            Scenario::PageSignIn => "sign-in page (GET /sign-in)",
+            Scenario::PageSignInPost => "sign-in form POST (Argon2id)",
         }
     }
 }
@@ -221,7 +230,8 @@ pub async fn run<S>(
     for task in 0..scenario.connections(spec.connections) {
         tasks.spawn(drive(RequestSource::new(scenario, task, target.clone())?, window));
     }
-    let probe = (scenario == Scenario::Login).then(|| tokio::spawn(probe_healthz(target.clone(), window)));
+    let probe = matches!(scenario, Scenario::Login | Scenario::PageSignInPost)
+        .then(|| tokio::spawn(probe_healthz(target.clone(), window)));
     tokio::time::sleep_until(window.measure_from.into()).await;
     let window_start = sample()?;
     let mut total = TaskStats::new(window.measure_from);
@@ -361,6 +371,9 @@ struct RequestSource {
     sequence: u64,
     /// [`Scenario::Refresh`]: the token to present next.
     refresh_token: String,
+    /// The page scenarios: this browser's pre-session cookie (`name=value`) and the CSRF token its
+    /// sign-in form carries, read from the first page.
+    page: Option<(String, String)>,
 }
 
 impl RequestSource {
@@ -379,6 +392,7 @@ impl RequestSource {
             rng: StdRng::seed_from_u64(task as u64),
             sequence: 0,
             refresh_token,
+            page: None,
         })
     }
 
@@ -386,7 +400,9 @@ impl RequestSource {
     /// separate clients would, so the per-address sign-in throttle sees each client's own count.
     async fn connect(&self) -> anyhow::Result<Connection> {
         match self.scenario {
-            Scenario::Login => Connection::open_from(self.target.addr, client_address(self.task)).await,
+            Scenario::Login | Scenario::PageSignInPost => {
+                Connection::open_from(self.target.addr, client_address(self.task)).await
+            }
             _ => Connection::open(self.target.addr).await,
         }
     }
@@ -395,6 +411,9 @@ impl RequestSource {
     async fn step(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
         if self.scenario == Scenario::InviteAccept {
             return self.invite_round_trip(conn).await;
+        }
+        if matches!(self.scenario, Scenario::PageSignIn | Scenario::PageSignInPost) {
+            return self.page_step(conn).await;
         }
         let (status, body) = conn.exchange(self.next()?).await?;
         if !status.is_success() {
@@ -440,6 +459,47 @@ impl RequestSource {
             .body(Full::new(Bytes::from(serde_json::to_vec(&serde_json::json!({ "token": token }))?)))?;
         let (status, body) = conn.exchange(accept).await?;
         Ok(if status.is_success() { Step::Done } else { refused(status, &body) })
+    }
+
+    /// The page scenarios: the first visit reads the cookie and token a browser would keep; then
+    /// the page again, or the form posted with them (a 303 away from the sign-in page is a success).
+    async fn page_step(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
+        let t = self.target.clone();
+        let (cookie, csrf) = match &self.page {
+            Some(p) => p.clone(),
+            None => {
+                let first = Request::get("/sign-in").header(HOST, t.host.clone()).body(Full::default())?;
+                let (status, headers, body) = conn.exchange_with_headers(first).await?;
+                if status != hyper::StatusCode::OK {
+                    return Ok(refused(status, &body));
+                }
+                let kept = crate::pages::pre_session_cookie(&headers).context("no pre-session cookie")?;
+                let csrf = crate::pages::csrf_of(&body).context("no csrf input on the sign-in page")?;
+                self.page = Some((kept, csrf));
+                self.page.clone().context("kept")?
+            }
+        };
+        self.sequence += 1;
+        if self.scenario == Scenario::PageSignIn {
+            let req =
+                Request::get("/sign-in").header(HOST, t.host.clone()).header(COOKIE, cookie).body(Full::default())?;
+            let (status, body) = conn.exchange(req).await?;
+            return Ok(if status == hyper::StatusCode::OK { Step::Done } else { refused(status, &body) });
+        }
+        let email = login_email(self.rng.gen_range(0..LOGIN_USERS));
+        let form = crate::pages::form(&[("csrf", &csrf), ("email", &email), ("password", LOGIN_PASSWORD)]);
+        let req = Request::post("/sign-in")
+            .header(HOST, t.host.clone())
+            .header(COOKIE, cookie)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"))
+            .body(Full::new(Bytes::from(form)))?;
+        let (status, headers, body) = conn.exchange_with_headers(req).await?;
+        let location = headers.get(hyper::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Ok(if status == hyper::StatusCode::SEE_OTHER && !location.starts_with("/sign-in") {
+            Step::Done
+        } else {
+            refused(status, &body)
+        })
     }
 
     /// Takes what a successful answer hands on: the next refresh token of the chain.
@@ -494,6 +554,7 @@ impl RequestSource {
                 backend_get(t, &path)?
             }
             Scenario::InviteAccept => anyhow::bail!("the invite round trip is two requests"),
+            Scenario::PageSignIn | Scenario::PageSignInPost => anyhow::bail!("the page scenarios keep a cookie"),
             Scenario::Login => json_post(
                 t,
                 "/api/v1/login",

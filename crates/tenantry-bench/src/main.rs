@@ -29,6 +29,7 @@ mod cpu;
 mod database;
 mod http;
 mod load;
+mod pages;
 mod report;
 mod seed;
 mod server;
@@ -260,6 +261,12 @@ async fn bench_on(
             let after = argon::raw_rate(&password_hash, raw_window)?;
             eprintln!("== {engine:?}: raw Argon2id after the logins {after:.1} verifications/s");
             argon2_per_sec = argon2_per_sec.map(|before| (before + after) / 2.0);
+        }
+    }
+    if opts.only.is_empty() || opts.only.iter().any(|s| matches!(s, Scenario::PageSignIn | Scenario::PageSignInPost)) {
+        match pages::weights(process.addr()).await {
+            Ok(w) => println!("== {engine:?}: page weight (HTML + CSS, uncompressed)\n{}", pages::markdown(&w)),
+            Err(e) => eprintln!("== warning: page weights not measured: {e:#}"),
         }
     }
     let after = process.memory()?;
