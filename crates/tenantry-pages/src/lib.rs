@@ -71,11 +71,17 @@ struct Inner {
     branding: Branding,
     brand_css: String,
 }
+    /// The pages' `Content-Security-Policy`.
+    csp: HeaderValue,
 
 impl Pages {
     /// Loads every template and the strings of the configured language; an error in any of them
     /// fails here.
-    pub fn new(branding: Branding) -> Result<Pages, String> {
+    ///
+    /// `return_origins` are the origins besides this one that a form's answer may redirect to
+    /// (`http.allowed_origins`, where `return_to` may lead): the CSP's `form-action` lists them,
+    /// since browsers apply it to the redirect after a POST too.
+    pub fn new(branding: Branding, return_origins: &[String]) -> Result<Pages, String> {
         if !Branding::check_color(&branding.primary_color) {
             return Err(format!("pages.primary_color {:?} is not #rgb or #rrggbb", branding.primary_color));
         }
@@ -84,7 +90,19 @@ impl Pages {
         let env =
             tenantry_templates::environment(strings.clone(), words).map_err(|e| format!("hosted pages: {e:#}"))?;
         let brand_css = format!(":root{{--primary:{}}}\n", branding.primary_color);
-        Ok(Pages(Arc::new(Inner { env, strings, branding, brand_css })))
+        let mut form_action = String::from("'self'");
+        for origin in return_origins {
+            let origin = tenantry_api::security::origin_of(origin)
+                .ok_or_else(|| format!("http.allowed_origins: {origin:?} is not an http(s) origin"))?;
+            form_action.push(' ');
+            form_action.push_str(&origin);
+        }
+        let csp = HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+             form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        ))
+        .map_err(|e| format!("hosted pages CSP: {e}"))?;
+        Ok(Pages(Arc::new(Inner { env, strings, branding, brand_css, csp })))
     }
 
     pub fn branding(&self) -> &Branding {
@@ -122,9 +140,13 @@ pub fn routes(pages: Pages) -> impl Endpoint {
         .at("/assets/brand.css", get(brand_stylesheet))
         .at("/", get(home))
         .at("/*rest", get(not_found).post(not_found));
-    route.data(pages).around(|ep, req| async move {
-        let resp = ep.call(req).await?.into_response();
-        Ok(with_page_headers(resp))
+    let csp = pages.0.csp.clone();
+    route.data(pages).around(move |ep, req| {
+        let csp = csp.clone();
+        async move {
+            let resp = ep.call(req).await?.into_response();
+            Ok(with_page_headers(resp, csp))
+        }
     })
 }
 
@@ -133,15 +155,9 @@ pub fn routes(pages: Pages) -> impl Endpoint {
 /// another origin (emailed links carry tokens). `same-origin`, not `no-referrer`: under
 /// `no-referrer` browsers send `Origin: null` with the pages' own form POSTs, which the origin
 /// check rightly refuses (Chromium did, on every form, in tests/browser).
-fn with_page_headers(mut resp: Response) -> Response {
+fn with_page_headers(mut resp: Response, csp: HeaderValue) -> Response {
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {
