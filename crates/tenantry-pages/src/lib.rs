@@ -70,9 +70,9 @@ struct Inner {
     strings: Strings,
     branding: Branding,
     brand_css: String,
-}
     /// The pages' `Content-Security-Policy`.
     csp: HeaderValue,
+}
 
 impl Pages {
     /// Loads every template and the strings of the configured language; an error in any of them
