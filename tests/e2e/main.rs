@@ -20,6 +20,7 @@ mod pages_account;
 mod pages_admin;
 mod pages_admin;
 mod pages_auth;
+mod pages_mfa;
 mod pages_orgs;
 mod pages_support;
 mod paging;

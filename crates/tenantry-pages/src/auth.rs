@@ -53,7 +53,7 @@ fn user_agent(req: &Request) -> Option<&str> {
 
 /// Where a person goes once signed in: `return_to` if safe, else create-or-join when the
 /// deployment requires an org and they have none, else the deployment's home.
-fn after_sign_in(visit: &Visit<'_>, return_to: Option<String>, needs_org: bool) -> String {
+pub(crate) fn after_sign_in(visit: &Visit<'_>, return_to: Option<String>, needs_org: bool) -> String {
     match return_to {
         Some(r) => r,
         None if needs_org => "/orgs/new".into(),
@@ -71,7 +71,7 @@ pub(crate) fn second_factor(mut visit: Visit<'_>, pending: &str, expires_in: i64
 }
 
 /// Opens the session in this browser: a new cookie (the old one, if any, is replaced).
-fn set_session(visit: &mut Visit<'_>, signed_in: &SignedIn) {
+pub(crate) fn set_session(visit: &mut Visit<'_>, signed_in: &SignedIn) {
     let app = visit.app();
     let cookie = SessionCookieSpec::of(app).set(&signed_in.cookie_secret, app.settings().auth.session_ttl.num_seconds());
     visit.set_cookie(cookie);

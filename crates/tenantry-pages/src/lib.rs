@@ -13,6 +13,7 @@ mod auth;
 mod cookies;
 mod forms;
 mod invites;
+mod mfa;
 mod orgs;
 mod redirect;
 mod sso;
@@ -135,6 +136,7 @@ pub fn routes(pages: Pages) -> impl Endpoint {
     let route = admin::routes(sso::routes(auth::routes(Route::new())));
     let route = orgs::routes(route);
     let route = invites::routes(route);
+    let route = mfa::routes(route);
     let route = account::routes(route)
         .at("/assets/tenantry.css", get(stylesheet))
         .at("/assets/brand.css", get(brand_stylesheet))
