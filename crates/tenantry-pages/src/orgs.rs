@@ -198,11 +198,9 @@ async fn new_org(req: &Request, body: Body) -> Response {
     }
 }
 
-/// An invitation id from a path, or the 404 page.
-fn invite_id(visit: &Visit<'_>, raw: &str) -> Result<InviteId, Response> {
-    Uuid::parse_str(raw)
-        .map(InviteId::from_uuid)
-        .map_err(|_| visit.error_page(StatusCode::NOT_FOUND, "errors.invite-not-found"))
+/// An invitation id from a path, if it is one.
+fn invite_id(raw: &str) -> Option<InviteId> {
+    Uuid::parse_str(raw).ok().map(InviteId::from_uuid)
 }
 
 /// An answer from the list refused: the invitation's own page of what went wrong.
@@ -216,9 +214,8 @@ async fn accept_listed_invite(req: &Request, Path(raw): Path<String>, body: Body
     let mut visit = visit!(req);
     let _form = form!(visit, body);
     let _ = viewer!(visit);
-    let id = match invite_id(&visit, &raw) {
-        Ok(id) => id,
-        Err(resp) => return resp,
+    let Some(id) = invite_id(&raw) else {
+        return visit.error_page(StatusCode::NOT_FOUND, "errors.invite-not-found");
     };
     match visit.app().accept_my_invite(&visit.ctx(), id).await {
         Ok(member) => {
@@ -234,9 +231,8 @@ async fn decline_listed_invite(req: &Request, Path(raw): Path<String>, body: Bod
     let mut visit = visit!(req);
     let _form = form!(visit, body);
     let _ = viewer!(visit);
-    let id = match invite_id(&visit, &raw) {
-        Ok(id) => id,
-        Err(resp) => return resp,
+    let Some(id) = invite_id(&raw) else {
+        return visit.error_page(StatusCode::NOT_FOUND, "errors.invite-not-found");
     };
     match visit.app().decline_my_invite(&visit.ctx(), id).await {
         Ok(()) => {
