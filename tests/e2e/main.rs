@@ -18,7 +18,6 @@ mod orgs_races;
 mod orgs_tokens;
 mod pages_account;
 mod pages_admin;
-mod pages_admin;
 mod pages_auth;
 mod pages_mfa;
 mod pages_orgs;
