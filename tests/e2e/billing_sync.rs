@@ -228,8 +228,10 @@ async fn forged_stale_and_repeated_deliveries_change_nothing(engine: Engine) {
     let (status, outcome) = sync.post_webhook(id, now, &sign(&secret, id, now, body.as_bytes()), body).await;
     assert_eq!((status, outcome), (200, json!({ "outcome": "duplicate" })));
     // An event type billing-sync does not handle, properly signed: 204, ignored.
-    let user = json!({ "type": "user.created", "timestamp": "2026-01-01T00:00:00Z", "data": { "user_id": "u", "version": 1 } })
-        .to_string();
+    let user = json!({ "type": "user.created", "timestamp": "2026-01-01T00:00:00Z", "data": {
+        "user_id": "u", "version": 1, "email": "ada@acme.example", "email_verified": true, "first_name": null,
+        "last_name": null, "username": null, "properties": {}, "disabled": false } })
+    .to_string();
     let (status, _) = sync.post_webhook("evt_user", now, &sign(&secret, "evt_user", now, user.as_bytes()), &user).await;
     assert_eq!(status, 204);
     assert_eq!(read_customers(sync.data.path())["customers"][&org_id], created);

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use tenantry_sdk::Event;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -55,16 +56,23 @@ pub enum OrgEvent {
 }
 
 impl OrgEvent {
-    /// The event of type `event_type` with `data`: `Ok(None)` for types this receiver ignores,
-    /// `Err` when the data of a known type does not have the org's fields.
-    pub fn parse(event_type: &str, data: serde_json::Value) -> Result<Option<OrgEvent>, serde_json::Error> {
-        let make = match event_type {
-            "org.created" => OrgEvent::Created,
-            "org.updated" => OrgEvent::Updated,
-            "org.deleted" => OrgEvent::Deleted,
+    /// The org event in a Tenantry webhook body (parsed by the SDK into its typed [`Event`]):
+    /// `Ok(None)` for the types this receiver ignores, `Err` when the org id is not a UUID.
+    pub fn from_event(event: &Event) -> Result<Option<OrgEvent>, uuid::Error> {
+        let (make, data): (fn(OrgData) -> OrgEvent, _) = match event {
+            Event::OrgCreated { data, .. } => (OrgEvent::Created, data),
+            Event::OrgUpdated { data, .. } => (OrgEvent::Updated, data),
+            Event::OrgDeleted { data, .. } => (OrgEvent::Deleted, data),
             _ => return Ok(None),
         };
-        serde_json::from_value(data).map(|d| Some(make(d)))
+        let org = OrgData {
+            org_id: data.org_id.parse()?,
+            version: data.version,
+            name: data.name.clone(),
+            slug: data.slug.clone(),
+            max_users: data.max_users,
+        };
+        Ok(Some(make(org)))
     }
 
     fn data(&self) -> &OrgData {
@@ -268,11 +276,21 @@ mod tests {
             "max_users": null, "member_count": 0, "metadata": {}, "domains": [],
             "domain_auto_join": false, "domain_restrict": false,
         });
-        let event = OrgEvent::parse("org.created", data.clone()).unwrap();
+        let body = |event_type: &str, data: &serde_json::Value| -> Event {
+            serde_json::from_value(serde_json::json!({"type": event_type, "timestamp": "2026-12-01T09:30:00+00:00",
+                "data": data}))
+            .unwrap()
+        };
+        let event = OrgEvent::from_event(&body("org.created", &data)).unwrap();
         assert_eq!(event, Some(OrgEvent::Created(org(1, "Acme", None))));
-        assert!(matches!(OrgEvent::parse("org.deleted", data.clone()), Ok(Some(OrgEvent::Deleted(_)))));
-        assert_eq!(OrgEvent::parse("user.created", serde_json::json!({"user_id": "u"})).unwrap(), None);
-        assert!(OrgEvent::parse("org.updated", serde_json::json!({"org_id": "x"})).is_err());
+        assert!(matches!(OrgEvent::from_event(&body("org.deleted", &data)), Ok(Some(OrgEvent::Deleted(_)))));
+        let user = serde_json::json!({"user_id": "u", "version": 1, "email": "a@b.c", "email_verified": true,
+            "first_name": null, "last_name": null, "username": null, "properties": {}, "disabled": false});
+        assert_eq!(OrgEvent::from_event(&body("user.created", &user)).unwrap(), None);
+        assert_eq!(OrgEvent::from_event(&body("org.renamed_later", &serde_json::json!({}))).unwrap(), None);
+        let mut bad_id = data.clone();
+        bad_id["org_id"] = "x".into();
+        assert!(OrgEvent::from_event(&body("org.updated", &bad_id)).is_err());
     }
 
     #[test]
