@@ -359,6 +359,10 @@ async fn paging_and_search(engine: Engine) {
     first.assert_status(200).assert_shows("Next page").assert_hides("First page");
     let rows = |p: &Page| p.body.matches("<th scope=\"row\">").count();
     assert_eq!(rows(&first), 50);
+    // The fullest page there is, with its style sheets, stays within the 30 KB budget.
+    let css = owner.get("/assets/tenantry.css").await.body.len() + owner.get("/assets/brand.css").await.body.len();
+    eprintln!("a roster page of 50: {} bytes of HTML, {css} of CSS", first.body.len());
+    assert!(first.body.len() + css <= 30 * 1024, "{} + {css} bytes", first.body.len());
     let next = first.body.split("href=\"").find(|s| s.contains("cursor=")).and_then(|s| s.split('"').next()).unwrap();
     let second = owner.get(&crate::pages_support::unescape(next)).await;
     second.assert_status(200).assert_shows("First page").assert_hides("Next page");
