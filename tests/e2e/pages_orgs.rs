@@ -113,6 +113,12 @@ async fn my_orgs_create_and_switch(engine: Engine) {
     assert!(row_of(&orgs, "Ada's").contains("action=\"/orgs/active\""));
     let session = t.app().session_by_cookie(&b.cookie("tenantry_session").expect("session")).await.unwrap().unwrap();
     assert_eq!(session.active_org_id.map(|o| o.to_string()), Some(beta.clone()), "the session acts in Beta");
+    // Page weight: the HTML and the style sheets under 30 KB.
+    let css = b.get("/assets/tenantry.css").await.body.len() + b.get("/assets/brand.css").await.body.len();
+    for path in ["/orgs", "/orgs/new"] {
+        let html = b.get(path).await.body.len();
+        assert!(html + css < 30 * 1024, "{path} weighs {} bytes", html + css);
+    }
 
     // Someone else's org, or no id at all: the not-found page; nothing changes.
     let bob = api_user(&t, "bob@acme.test", "Bob", "Builder").await;
@@ -271,6 +277,10 @@ async fn invitation_link_signed_out_signs_up_and_comes_back(engine: Engine) {
     assert_eq!(b.cookie("tenantry_link_invite").as_deref(), Some(token.as_str()), "the token moved into a cookie");
     let page = b.follow(&stashed).await;
     page.assert_status(200).assert_shows("Bob Builder invited you to join Acme as Admin.");
+    for resp in [&stashed, &page] {
+        let policy = resp.headers.get("referrer-policy").and_then(|v| v.to_str().ok());
+        assert!(matches!(policy, Some("no-referrer" | "same-origin")), "no referrer leaves the page: {policy:?}");
+    }
     page.assert_shows("erin@acme.test");
     let back = "return_to=%2Finvites%2Faccept";
     assert!(page.text().contains(&format!("/sign-in?email=erin%40acme.test&{back}")), "{}", page.body);
