@@ -26,6 +26,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("create_org_invite", "POST", "/api/backend/v1/orgs/{org_id}/invites"),
     ("revoke_org_invite", "DELETE", "/api/backend/v1/orgs/{org_id}/invites/{invite_id}"),
     ("resend_org_invite", "POST", "/api/backend/v1/orgs/{org_id}/invites/{invite_id}/resend"),
+    ("isolate_org", "POST", "/api/backend/v1/orgs/{org_id}/isolate"),
     ("list_org_members", "GET", "/api/backend/v1/orgs/{org_id}/members"),
     ("add_org_member", "POST", "/api/backend/v1/orgs/{org_id}/members"),
     ("remove_org_member", "DELETE", "/api/backend/v1/orgs/{org_id}/members/{user_id}"),
@@ -34,6 +35,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("merge_org_metadata", "PATCH", "/api/backend/v1/orgs/{org_id}/metadata"),
     ("set_org_mfa_requirement", "PUT", "/api/backend/v1/orgs/{org_id}/mfa-requirement"),
     ("cancel_ownership_transfer", "DELETE", "/api/backend/v1/orgs/{org_id}/ownership-transfer"),
+    ("remove_org_saml", "DELETE", "/api/backend/v1/orgs/{org_id}/saml"),
+    ("get_org_saml", "GET", "/api/backend/v1/orgs/{org_id}/saml"),
+    ("set_up_org_saml", "PUT", "/api/backend/v1/orgs/{org_id}/saml"),
+    ("make_org_saml_live", "POST", "/api/backend/v1/orgs/{org_id}/saml/live"),
+    ("set_org_sso_required", "PUT", "/api/backend/v1/orgs/{org_id}/saml/required"),
     ("get_roles", "GET", "/api/backend/v1/roles"),
     ("set_roles", "PUT", "/api/backend/v1/roles"),
     ("validate_access_token", "POST", "/api/backend/v1/tokens/validate"),
@@ -218,6 +224,18 @@ impl Client {
         self.send(reqwest::Method::POST, format!("/api/backend/v1/orgs/{org_id}/invites/{invite_id}/resend", org_id = segment(org_id), invite_id = segment(invite_id)), None::<&()>, None::<&()>).await
     }
 
+    /// Make the org isolated
+    ///
+    /// Its members move into its own user pool: the same email may then exist once per isolated
+    /// org and once outside; they sign in only through the org's SSO, and never join other orgs.
+    /// Needs a SAML connection. `409 isolation-blocked` names the members who block it (members
+    /// of other orgs, members with a password) until they are resolved.
+    ///
+    /// `POST /api/backend/v1/orgs/{org_id}/isolate` (`isolate_org`).
+    pub async fn isolate_org(&self, org_id: &str) -> Result<(), Error> {
+        self.send(reqwest::Method::POST, format!("/api/backend/v1/orgs/{org_id}/isolate", org_id = segment(org_id)), None::<&()>, None::<&()>).await
+    }
+
     /// List members and pending invitations
     ///
     /// One list in id order: members and pending invitations together, filtered by role and by
@@ -291,6 +309,53 @@ impl Client {
     /// `DELETE /api/backend/v1/orgs/{org_id}/ownership-transfer` (`cancel_ownership_transfer`).
     pub async fn cancel_ownership_transfer(&self, org_id: &str) -> Result<(), Error> {
         self.send(reqwest::Method::DELETE, format!("/api/backend/v1/orgs/{org_id}/ownership-transfer", org_id = segment(org_id)), None::<&()>, None::<&()>).await
+    }
+
+    /// Remove the SAML connection
+    ///
+    /// The org no longer requires SSO. Sends `org.saml_removed`.
+    ///
+    /// `DELETE /api/backend/v1/orgs/{org_id}/saml` (`remove_org_saml`).
+    pub async fn remove_org_saml(&self, org_id: &str) -> Result<(), Error> {
+        self.send(reqwest::Method::DELETE, format!("/api/backend/v1/orgs/{org_id}/saml", org_id = segment(org_id)), None::<&()>, None::<&()>).await
+    }
+
+    /// The org's SAML connection
+    ///
+    /// `GET /api/backend/v1/orgs/{org_id}/saml` (`get_org_saml`).
+    pub async fn get_org_saml(&self, org_id: &str) -> Result<SamlConnectionOut, Error> {
+        self.send(reqwest::Method::GET, format!("/api/backend/v1/orgs/{org_id}/saml", org_id = segment(org_id)), None::<&()>, None::<&()>).await
+    }
+
+    /// Set up the org's SAML connection
+    ///
+    /// From the IdP's metadata (XML or a URL) or by hand. A new or replaced connection is in test
+    /// mode: only the org's admins can sign in through it until `POST …/saml/live`. Sends
+    /// `org.saml_setup`.
+    ///
+    /// `PUT /api/backend/v1/orgs/{org_id}/saml` (`set_up_org_saml`).
+    pub async fn set_up_org_saml(&self, org_id: &str, body: &SamlSetupIn) -> Result<SamlConnectionOut, Error> {
+        self.send(reqwest::Method::PUT, format!("/api/backend/v1/orgs/{org_id}/saml", org_id = segment(org_id)), None::<&()>, Some(body)).await
+    }
+
+    /// Make the SAML connection live
+    ///
+    /// Every member can then sign in through it, and new users are created just in time. Sends
+    /// `org.saml_went_live`.
+    ///
+    /// `POST /api/backend/v1/orgs/{org_id}/saml/live` (`make_org_saml_live`).
+    pub async fn make_org_saml_live(&self, org_id: &str) -> Result<SamlConnectionOut, Error> {
+        self.send(reqwest::Method::POST, format!("/api/backend/v1/orgs/{org_id}/saml/live", org_id = segment(org_id)), None::<&()>, None::<&()>).await
+    }
+
+    /// Require SSO for the org's members
+    ///
+    /// They then sign in only through its live connection (`409 sso-connection-not-live`
+    /// otherwise).
+    ///
+    /// `PUT /api/backend/v1/orgs/{org_id}/saml/required` (`set_org_sso_required`).
+    pub async fn set_org_sso_required(&self, org_id: &str, body: &SsoRequiredIn) -> Result<SamlConnectionOut, Error> {
+        self.send(reqwest::Method::PUT, format!("/api/backend/v1/orgs/{org_id}/saml/required", org_id = segment(org_id)), None::<&()>, Some(body)).await
     }
 
     /// Read the roles and permissions
@@ -865,6 +930,22 @@ pub struct ApiKeyPage {
     pub next_cursor: Option<String>,
 }
 
+/// Which attributes carry the person's details; a list is tried in order against each
+/// attribute's `Name` and `FriendlyName`. Omitted lists keep the defaults, which read the names
+/// Okta, Entra ID and Google Workspace send.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttributeMappingIo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Vec<String>>,
+    /// The attribute that lists the person's groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Vec<String>>,
+}
+
 /// An entry of an organization's audit trail.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntryOut {
@@ -1016,6 +1097,10 @@ pub struct MemberOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     pub membership_id: String,
+    /// Whether the member has two-factor authentication on (in the members list and a member's
+    /// fetch; absent from the answers of changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
     pub org_id: String,
     /// Everything the roles grant, inherited ones included.
     pub permissions: Vec<String>,
@@ -1356,6 +1441,68 @@ pub struct SamlConnectionEventData {
     pub version: i64,
 }
 
+/// An org's SAML connection, with what the IdP's administrator needs from this side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamlConnectionOut {
+    /// The Assertion Consumer Service URL (HTTP-POST binding).
+    pub acs_url: String,
+    pub allow_idp_initiated: bool,
+    pub allow_sha1: bool,
+    pub attribute_mapping: AttributeMappingIo,
+    pub created_at: String,
+    pub id: String,
+    /// The IdP's signing certificates, base64 DER.
+    pub idp_certificates: Vec<String>,
+    pub idp_enforces_mfa: bool,
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_url: Option<String>,
+    pub org_id: String,
+    /// The SP entity id (the `Audience` the IdP must name); it is also the URL of the SP metadata.
+    pub sp_entity_id: String,
+    /// The SP metadata XML, to import into the IdP.
+    pub sp_metadata_url: String,
+    /// Whether the org's members must sign in through it.
+    pub sso_required: bool,
+    /// `test` (only the org's admins can sign in through it) or `live`.
+    pub status: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+/// Setting up (or replacing) the connection. Give exactly one of `metadata_xml`, `metadata_url`,
+/// or the three `idp_…` fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamlSetupIn {
+    /// Accept responses the IdP sends unasked (IdP-initiated sign-in). Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_idp_initiated: Option<bool>,
+    /// Accept RSA-SHA1 signatures and SHA-1 digests. Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_sha1: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_mapping: Option<AttributeMappingIo>,
+    /// The IdP's signing certificates, PEM or base64 DER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_certificates: Option<Vec<String>>,
+    /// The IdP enforces MFA: a sign-in through it satisfies the org's 2FA requirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_enforces_mfa: Option<bool>,
+    /// The IdP's entity id (its responses' `Issuer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_entity_id: Option<String>,
+    /// The IdP's single sign-on URL (HTTP-Redirect binding): `https`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_sso_url: Option<String>,
+    /// A URL serving the IdP's metadata; fetched once now, never from an internal address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_url: Option<String>,
+    /// The IdP's metadata XML (an `EntityDescriptor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_xml: Option<String>,
+}
+
 /// `data` of the billing events `org.member_count_changed` and `org.seat_limit_reached`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeatEventData {
@@ -1390,6 +1537,12 @@ pub struct SessionOut {
     pub session_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+}
+
+/// Whether the org's members must sign in through its (live) connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SsoRequiredIn {
+    pub required: bool,
 }
 
 /// `data` of `webhook.test`.
