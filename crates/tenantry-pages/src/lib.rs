@@ -7,6 +7,10 @@
 //! sign-in, to a pre-session cookie) and must come from a trusted origin; every POST answers with
 //! a redirect on success (post/redirect/get).
 
+// A handler's early answer is an `Err(Response)`: the page itself, returned as is. Boxing it would
+// only add an allocation to every refusal.
+#![allow(clippy::result_large_err)]
+
 mod account;
 mod admin;
 mod auth;
@@ -133,8 +137,9 @@ impl Pages {
 /// `/`, beside the APIs and inside the same shell; it needs `App` and `TrustedOrigins` as request
 /// data.
 pub fn routes(pages: Pages) -> impl Endpoint {
-    let route = admin::routes(sso::routes(auth::routes(Route::new())));
+    let route = sso::routes(auth::routes(Route::new()));
     let route = orgs::routes(route);
+    let route = admin::routes(route);
     let route = invites::routes(route);
     let route = mfa::routes(route);
     let route = account::routes(route)

@@ -58,8 +58,10 @@ impl<'a> Visit<'a> {
             tracing::error!("the hosted pages are mounted without App or Pages");
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
-        let trusted =
-            req.data::<TrustedOrigins>().cloned().unwrap_or_else(|| TrustedOrigins::new(&app.settings().auth.issuer, &[]));
+        let trusted = req
+            .data::<TrustedOrigins>()
+            .cloned()
+            .unwrap_or_else(|| TrustedOrigins::new(&app.settings().auth.issuer, &[]));
         let spec = SessionCookieSpec::of(app);
         let https = spec.https;
         let mut cookies = Vec::new();
@@ -102,10 +104,6 @@ impl<'a> Visit<'a> {
 
     pub fn pages(&self) -> &'a Pages {
         self.pages
-    }
-
-    pub fn req(&self) -> &'a Request {
-        self.req
     }
 
     pub fn viewer(&self) -> Option<&Viewer> {
@@ -154,7 +152,10 @@ impl<'a> Visit<'a> {
 
     /// The `return_to` of the query (or of a form), if it is safe.
     pub fn return_to(&self, form: Option<&Form>) -> Option<String> {
-        let raw = form.map(|f| f.get("return_to").to_owned()).filter(|v| !v.is_empty()).or_else(|| self.query("return_to"))?;
+        let raw = form
+            .map(|f| f.get("return_to").to_owned())
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.query("return_to"))?;
         safe_return_to(&raw, &self.trusted)
     }
 
@@ -238,10 +239,8 @@ impl<'a> Visit<'a> {
     pub fn render_status(&self, status: StatusCode, template: &str, context: Value) -> Response {
         let mut cookies = self.cookies.clone();
         let notice = Cookie::new(cookies::NOTICE, self.https());
-        let notice_text = notice
-            .read(self.req)
-            .filter(|k| k.starts_with("notices.") && self.pages.has_text(k))
-            .map(|k| {
+        let notice_text =
+            notice.read(self.req).filter(|k| k.starts_with("notices.") && self.pages.has_text(k)).map(|k| {
                 cookies.push(notice.clear());
                 self.pages.text(&k, &[])
             });
@@ -251,7 +250,11 @@ impl<'a> Visit<'a> {
             base.extend(extra);
         }
         let name = format!("pages/{template}.html");
-        let rendered = self.pages.env().get_template(&name).and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(Value::Object(base)))));
+        let rendered = self
+            .pages
+            .env()
+            .get_template(&name)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(Value::Object(base)))));
         match rendered {
             Ok(html) => {
                 let mut resp = Response::builder().status(status).content_type("text/html; charset=utf-8").body(html);
