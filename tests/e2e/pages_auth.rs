@@ -287,10 +287,15 @@ async fn sign_out_here_and_everywhere(engine: Engine) {
 
 async fn unknown_pages_get_the_styled_404(engine: Engine) {
     let t = TestApp::spawn(engine).await;
-    let b = Browser::new(&t);
-    let page = b.get("/no/such/page").await;
-    page.assert_status(404).assert_shows("Page not found");
-    assert!(page.body.contains("/assets/tenantry.css"));
+    let page = t.client.get(t.url("/no/such/page")).header("accept", "text/html,*/*;q=0.8").send().await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let body = page.text().await.unwrap();
+    assert!(body.contains("Page not found") && body.contains("/assets/tenantry.css"), "{body}");
+    // A client that does not ask for HTML gets problem+json.
+    let json = t.client.get(t.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(json.status(), 404);
+    assert!(json.headers()["content-type"].to_str().unwrap().contains("problem+json"));
     // The API keeps answering problem+json.
     let api = t.client.get(t.url("/api/v1/no-such-thing")).send().await.unwrap();
     assert_eq!(api.status(), 404);

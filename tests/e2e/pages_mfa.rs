@@ -93,3 +93,74 @@ async fn set_up_sign_in_with_a_code_and_a_backup_code(engine: Engine) {
 }
 
 engine_tests!(set_up_sign_in_with_a_code_and_a_backup_code);
+
+/// Sets up 2FA for the signed-in person of `b` through the account pages; returns the key.
+async fn enroll(b: &Browser<'_>, py: &Path, t: &TestApp) -> String {
+    let page = b.get("/account/two-factor").await;
+    let enroll = b.submit(&page, "/account/two-factor/enroll", &[]).await;
+    let key = unescape(between(&enroll.body, "<code class=\"secret\">", "</code>"));
+    b.submit(&enroll, "/account/two-factor/confirm", &[("code", &code(py, &key, t.clock_now()))])
+        .await
+        .assert_status(200)
+        .assert_shows("Save your backup codes");
+    key
+}
+
+async fn an_owner_requires_2fa_by_a_date_and_a_member_is_sent_to_enrollment(engine: Engine) {
+    let Some(py) = peers_python("pyotp") else { return };
+    let t = TestApp::spawn(engine).await;
+    let owner = Browser::new(&t);
+    sign_up_and_verify(&owner, "ada@acme.test", "Ada", None).await;
+    let created = owner.fill("/orgs/new", None, &[("name", "Acme")]).await;
+    created.assert_redirect("/orgs/*");
+    let org_path = created.location.clone().unwrap();
+    let org_id = org_path.trim_start_matches("/orgs/").to_owned();
+    let member = Browser::new(&t);
+    sign_up_and_verify(&member, "bo@acme.test", "Bo", None).await;
+    let bo = t.get("/api/backend/v1/users/by-email?email=bo%40acme.test", 200).await;
+    t.post(
+        &format!("/api/backend/v1/orgs/{org_id}/members"),
+        serde_json::json!({ "user_id": bo["user_id"], "role": "Member" }),
+        201,
+    )
+    .await;
+
+    // The owner must have 2FA before requiring it.
+    let page = owner.get(&format!("{org_path}/security")).await;
+    page.assert_status(200).assert_shows("Members may sign in with a password alone");
+    let deadline = (chrono::DateTime::from_timestamp(t.clock_now(), 0).unwrap() + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    let first =
+        owner.submit(&page, &format!("{org_path}/security"), &[("require", "by"), ("deadline", &deadline)]).await;
+    first.assert_status(422).assert_shows("Set up two-factor authentication for yourself");
+    enroll(&owner, &py, &t).await;
+    let page = owner.get(&format!("{org_path}/security")).await;
+    let bad = owner.submit(&page, &format!("{org_path}/security"), &[("require", "by"), ("deadline", "soon")]).await;
+    bad.assert_status(422).assert_shows("Enter a date");
+    owner
+        .submit(&page, &format!("{org_path}/security"), &[("require", "by"), ("deadline", &deadline)])
+        .await
+        .assert_redirect(&format!("{org_path}/security"));
+    owner.get(&format!("{org_path}/security")).await.assert_shows("by ");
+
+    // A Member sees the security page read-only, and the grace banner on every org page.
+    let page = member.get(&format!("{org_path}/security")).await;
+    page.assert_status(200)
+        .assert_shows("Only an owner can change this")
+        .assert_shows("Acme requires two-factor authentication by");
+    member.get(&format!("{org_path}/members")).await.assert_shows("Set it up now");
+    owner.get(&org_path).await.assert_hides("Set it up now");
+
+    // After the deadline the member is sent to enrollment; once enrolled, back in.
+    // (In two steps, each within the session's idle limit.)
+    t.clock.advance(chrono::Duration::days(4));
+    member.get(&format!("{org_path}/members")).await.assert_shows("Set it up now");
+    t.clock.advance(chrono::Duration::days(4));
+    member.get(&org_path).await.assert_redirect("/account/two-factor");
+    member.get("/account/two-factor").await.assert_shows("requires it");
+    enroll(&member, &py, &t).await;
+    member.get(&org_path).await.assert_status(200).assert_hides("Set it up now");
+}
+
+engine_tests!(an_owner_requires_2fa_by_a_date_and_a_member_is_sent_to_enrollment);

@@ -42,6 +42,10 @@ pub struct Org {
     pub domain_auto_join: bool,
     pub domain_restrict: bool,
     pub isolated: bool,
+    /// Since when the org requires 2FA of its members, if it does (docs/design.md §4.14).
+    pub mfa_required_at: Option<DateTime<Utc>>,
+    /// Until when members without 2FA may still act (the grace period), if there is one.
+    pub mfa_grace_until: Option<DateTime<Utc>>,
     pub created_by: Option<UserId>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -61,6 +65,8 @@ impl Org {
             domain_auto_join: r.domain_auto_join,
             domain_restrict: r.domain_restrict,
             isolated: r.isolated,
+            mfa_required_at: r.mfa_required_at,
+            mfa_grace_until: r.mfa_grace_until,
             created_by: r.created_by.map(UserId::from_uuid),
             version: r.version,
             created_at: r.created_at,

@@ -15,6 +15,7 @@ use poem::{get, handler, post, Body, Request, Response, Route};
 use serde_json::{json, Value};
 use tenantry_app::invites::{CreateInvite, GrantableRoles};
 use tenantry_app::members::{ChangeRole, Member, PendingInvite, RosterEntry, RosterFilter};
+use tenantry_app::mfa::MfaRequirement;
 use tenantry_app::orgs::{AuditEntry, Org, UpdateOrg};
 use tenantry_app::{paging, AppError};
 use tenantry_core::org::perm;
@@ -41,6 +42,7 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/orgs/:org_id/invites/:invite_id/resend", post(resend_invite))
         .at("/orgs/:org_id/invites/:invite_id/revoke", get(revoke_page).post(revoke_invite))
         .at("/orgs/:org_id/audit-log", get(audit_page))
+        .at("/orgs/:org_id/security", get(security_page).post(save_security))
         .at("/orgs/:org_id/danger", get(danger_page))
         .at("/orgs/:org_id/transfer", post(request_transfer))
         .at("/orgs/:org_id/transfer/cancel", post(cancel_transfer))
@@ -83,6 +85,9 @@ macro_rules! tri {
 struct Seat {
     org: Org,
     me: Member,
+    /// The deadline to show in the grace banner: the org requires 2FA by then and the viewer has
+    /// none yet.
+    mfa_banner: Option<String>,
 }
 
 impl Seat {
@@ -113,7 +118,13 @@ impl Seat {
                 "audit": self.may(perm::ORG_AUDIT_READ),
                 "delete": self.may(perm::ORG_DELETE),
                 "transfer": self.may(perm::ORG_TRANSFER_OWNERSHIP),
+                "require_2fa": self.may(perm::ORG_REQUIRE_2FA),
             },
+            "mfa": {
+                "required": o.mfa_required_at.is_some(),
+                "deadline": o.mfa_grace_until.map(date_time),
+            },
+            "mfa_banner": self.mfa_banner.as_ref().map(|deadline| json!({ "org_name": o.name, "deadline": deadline })),
         })
     }
 }
@@ -149,7 +160,15 @@ async fn seat(visit: &Visit<'_>, raw_org_id: &str) -> Result<(Viewer, Seat), Res
     let ctx = visit.ctx();
     let org = visit.app().get_org(&ctx, org_id).await.map_err(|e| refused(visit, e))?;
     let me = visit.app().get_member(&ctx, org_id, viewer.user.id).await.map_err(|e| refused(visit, e))?;
-    Ok((viewer, Seat { org, me }))
+    let now = visit.app().clock().now();
+    let mfa_banner = match org.mfa_grace_until {
+        Some(deadline) if org.mfa_required_at.is_some() && deadline > now => {
+            let status = visit.app().mfa_status(&ctx).await.map_err(|e| refused(visit, e))?;
+            (!status.enabled).then(|| date_time(deadline))
+        }
+        _ => None,
+    };
+    Ok((viewer, Seat { org, me, mfa_banner }))
 }
 
 fn display_name(first: &Option<String>, last: &Option<String>) -> Option<String> {
@@ -669,6 +688,76 @@ async fn delete(req: &Request, Path(org_id): Path<String>, body: Body) -> Respon
         Err(e) => {
             let refusal = Refusal::of(visit.pages(), e);
             visit.form_again("admin_delete", refusal, None, &form, seat.base("danger"))
+        }
+    }
+}
+
+#[handler]
+async fn security_page(req: &Request, Path(org_id): Path<String>) -> Response {
+    let visit = visit!(req);
+    let (_, seat) = tri!(seat(&visit, &org_id).await);
+    let context = security_context(&visit, &seat);
+    visit.render("admin_security", context)
+}
+
+fn security_context(visit: &Visit<'_>, seat: &Seat) -> Value {
+    let settings = &visit.app().settings().mfa;
+    with(
+        seat.base("security"),
+        json!({
+            "orgs_may_require": settings.orgs_may_require,
+            "required_for_everyone": settings.require_for_everyone,
+            "choice": match (seat.org.mfa_required_at, seat.org.mfa_grace_until) {
+                (None, _) => "off",
+                (Some(_), None) => "now",
+                (Some(_), Some(_)) => "by",
+            },
+            "deadline_value": seat.org.mfa_grace_until.map(|d| d.format("%Y-%m-%d").to_string()),
+        }),
+    )
+}
+
+#[handler]
+async fn save_security(req: &Request, Path(org_id): Path<String>, body: Body) -> Response {
+    let mut visit = visit!(req);
+    let form = form!(visit, body);
+    let (_, seat) = tri!(seat(&visit, &org_id).await);
+    let requirement = match form.get("require") {
+        "now" => MfaRequirement::Now,
+        "by" => {
+            let deadline = chrono::NaiveDate::parse_from_str(form.get("deadline").trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .map(|d| d.and_utc());
+            match deadline {
+                Some(d) => MfaRequirement::By(d),
+                None => {
+                    let refusal =
+                        Refusal::field("deadline", visit.pages().text("admin.security.deadline-invalid", &[]));
+                    let context = security_context(&visit, &seat);
+                    return visit.form_again("admin_security", refusal, Some("deadline"), &form, context);
+                }
+            }
+        }
+        _ => MfaRequirement::Off,
+    };
+    match visit.app().set_org_mfa_requirement(&visit.ctx(), seat.org.id, requirement).await {
+        Ok(_) => {
+            visit.notice("notices.admin-security-saved");
+            visit.redirect(&format!("/orgs/{}/security", seat.org.id))
+        }
+        Err(e) => {
+            let refusal = Refusal::of(visit.pages(), e);
+            if refusal.status == StatusCode::NOT_FOUND {
+                return not_found(&visit);
+            }
+            let field = refusal.fields.contains_key("grace_until").then_some("deadline");
+            let mut refusal = refusal;
+            if let Some(text) = refusal.fields.remove("grace_until") {
+                refusal.fields.insert("deadline".into(), text);
+            }
+            let context = security_context(&visit, &seat);
+            visit.form_again("admin_security", refusal, field, &form, context)
         }
     }
 }

@@ -202,9 +202,20 @@ async fn home(req: &Request) -> Response {
     redirect::see_other(&target)
 }
 
-/// The styled 404 for any path that is not a page or an API.
+/// The 404 for any path that is not a page or an API: the styled page for a browser (one that
+/// accepts `text/html`), problem+json for every other client, like the APIs' own 404s.
 #[handler]
 async fn not_found(req: &Request) -> Response {
+    let wants_html = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"));
+    if !wants_html {
+        return tenantry_api::ApiError::new(StatusCode::NOT_FOUND, "not-found", "There is nothing at this address.")
+            .into_response();
+    }
     match Visit::open(req).await {
         Ok(visit) => visit.error_page(StatusCode::NOT_FOUND, "errors.page-not-found"),
         Err(resp) => resp,

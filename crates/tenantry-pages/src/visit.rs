@@ -316,6 +316,15 @@ impl<'a> Visit<'a> {
     /// the viewer cannot see).
     pub fn refusal_page(&self, err: AppError) -> Response {
         let refusal = Refusal::of(self.pages, err);
+        // An org that requires 2FA of a member without it: straight to enrollment, saying why.
+        if refusal.code == "mfa-required" && self.viewer.is_some() {
+            let mut resp = self.redirect("/account/two-factor");
+            let notice = Cookie::new(cookies::NOTICE, self.https()).set("notices.mfa-required", 120);
+            if let Ok(v) = notice.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            return resp;
+        }
         if refusal.status == StatusCode::UNAUTHORIZED && self.viewer.is_none() {
             if let Err(r) = self.require_viewer() {
                 return r;
