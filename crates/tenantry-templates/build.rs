@@ -30,7 +30,9 @@ fn main() {
     for (_, path) in &files {
         println!("cargo:rerun-if-changed={path}");
     }
-    let mut code = String::from("/// Every file under `hosted-pages/`, by its path there.\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Every file under `hosted-pages/`, by its path there.\npub static FILES: &[(&str, &str)] = &[\n",
+    );
     for (name, path) in &files {
         writeln!(code, "    ({name:?}, include_str!({path:?})),").unwrap();
     }

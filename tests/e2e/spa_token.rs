@@ -39,7 +39,7 @@ async fn ask_token(t: &TestApp, origin: &str, cookie: Option<&str>) -> Response 
     req.send().await.expect("sent")
 }
 
-fn header<'r>(resp: &'r Response, name: reqwest::header::HeaderName) -> Option<&'r str> {
+fn header(resp: &Response, name: reqwest::header::HeaderName) -> Option<&str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -145,8 +145,7 @@ impl App {
         }
         if settings.token_orgs == TokenOrgs::All {
             let cap = settings.token_max_orgs;
-            let rows =
-                member_store::list_claims_of_user(ex.reborrow(), UserId::from_uuid(user_id), cap + 1).await?;
+            let rows = member_store::list_claims_of_user(ex.reborrow(), UserId::from_uuid(user_id), cap + 1).await?;
             // Members of many orgs mostly hold the same few roles: work each grant out once.
             let mut grants: HashMap<(&str, &[String]), Grants> = HashMap::new();
             for m in &rows {

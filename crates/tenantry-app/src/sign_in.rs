@@ -187,7 +187,9 @@ impl App {
         // said only to whoever knows the password.
         if self.must_use_sso(UserId::from_uuid(user.id)).await? {
             self.audit_login_failure(ctx, Some(&user), "sso-required").await?;
-            return Err(DomainError::forbidden("sso-required", "Your organization signs you in through its SSO.").into());
+            return Err(
+                DomainError::forbidden("sso-required", "Your organization signs you in through its SSO.").into()
+            );
         }
         Ok(Proven {
             user,

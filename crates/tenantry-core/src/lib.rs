@@ -15,8 +15,8 @@ pub mod user;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use ids::{
-    ApiKeyId, AuditId, EmailTokenId, EventId, InviteId, MailId, OrgId, RefreshTokenId, SessionId, TransferId, UserId,
-    SsoConnectionId, WebhookEndpointId, WebhookMessageId,
+    ApiKeyId, AuditId, EmailTokenId, EventId, InviteId, MailId, OrgId, RefreshTokenId, SessionId, SsoConnectionId,
+    TransferId, UserId, WebhookEndpointId, WebhookMessageId,
 };
 pub use org::{Domain, MaxUsers, OrgName, RoleConfig, RoleName, Slug};
 pub use user::{Email, NewPassword, PasswordPolicy, PersonName, Username};

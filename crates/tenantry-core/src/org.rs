@@ -33,7 +33,9 @@ pub use domains::{
     check_domain_claim, check_email_domain_allowed, is_auto_join_eligible, Domain, DomainClaimant, DomainPolicy,
     PUBLIC_MAIL_PROVIDERS,
 };
-pub use invites::{check_invite, check_invite_role, check_invite_usable, InviteState, InviteeState, NewInvite, UnknownState};
+pub use invites::{
+    check_invite, check_invite_role, check_invite_usable, InviteState, InviteeState, NewInvite, UnknownState,
+};
 pub use members::{
     check_change_role, check_delete_org, check_delete_user, check_grant_additional_roles, check_leave,
     check_remove_member, check_transfer_ownership, require_permission, MemberStatus, MemberView, OrgActor,

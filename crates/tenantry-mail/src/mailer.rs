@@ -114,8 +114,7 @@ impl Mailer {
         context.entry("email").or_insert_with(|| Value::from(to.email.to_string()));
         let context = minijinja::Value::from(minijinja::value::Serde(&context));
 
-        let part =
-            |suffix: &str| self.templates.get_template(&template.file(suffix))?.render(&context);
+        let part = |suffix: &str| self.templates.get_template(&template.file(suffix))?.render(&context);
         let subject = one_line(&part("subject.txt")?);
         let text = part("txt")?;
         let html = part("html")?;

@@ -63,7 +63,12 @@ pub(crate) fn after_sign_in(visit: &Visit<'_>, return_to: Option<String>, needs_
 
 /// The first factor is proven and a code must follow: the pending sign-in's token goes into its
 /// own cookie (it is not a session) and the person to the code step.
-pub(crate) fn second_factor(mut visit: Visit<'_>, pending: &str, expires_in: i64, return_to: Option<String>) -> Response {
+pub(crate) fn second_factor(
+    mut visit: Visit<'_>,
+    pending: &str,
+    expires_in: i64,
+    return_to: Option<String>,
+) -> Response {
     let c = Cookie::new(cookies::MFA_PENDING, visit.https()).set(pending, expires_in);
     visit.set_cookie(c);
     let query = return_to.map(|r| format!("?return_to={}", encode(&r))).unwrap_or_default();
@@ -73,7 +78,8 @@ pub(crate) fn second_factor(mut visit: Visit<'_>, pending: &str, expires_in: i64
 /// Opens the session in this browser: a new cookie (the old one, if any, is replaced).
 pub(crate) fn set_session(visit: &mut Visit<'_>, signed_in: &SignedIn) {
     let app = visit.app();
-    let cookie = SessionCookieSpec::of(app).set(&signed_in.cookie_secret, app.settings().auth.session_ttl.num_seconds());
+    let cookie =
+        SessionCookieSpec::of(app).set(&signed_in.cookie_secret, app.settings().auth.session_ttl.num_seconds());
     visit.set_cookie(cookie);
 }
 
@@ -100,7 +106,9 @@ async fn sign_in(req: &Request, body: Body) -> Response {
             let to = after_sign_in(&visit, return_to, signed_in.needs_org);
             visit.redirect(&to)
         }
-        Ok(SignInState::SecondFactor { pending_token, expires_in }) => second_factor(visit, &pending_token, expires_in, return_to),
+        Ok(SignInState::SecondFactor { pending_token, expires_in }) => {
+            second_factor(visit, &pending_token, expires_in, return_to)
+        }
         Err(e) => {
             let refusal = Refusal::of(visit.pages(), e);
             let field = (refusal.status != StatusCode::TOO_MANY_REQUESTS).then_some("email");

@@ -206,12 +206,8 @@ async fn home(req: &Request) -> Response {
 /// accepts `text/html`), problem+json for every other client, like the APIs' own 404s.
 #[handler]
 async fn not_found(req: &Request) -> Response {
-    let wants_html = req
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"));
+    let wants_html =
+        req.headers().get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("text/html"));
     if !wants_html {
         return tenantry_api::ApiError::new(StatusCode::NOT_FOUND, "not-found", "There is nothing at this address.")
             .into_response();

@@ -48,7 +48,11 @@ impl Shell {
                 .map_err(|e| format!("http.trusted_proxies: {e}"))?,
             origins: TrustedOrigins::new(&config.public_url, &config.http.allowed_origins),
             hsts: config.is_https(),
-            pages: config.pages.enabled.then(|| tenantry_pages::Pages::new(branding(config), &config.http.allowed_origins)).transpose()?,
+            pages: config
+                .pages
+                .enabled
+                .then(|| tenantry_pages::Pages::new(branding(config), &config.http.allowed_origins))
+                .transpose()?,
         })
     }
 }

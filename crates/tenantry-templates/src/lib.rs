@@ -69,9 +69,12 @@ impl Strings {
         let mut text = self.get(key)?.to_owned();
         let org_lc = words.org_word.to_lowercase();
         let orgs_lc = plural(&org_lc);
-        for (name, value) in
-            [("product", words.product_name.as_str()), ("org", words.org_word.as_str()), ("org_lc", &org_lc), ("orgs_lc", &orgs_lc)]
-        {
+        for (name, value) in [
+            ("product", words.product_name.as_str()),
+            ("org", words.org_word.as_str()),
+            ("org_lc", &org_lc),
+            ("orgs_lc", &orgs_lc),
+        ] {
             text = text.replace(&format!("{{{name}}}"), value);
         }
         for (name, value) in args {
@@ -202,11 +205,7 @@ mod tests {
     fn strings_fill_the_deployments_words_and_arguments_and_are_escaped_in_html() {
         let mut env = env();
         env.add_template("t.html", "{{ t('test.example', name='<Ada>') }}").unwrap();
-        let out = env
-            .get_template("t.html")
-            .unwrap()
-            .render(context! {})
-            .unwrap();
+        let out = env.get_template("t.html").unwrap().render(context! {}).unwrap();
         assert_eq!(out, "Acme: &lt;Ada&gt; has companies, Company, company");
         let err = env.render_str("{{ t('no.such.key') }}", context! {});
         assert!(err.is_err(), "an unknown key fails the render");

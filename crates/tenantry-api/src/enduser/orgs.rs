@@ -242,7 +242,12 @@ impl OrgsApi {
     /// The invitation from your own list, without the emailed link: the same accept, with the same
     /// refusals, for a verified address it was sent to.
     #[oai(path = "/me/invites/:invite_id/accept", method = "post", operation_id = "accept_my_invite")]
-    async fn accept_mine(&self, req: &Request, auth: UserAuth, invite_id: Path<Uuid>) -> Result<Json<MemberOut>, ApiError> {
+    async fn accept_mine(
+        &self,
+        req: &Request,
+        auth: UserAuth,
+        invite_id: Path<Uuid>,
+    ) -> Result<Json<MemberOut>, ApiError> {
         let m = app(req)?.accept_my_invite(&auth.ctx(req), InviteId::from_uuid(invite_id.0)).await?;
         Ok(Json(m.into()))
     }
