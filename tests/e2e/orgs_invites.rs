@@ -117,12 +117,14 @@ async fn accept_and_decline_as_the_invited_address(engine: Engine) {
         }
     };
 
-    // Details: only org name, inviter, role and expiry, to anyone holding the link.
+    // Details: only org name, inviter, role, expiry and the invited address (to fill in sign-up
+    // and sign-in), to anyone holding the link, which was mailed to that address.
     let (carol_invite, token) = invite("carol@example.com").await;
     let details = anon_post(&t, "/invites/details", json!({ "token": token }), 200).await;
     let mut keys: Vec<_> = details.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["expires_at", "inviter", "org_name", "role"]);
+    assert_eq!(keys, ["email", "expires_at", "inviter", "org_name", "role"]);
+    assert_eq!(details["email"], "carol@example.com");
     assert_eq!(details["org_name"], "Acme");
     assert_eq!(details["inviter"], "owner@acme.com");
     assert_eq!(details["role"], "Member");
