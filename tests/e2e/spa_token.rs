@@ -130,7 +130,7 @@ async fn preflights_are_answered_for_allowed_origins_only(engine: Engine) {
     assert_eq!(ok.status(), 204);
     assert_eq!(header(&ok, ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP));
     assert_eq!(header(&ok, ACCESS_CONTROL_ALLOW_CREDENTIALS), Some("true"));
-    assert!(header(&ok, ACCESS_CONTROL_ALLOW_METHODS).is_some_and(|m| m.contains("POST")));
+    assert!(header(&ok, ACCESS_CONTROL_ALLOW_METHODS).is_some_and(|m| m.contains("POST") && m.contains("PUT")));
     assert_eq!(header(&ok, ACCESS_CONTROL_ALLOW_HEADERS), Some("content-type, authorization"));
     assert_eq!(header(&ok, ACCESS_CONTROL_MAX_AGE), Some("600"));
     assert!(ok.headers().get_all(VARY).iter().any(|v| v.to_str().unwrap_or("").contains("Origin")));

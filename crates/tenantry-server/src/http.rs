@@ -332,7 +332,7 @@ fn is_preflight(req: &Request) -> bool {
 fn preflight() -> Response {
     Response::builder()
         .status(StatusCode::NO_CONTENT)
-        .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PATCH, DELETE")
+        .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, PATCH, DELETE")
         .header(header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type, authorization")
         .header(header::ACCESS_CONTROL_MAX_AGE, "600")
         .finish()

@@ -199,11 +199,6 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
 
   test(
     "the app's sign-in link goes to the hosted page, which comes back to the app",
-    {
-      todo:
-        "the hosted pages' CSP says form-action 'self', so Chromium blocks the sign-in form's 303 to an " +
-        "allowed origin (\"Sending form data ... violates ... form-action 'self'\"); passes once form-action lists http.allowed_origins",
-    },
     async () => {
       const page = await freshPage();
       await see(page, page.locator("#sign-in"));
@@ -255,11 +250,6 @@ describe("the page in Chromium", { skip: !existsSync(CHROMIUM) && !process.env.C
 
   test(
     "the page's org button switches the session's active org",
-    {
-      todo:
-        "Tenantry's CORS preflight allows GET, POST, PATCH, DELETE but not PUT, so Chromium refuses the " +
-        "browser helper's PUT /api/v1/me/active-org from an allowed origin (\"Failed to fetch\"); passes once PUT is allowed",
-    },
     async () => {
       const page = await signInAs("viewer");
       await page.locator(`button[data-org-id="${people.orgId}"]`).click();

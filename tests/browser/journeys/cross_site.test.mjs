@@ -94,13 +94,9 @@ describe("return_to", () => {
     });
   }
 
-  // Known defect (reported): the pages' CSP says `form-action 'self'`, and Chromium applies
-  // form-action to the redirect that follows a form POST, so the 303 from the sign-in form to an
-  // allowed origin is blocked ("Sending form data to …/sign-in violates … form-action 'self'") and
-  // the person stays on the sign-in page. The CSP needs the allowed origins in form-action. Marked
-  // todo so it is reported without failing the run; it passes once the CSP is fixed.
-  const formActionTodo = "CSP form-action 'self' blocks the redirect to an allowed origin after a form POST";
-  test("to an allowed origin: honoured after sign-in", { todo: formActionTodo }, async () => {
+  // Chromium applies the CSP's form-action to the redirect that follows a form POST: the pages'
+  // CSP lists the allowed origins there, so the 303 from the sign-in form reaches the app.
+  test("to an allowed origin: honoured after sign-in", async () => {
     const sam = await person(browser);
     await sam.page.goto(`${stack.url}/sign-in?return_to=${encodeURIComponent(`${app.url}/welcome?tab=1`)}`);
     await fill(sam.page, "Email address", "sam@example.test");
