@@ -31,36 +31,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/account/sessions/:session_id/sign-out", post(sign_out_session))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// The signed-in viewer, or the redirect to sign in.
-macro_rules! viewer {
-    ($visit:expr) => {
-        match $visit.require_viewer() {
-            Ok(v) => v.clone(),
-            Err(resp) => return resp,
-        }
-    };
-}
-
 fn password_hint(visit: &Visit<'_>) -> String {
     let min = visit.app().settings().password_policy.min_chars;
     visit.pages().text("password.hint", &[("min", min.to_string())])

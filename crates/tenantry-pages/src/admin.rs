@@ -50,36 +50,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/orgs/:org_id/delete", get(delete_page).post(delete))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Answers the response of an `Err`.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
 /// The org as the viewer stands in it: the org, their own membership (with the permissions the
 /// app computed) and what the pages may offer them.
 struct Seat {

@@ -27,26 +27,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/sign-out", get(sign_out_page).post(sign_out))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
 fn user_agent(req: &Request) -> Option<&str> {
     req.headers().get("user-agent").and_then(|v| v.to_str().ok())
 }

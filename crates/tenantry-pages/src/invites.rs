@@ -26,26 +26,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/ownership-transfer/confirm", get(transfer_page).post(confirm_transfer))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
 const INVITE_PATH: &str = "/invites/accept";
 
 /// The page of an invitation that cannot be answered (invalid, replaced, expired, revoked,

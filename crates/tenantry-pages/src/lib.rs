@@ -11,6 +11,8 @@
 // only add an allocation to every refusal.
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
+mod macros;
 mod account;
 mod admin;
 mod auth;

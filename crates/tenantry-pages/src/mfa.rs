@@ -24,36 +24,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/account/two-factor/disable", post(disable))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// The signed-in viewer, or the redirect to sign in.
-macro_rules! viewer {
-    ($visit:expr) => {
-        match $visit.require_viewer() {
-            Ok(v) => v.clone(),
-            Err(resp) => return resp,
-        }
-    };
-}
-
 fn user_agent(req: &Request) -> Option<&str> {
     req.headers().get("user-agent").and_then(|v| v.to_str().ok())
 }

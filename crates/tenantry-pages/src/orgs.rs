@@ -28,36 +28,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/orgs/invites/:invite_id/decline", post(decline_listed_invite))
 }
 
-/// Opens the visit or answers with what went wrong.
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// Reads the form after the CSRF checks, or answers the refusal.
-macro_rules! form {
-    ($visit:expr, $body:expr) => {
-        match $visit.form($body).await {
-            Ok(f) => f,
-            Err(resp) => return resp,
-        }
-    };
-}
-
-/// The signed-in viewer, or the redirect to sign in.
-macro_rules! viewer {
-    ($visit:expr) => {
-        match $visit.require_viewer() {
-            Ok(v) => v.clone(),
-            Err(resp) => return resp,
-        }
-    };
-}
-
 /// A date as the pages show it: "3 December 2026".
 pub(crate) fn date_words(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%-d %B %Y").to_string()

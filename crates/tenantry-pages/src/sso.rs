@@ -17,7 +17,6 @@ use tenantry_app::sso::SamlStart;
 
 use crate::auth::second_factor;
 use crate::forms::{Form, Refusal};
-use crate::Visit;
 
 /// The largest ACS form read (a signed response with many attributes is a few tens of KB).
 const MAX_ACS_BODY: usize = 512 * 1024;
@@ -27,15 +26,6 @@ pub(crate) fn routes(route: Route) -> Route {
         .at("/sso", get(start_page).post(start))
         .at("/sso/saml/:connection_id/metadata", get(sp_metadata))
         .at("/sso/saml/:connection_id/acs", poem::post(acs))
-}
-
-macro_rules! visit {
-    ($req:expr) => {
-        match Visit::open($req).await {
-            Ok(v) => v,
-            Err(resp) => return resp,
-        }
-    };
 }
 
 #[handler]
