@@ -14,6 +14,11 @@ pub struct AttributeMapping {
     /// The attribute that lists the person's groups, when roles follow groups.
     #[serde(default)]
     pub groups: Option<String>,
+    /// An IdP group to the org role its members get: at the first sign-in and at every later one
+    /// (when one of the person's groups is mapped, the highest of their mapped roles wins). A
+    /// person in no mapped group gets the org's default role and keeps whatever role they have.
+    #[serde(default)]
+    pub group_roles: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for AttributeMapping {
@@ -47,6 +52,7 @@ impl Default for AttributeMapping {
                 "urn:oid:2.5.4.4",
             ]),
             groups: None,
+            group_roles: Default::default(),
         }
     }
 }

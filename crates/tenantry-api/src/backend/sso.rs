@@ -28,6 +28,10 @@ pub struct AttributeMappingIo {
     pub last_name: Option<Vec<String>>,
     /// The attribute that lists the person's groups.
     pub groups: Option<String>,
+    /// An IdP group (a value of the `groups` attribute) to the org role its members get, at the
+    /// first sign-in and at every later one; when several of a person's groups are mapped, the
+    /// highest role wins. A person in no mapped group joins at the default role.
+    pub group_roles: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl AttributeMappingIo {
@@ -38,6 +42,7 @@ impl AttributeMappingIo {
             first_name: self.first_name.unwrap_or(d.first_name),
             last_name: self.last_name.unwrap_or(d.last_name),
             groups: self.groups,
+            group_roles: self.group_roles.unwrap_or_default(),
         }
     }
 }
@@ -150,6 +155,7 @@ impl From<SamlConnection> for SamlConnectionOut {
                 first_name: Some(c.attribute_mapping.first_name),
                 last_name: Some(c.attribute_mapping.last_name),
                 groups: c.attribute_mapping.groups,
+                group_roles: Some(c.attribute_mapping.group_roles),
             },
             allow_idp_initiated: c.allow_idp_initiated,
             allow_sha1: c.allow_sha1,
