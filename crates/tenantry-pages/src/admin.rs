@@ -52,20 +52,20 @@ pub(crate) fn routes(route: Route) -> Route {
 
 /// The org as the viewer stands in it: the org, their own membership (with the permissions the
 /// app computed) and what the pages may offer them.
-struct Seat {
-    org: Org,
-    me: Member,
+pub(crate) struct Seat {
+    pub(crate) org: Org,
+    pub(crate) me: Member,
     /// The deadline to show in the grace banner: the org requires 2FA by then and the viewer has
     /// none yet.
     mfa_banner: Option<String>,
 }
 
 impl Seat {
-    fn may(&self, permission: &str) -> bool {
+    pub(crate) fn may(&self, permission: &str) -> bool {
         self.me.permissions.iter().any(|p| p == permission)
     }
 
-    fn base(&self, section: &str) -> Value {
+    pub(crate) fn base(&self, section: &str) -> Value {
         let o = &self.org;
         json!({
             "section": section,
@@ -89,6 +89,7 @@ impl Seat {
                 "delete": self.may(perm::ORG_DELETE),
                 "transfer": self.may(perm::ORG_TRANSFER_OWNERSHIP),
                 "require_2fa": self.may(perm::ORG_REQUIRE_2FA),
+                "sso": self.may(perm::ORG_SSO_MANAGE),
             },
             "mfa": {
                 "required": o.mfa_required_at.is_some(),
@@ -100,7 +101,7 @@ impl Seat {
 }
 
 /// Adds `extra`'s keys to `base`.
-fn with(mut base: Value, extra: Value) -> Value {
+pub(crate) fn with(mut base: Value, extra: Value) -> Value {
     if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
         b.extend(e);
     }
@@ -124,7 +125,7 @@ fn refused(visit: &Visit<'_>, e: AppError) -> Response {
 }
 
 /// The signed-in viewer and how they stand in the org of the path.
-async fn seat(visit: &Visit<'_>, raw_org_id: &str) -> Result<(Viewer, Seat), Response> {
+pub(crate) async fn seat(visit: &Visit<'_>, raw_org_id: &str) -> Result<(Viewer, Seat), Response> {
     let viewer = visit.require_viewer()?.clone();
     let org_id = OrgId::from_uuid(parse_id(visit, raw_org_id)?);
     let ctx = visit.ctx();

@@ -15,6 +15,7 @@
 mod macros;
 mod account;
 mod admin;
+mod admin_sso;
 mod auth;
 mod cookies;
 mod forms;
@@ -142,6 +143,7 @@ pub fn routes(pages: Pages) -> impl Endpoint {
     let route = sso::routes(auth::routes(Route::new()));
     let route = orgs::routes(route);
     let route = admin::routes(route);
+    let route = admin_sso::routes(route);
     let route = invites::routes(route);
     let route = mfa::routes(route);
     let route = account::routes(route)
