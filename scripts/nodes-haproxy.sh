@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Three `tenantry` nodes on one PostgreSQL database behind HAProxy (from Debian: apt-get install
-# haproxy), all on loopback: mixed traffic goes through the balancer while each node in turn is
-# drained and restarted with SIGTERM. It prints request and error counts and the p99, and fails
-# (exit 1) unless
+# haproxy), all on loopback: mixed traffic (scripts/nodes-traffic.py: tokens and refreshes,
+# password sign-ins and a throttle burst, invitations accepted into seat-limited orgs, emailed
+# links, 2FA codes) goes through the balancer while each node in turn is drained and restarted
+# with SIGTERM. Races send the same token to two nodes at once. It prints, per kind of request,
+# the count, failures and p99, and fails (exit 1) unless
 #   - no request failed (every answer is one the traffic expects), through the rolling restart;
-#   - the seat-limited org never has more members than its limit;
-#   - a reused refresh token is refused, and ends its session, whichever node sees it;
-#   - every webhook event in the outbox reached the receiver (duplicates are counted: delivery is
-#     at least once).
+#   - every invariant held: each invitation, verification or reset link and 2FA code used once; no
+#     seat-limited org over its limit (also checked in the database afterwards); a reused refresh
+#     token refused and its family ended whichever node sees it; one account's sign-in throttle
+#     shared by the nodes;
+#   - every webhook event reached each of the two endpoints exactly once.
 #
 # Needs TENANTRY_TEST_DATABASE_URL (a PostgreSQL URL that may create databases); the database it
 # creates is dropped afterwards. Knobs: NODES_SECONDS (traffic duration, default 30), NODES_KEEP=1
-# keeps the scratch folder (logs, haproxy.cfg), NODES_BIN runs that binary instead of building one.
+# keeps the scratch folder (logs, haproxy.cfg, traffic.json), NODES_BIN runs that binary instead of
+# building one.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,7 +60,7 @@ unset TENANTRY_CONFIG TENANTRY_SMTP_URL TENANTRY_WORKERS_ENABLED
 (cd "$tmp" && "$bin" migrate >/dev/null)
 key=$(cd "$tmp" && "$bin" api-key create --name nodes-haproxy)
 
-# The webhook receiver: counts each webhook-id, answers 204.
+# The webhook receiver: counts each webhook-id per path (one path per endpoint), answers 204.
 receiver_port=$(free_port)
 "$py" - "$receiver_port" "$tmp/received.json" <<'PY' &
 import json, signal, sys, threading
@@ -66,8 +70,9 @@ counts, lock = {}, threading.Lock()
 class H(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", 0)))
+        key = self.path + "|" + self.headers.get("webhook-id", "")
         with lock:
-            counts[self.headers.get("webhook-id", "")] = counts.get(self.headers.get("webhook-id", ""), 0) + 1
+            counts[key] = counts.get(key, 0) + 1
         self.send_response(204); self.end_headers()
     def do_GET(self):
         with lock:
@@ -79,11 +84,14 @@ ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 receiver_pid=$!
 
+# The traffic's SMTP sink listens here; HAProxy is the only proxy the nodes trust.
+smtp_port=$(free_port)
 ports=() mgmt=()
 start_node() {
     local i=$1
     (cd "$tmp" && exec env TENANTRY_LISTEN="127.0.0.1:${ports[$i]}" \
         TENANTRY_HTTP__MANAGEMENT_LISTEN="127.0.0.1:${mgmt[$i]}" \
+        TENANTRY_SMTP_URL="smtp://127.0.0.1:$smtp_port" TENANTRY_HTTP__TRUSTED_PROXIES='["127.0.0.1/32"]' \
         "$bin" serve >>"$tmp/node$i.log" 2>&1) &
     pids[$i]=$!
     for _ in $(seq 1 300); do
@@ -109,10 +117,16 @@ defaults
     retry-on conn-failure empty-response response-timeout
 frontend api
     bind 127.0.0.1:$front
+    option forwardfor
     default_backend tenantry
 backend tenantry
     balance roundrobin
     option httpchk GET /readyz
+    # A race pins its requests to nodes (x-node); while a node is down, HAProxy picks another.
+    use-server n0 if { req.hdr(x-node) -m str n0 }
+    use-server n1 if { req.hdr(x-node) -m str n1 }
+    use-server n2 if { req.hdr(x-node) -m str n2 }
+    http-response set-header x-served-by %s
     server n0 127.0.0.1:${ports[0]} check inter 200ms fall 2 rise 2
     server n1 127.0.0.1:${ports[1]} check inter 200ms fall 2 rise 2
     server n2 127.0.0.1:${ports[2]} check inter 200ms fall 2 rise 2
@@ -123,60 +137,8 @@ sleep 1
 admin() { "$py" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2]+"\n").encode()); print(s.recv(4096).decode().strip())' "$tmp/haproxy.sock" "$1"; }
 
 # Traffic through the balancer for $seconds, in the background; results in traffic.json.
-"$py" - "http://127.0.0.1:$front" "$key" "http://127.0.0.1:$receiver_port/hook" "$seconds" "$tmp/traffic.json" <<'PY' &
-import json, sys, threading, time, uuid
-import requests
-base, key, hook, seconds, out = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
-auth = {"authorization": f"Bearer {key}"}
-lock = threading.Lock()
-latencies, failures, counts = [], [], {}
-def call(kind, method, path, expect, headers=auth, body=None):
-    started = time.monotonic()
-    try:
-        r = requests.request(method, base + path, json=body, headers=headers, timeout=30)
-        status, text = r.status_code, r.text
-    except Exception as e:
-        status, text = None, repr(e)
-    with lock:
-        latencies.append(time.monotonic() - started)
-        counts[kind] = counts.get(kind, 0) + 1
-        if status not in expect:
-            failures.append({"kind": kind, "status": status, "body": text[:300]})
-    return status, (r.json() if status and text and status != 204 else {})
-call("setup", "POST", "/api/backend/v1/webhooks/endpoints", (201,), body={"url": hook})
-_, org = call("setup", "POST", "/api/backend/v1/orgs", (201,), body={"name": "Seats", "max_users": 5})
-org_id = org["org_id"]
-deadline = time.monotonic() + seconds
-reuse = {"refused": 0, "family_ended": 0, "checked": 0}
-added = [0]
-def users():
-    while time.monotonic() < deadline:
-        _, u = call("create user", "POST", "/api/backend/v1/users", (201,), body={"email": f"{uuid.uuid4()}@example.com", "email_verified": True})
-        if not u: continue
-        _, t = call("mint tokens", "POST", f"/api/backend/v1/users/{u['user_id']}/access-token", (200,), body={})
-        if not t: continue
-        _, r1 = call("refresh", "POST", "/api/v1/token/refresh", (200,), headers={}, body={"refresh_token": t["refresh_token"]})
-        if not r1: continue
-        s, _ = call("reused refresh", "POST", "/api/v1/token/refresh", (401,), headers={}, body={"refresh_token": t["refresh_token"]})
-        s2, _ = call("refresh after reuse", "POST", "/api/v1/token/refresh", (401,), headers={}, body={"refresh_token": r1["refresh_token"]})
-        with lock:
-            reuse["checked"] += 1; reuse["refused"] += s == 401; reuse["family_ended"] += s2 == 401
-def seats():
-    while time.monotonic() < deadline:
-        _, u = call("create user", "POST", "/api/backend/v1/users", (201,), body={"email": f"{uuid.uuid4()}@example.com"})
-        if u:
-            s, _ = call("add member (seat-limited)", "POST", f"/api/backend/v1/orgs/{org_id}/members", (201, 409), body={"user_id": u["user_id"], "role": "Member"})
-            with lock:
-                added[0] += s == 201
-threads = [threading.Thread(target=users) for _ in range(3)] + [threading.Thread(target=seats) for _ in range(2)]
-for t in threads: t.start()
-for t in threads: t.join()
-_, org = call("check", "GET", f"/api/backend/v1/orgs/{org_id}", (200,))
-latencies.sort()
-p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0
-json.dump({"requests": len(latencies), "by_kind": counts, "failures": failures, "p99_ms": round(p99 * 1000, 1),
-           "members": org.get("member_count"), "added": added[0], "max_users": 5, "reuse": reuse}, open(out, "w"), indent=1)
-PY
+"$py" "$root/scripts/nodes-traffic.py" "http://127.0.0.1:$front" "$key" "http://127.0.0.1:$receiver_port/hook" \
+    "$seconds" "$tmp/traffic.json" "$smtp_port" >"$tmp/traffic.log" 2>&1 &
 traffic_pid=$!
 
 sleep 3
@@ -192,33 +154,61 @@ for i in 0 1 2; do
 done
 wait "$traffic_pid"
 
-# Every event in the outbox must reach the receiver (the workers finish after the traffic).
-ok=1
+# Every event since an endpoint was created must reach it (the workers finish after the traffic).
+expected_pairs() {
+    psql "$db_url" -Atc "SELECT w.url || '|' || e.id FROM outbox_events e JOIN webhook_endpoints w ON e.occurred_at > w.created_at"
+}
+webhooks=""
 for _ in $(seq 1 120); do
-    expected=$(psql "$db_url" -Atc "SELECT count(*) FROM outbox_events")
-    missing=$(curl -fsS "http://127.0.0.1:$receiver_port/" | "$py" -c '
-import json, subprocess, sys
+    webhooks=$(curl -fsS "http://127.0.0.1:$receiver_port/" | "$py" -c '
+import json, sys
+from urllib.parse import urlsplit
 seen = json.load(sys.stdin)
-ids = subprocess.run(["psql", sys.argv[1], "-Atc", "SELECT id FROM outbox_events"], capture_output=True, text=True).stdout.split()
-print(sum(1 for i in ids if i not in seen))' "$db_url")
-    [[ "$missing" == 0 ]] && break
+pairs = [line.split("|") for line in open(sys.argv[1]).read().split()]
+expected = {urlsplit(url).path + "|" + event for url, event in pairs}
+missing = sum(1 for k in expected if k not in seen)
+dups = sum(1 for n in seen.values() if n > 1)
+print(json.dumps({"expected": len(expected), "missing": missing, "twice": dups,
+                  "endpoints": len({k.split("|")[0] for k in expected})}))' <(expected_pairs))
+    [[ $("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["missing"])' "$webhooks") == 0 ]] && break
     sleep 0.5
 done
-report=$("$py" - "$tmp/traffic.json" "$receiver_port" "$expected" "$missing" <<'PY'
-import json, sys, urllib.request
-t = json.load(open(sys.argv[1]))
-seen = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[2]}/"))
-dups = sum(1 for n in seen.values() if n > 1)
-print(f"requests {t['requests']}, failed {len(t['failures'])}, p99 {t['p99_ms']} ms; by kind {t['by_kind']}")
-print(f"seat-limited org: {t['members']} members of at most {t['max_users']} ({t['added']} adds answered 201)")
-print(f"refresh reuse: {t['reuse']}")
-print(f"webhooks: {sys.argv[3]} events, {sys.argv[4]} missing, {dups} delivered more than once")
-for f in t["failures"][:20]: print("failure:", f)
-bad = t["failures"] or t["members"] > t["max_users"] or t["members"] != t["added"] or sys.argv[4] != "0" \
-    or t["reuse"]["refused"] != t["reuse"]["checked"] or t["reuse"]["family_ended"] != t["reuse"]["checked"]
+# The seat limits and counts as stored: no org over its limit, every member_count exact.
+over=$(psql "$db_url" -Atc "SELECT count(*) FROM orgs o WHERE o.max_users IS NOT NULL
+    AND (SELECT count(*) FROM org_members m WHERE m.org_id = o.id) > o.max_users")
+miscounted=$(psql "$db_url" -Atc "SELECT count(*) FROM orgs o
+    WHERE o.member_count <> (SELECT count(*) FROM org_members m WHERE m.org_id = o.id)")
+# The sign-ins' own addresses reached the nodes through HAProxy (X-Forwarded-For): none counted
+# against the balancer's address.
+forwarded=$(psql "$db_url" -Atc "SELECT count(*) FILTER (WHERE key <> 'login:ip:127.0.0.1') || ' ' ||
+    count(*) FILTER (WHERE key = 'login:ip:127.0.0.1') FROM throttles WHERE key LIKE 'login:ip:%'")
+report=$("$py" - "$tmp/traffic.json" "$webhooks" "$over" "$miscounted" $forwarded <<'PY'
+import json, sys
+t, w = json.load(open(sys.argv[1])), json.loads(sys.argv[2])
+over, miscounted, clients, balancer = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+print(f"requests {t['requests']}, failed {t['failed']}, p99 {t['p99_ms']} ms")
+print(f"{'kind':<44} {'count':>6} {'failed':>6} {'p99 ms':>8}")
+for kind, k in t["by_kind"].items():
+    print(f"{kind:<44} {k['count']:>6} {k['failed']:>6} {k['p99_ms']:>8}")
+bad = t["failed"] > 0
+for name, i in t["invariants"].items():
+    print(f"invariant: {name}: held {i['held']} of {i['checked']}")
+    for v in i["violations"]:
+        print(f"  violated: {v}")
+    bad |= i["held"] != i["checked"] or i["checked"] == 0
+r = t["races"]
+print(f"races: {r['races']}, {r['across_nodes']} of them served by two or more nodes; mails received: {t['mails_received']}")
+for kind, a in t["race_answers"].items():
+    print(f"answers, {kind}: " + ", ".join(f"{n}× {label}" for label, n in sorted(a.items())))
+print("throttle bursts (evaluated, refused, seconds): " + ", ".join(map(str, map(tuple, t["throttle_bursts"]))))
+print(f"sign-in throttles: {clients} client addresses, {balancer} for the balancer's own")
+print(f"database: {over} orgs over their seat limit, {miscounted} with a wrong member_count")
+print(f"webhooks: {w['expected']} deliveries due to {w['endpoints']} endpoints, {w['missing']} missing, {w['twice']} delivered more than once")
+for f in t["failures"][:20]:
+    print("failure:", f)
+bad |= over > 0 or miscounted > 0 or clients == 0 or balancer > 0 or w["missing"] > 0 or w["twice"] > 0 or w["endpoints"] != 2
 print("RESULT:", "FAIL" if bad else "PASS")
 PY
 )
 echo "$report"
-grep -q "RESULT: PASS" <<<"$report" || ok=0
-[[ $ok == 1 ]] || exit 1
+grep -q "RESULT: PASS" <<<"$report" || exit 1
