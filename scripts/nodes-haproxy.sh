@@ -43,9 +43,10 @@ db_url="${admin_url%/*}/$db"
 pids=()
 haproxy_pid=""
 receiver_pid=""
+traffic_pid=""
 
 cleanup() {
-    for pid in "${pids[@]}" $haproxy_pid $receiver_pid; do kill "$pid" 2>/dev/null || true; done
+    for pid in $traffic_pid "${pids[@]}" $haproxy_pid $receiver_pid; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     psql "$admin_url" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || log "could not drop $db"
     if [[ "${NODES_KEEP:-0}" == 1 ]]; then log "kept $tmp"; else rm -rf "$tmp"; fi
@@ -152,7 +153,7 @@ for i in 0 1 2; do
     admin "set server tenantry/n$i state ready" >/dev/null
     sleep 2
 done
-wait "$traffic_pid"
+wait "$traffic_pid" || { log "the traffic stopped early:"; tail -n 30 "$tmp/traffic.log" >&2; exit 1; }
 
 # Every event since an endpoint was created must reach it (the workers finish after the traffic).
 expected_pairs() {
