@@ -21,6 +21,7 @@ mod pages_admin;
 mod pages_auth;
 mod pages_mfa;
 mod pages_orgs;
+mod pages_sso;
 mod pages_support;
 mod paging;
 mod passwords_emails;

@@ -129,7 +129,9 @@ async fn sso_page(req: &Request, Path(org_id): Path<String>) -> Response {
     let (_, seat) = tri!(seat(&visit, &org_id).await);
     let conn = tri!(connection(&visit, &seat).await);
     let values = if conn.is_none() { form_values(None) } else { json!({}) };
-    visit.render("admin_sso", with(page_context(&seat, conn.as_ref()), json!({ "values": values })))
+    let page = visit.render("admin_sso", with(page_context(&seat, conn.as_ref()), json!({ "values": values })));
+    // Its "Test sign-in" form goes to the IdP.
+    visit.pages().allow_idp_forms(page)
 }
 
 #[handler]
@@ -320,7 +322,9 @@ async fn set_required(req: &Request, Path(org_id): Path<String>, body: Body) -> 
         Err(e) => {
             let refusal = Refusal::of(visit.pages(), e);
             let conn = tri!(connection(&visit, &seat).await);
-            visit.form_again("admin_sso", refusal, None, &Form::default(), page_context(&seat, conn.as_ref()))
+            let page =
+                visit.form_again("admin_sso", refusal, None, &Form::default(), page_context(&seat, conn.as_ref()));
+            visit.pages().allow_idp_forms(page)
         }
     }
 }

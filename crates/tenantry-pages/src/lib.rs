@@ -80,6 +80,8 @@ struct Inner {
     brand_css: String,
     /// The pages' `Content-Security-Policy`.
     csp: HeaderValue,
+    /// The same, for a page whose form leads to an IdP ([`Pages::idp_form_csp`]).
+    idp_form_csp: HeaderValue,
 }
 
 impl Pages {
@@ -105,12 +107,19 @@ impl Pages {
             form_action.push(' ');
             form_action.push_str(&origin);
         }
-        let csp = HeaderValue::from_str(&format!(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
-             form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-        ))
-        .map_err(|e| format!("hosted pages CSP: {e}"))?;
-        Ok(Pages(Arc::new(Inner { env, strings, branding, brand_css, csp })))
+        let policy = |form_action: &str| {
+            HeaderValue::from_str(&format!(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+                 form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+            ))
+            .map_err(|e| format!("hosted pages CSP: {e}"))
+        };
+        let csp = policy(&form_action)?;
+        // Where an org's IdP may be: any https origin, or http on loopback (the SSO URLs
+        // tenantry-sso accepts).
+        let idp_form_csp =
+            policy(&format!("{form_action} https: http://localhost:* http://127.0.0.1:* http://[::1]:*"))?;
+        Ok(Pages(Arc::new(Inner { env, strings, branding, brand_css, csp, idp_form_csp })))
     }
 
     pub fn branding(&self) -> &Branding {
@@ -133,6 +142,15 @@ impl Pages {
 
     pub(crate) fn has_text(&self, key: &str) -> bool {
         self.0.strings.get(key).is_some()
+    }
+
+    /// Gives `resp` the CSP of a page whose form POSTs to `/sso`, which answers with a redirect to
+    /// the org's IdP: browsers check a form's redirects against the `form-action` of the page that
+    /// sent it (Chromium refused the IdP under the pages' own, in tests/browser), and the IdP is
+    /// not known before the person names their org.
+    pub(crate) fn allow_idp_forms(&self, mut resp: Response) -> Response {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, self.0.idp_form_csp.clone());
+        resp
     }
 }
 
@@ -168,7 +186,10 @@ pub fn routes(pages: Pages) -> impl Endpoint {
 /// check rightly refuses (Chromium did, on every form, in tests/browser).
 fn with_page_headers(mut resp: Response, csp: HeaderValue) -> Response {
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    // A page may carry a wider `form-action` of its own (`Pages::allow_idp_forms`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {

@@ -33,7 +33,8 @@ async fn start_page(req: &Request) -> Response {
     let visit = visit!(req);
     let return_to = visit.return_to(None);
     let identifier = visit.query("email").or_else(|| visit.query("org")).unwrap_or_default();
-    visit.render("sso_start", json!({ "return_to": return_to, "values": { "identifier": identifier } }))
+    let page = visit.render("sso_start", json!({ "return_to": return_to, "values": { "identifier": identifier } }));
+    visit.pages().allow_idp_forms(page)
 }
 
 #[handler]
@@ -51,7 +52,9 @@ async fn start(req: &Request, body: Body) -> Response {
         Ok(url) => visit.redirect(&url),
         Err(e) => {
             let refusal = Refusal::of(visit.pages(), e);
-            visit.form_again("sso_start", refusal, Some("identifier"), &form, json!({ "return_to": return_to }))
+            let page =
+                visit.form_again("sso_start", refusal, Some("identifier"), &form, json!({ "return_to": return_to }));
+            visit.pages().allow_idp_forms(page)
         }
     }
 }
