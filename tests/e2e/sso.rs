@@ -110,6 +110,19 @@ impl<'a> Browser<'a> {
         self.jar.lock().expect("jar").iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
+    /// The session's access token, as a single-page app on this origin gets it.
+    async fn access_token(&self) -> String {
+        let req = self
+            .t
+            .client
+            .post(self.t.url("/api/v1/session/token"))
+            .header("origin", &self.t.base)
+            .header("content-type", "application/json")
+            .header("cookie", self.cookie_header());
+        let body = tenantry_testkit::expect_status(req.send().await.expect("sent"), "session token", 200).await;
+        body["access_token"].as_str().expect("access token").to_owned()
+    }
+
     fn has_session(&self) -> bool {
         self.jar.lock().expect("jar").keys().any(|k| k.contains("tenantry_session"))
     }
@@ -481,8 +494,240 @@ async fn isolated_orgs_keep_separate_accounts(engine: Engine) {
     t.stop().await;
 }
 
+/// An IdP-initiated response with `groups`.
+fn unsolicited(name: &str, now: i64, email: &str, groups: &[&str]) -> Value {
+    json!({
+        "name": name, "now": now, "in_response_to": null, "name_id": email,
+        "attributes": { "email": email, "givenName": "Ida", "sn": "Idp", "groups": groups },
+    })
+}
+
+/// A connection that takes IdP-initiated sign-ins, maps groups to roles and vouches for MFA:
+/// the role follows the groups at each sign-in (an owner keeps ownership), the session and its
+/// tokens say `amr: ["saml", "mfa"]`, and that meets the org's 2FA requirement, for that org only;
+/// without the IdP's MFA the same person is sent to enroll. Replaying the response fails on a
+/// second node as on the first.
+async fn idp_initiated_group_roles_and_idp_mfa(engine: Engine) {
+    let Some(python) = idp_python() else { return };
+    let t = TestApp::spawn(engine).await;
+    let org = org_with_saml(&t, &python, "acme", "acme.test", false).await;
+    let (metadata, _) = run_idp(&python, "urn:unused", "https://unused.test/acs", vec![]);
+    let setup = |mfa: bool| {
+        json!({
+            "metadata_xml": metadata, "allow_idp_initiated": true, "idp_enforces_mfa": mfa,
+            "attribute_mapping": { "groups": "groups", "group_roles": { "admins": "admin", "staff": "Member" } },
+        })
+    };
+    // The owner's role cannot be handed out through groups.
+    let bad = json!({ "metadata_xml": metadata, "attribute_mapping": { "group_roles": { "x": "Owner" } } });
+    let refused = t.backend(reqwest::Method::PUT, &format!("{B}/orgs/{}/saml", org.id), Some(bad), 422).await;
+    assert_eq!(crate::support::problem_code(&refused), "saml-group-role-invalid");
+    let conn = t.backend(reqwest::Method::PUT, &format!("{B}/orgs/{}/saml", org.id), Some(setup(true)), 200).await;
+    assert_eq!(conn["attribute_mapping"]["group_roles"]["admins"], "Admin", "stored with the role's own name");
+    t.post(&format!("{B}/orgs/{}/saml/live", org.id), json!({}), 200).await;
+    t.backend(
+        reqwest::Method::PUT,
+        &format!("{B}/orgs/{}/mfa-requirement", org.id),
+        Some(json!({ "required": true })),
+        200,
+    )
+    .await;
+
+    // First sign-in, unasked: joins at the role of the highest mapped group.
+    let now = t.clock_now();
+    let (_, r) = run_idp(
+        &python,
+        &org.sp_entity,
+        &org.acs,
+        vec![
+            unsolicited("first", now, "ida@acme.test", &["staff", "admins", "unmapped"]),
+            unsolicited("second", now, "ida@acme.test", &["staff"]),
+            unsolicited("third", now, "ida@acme.test", &["unmapped"]),
+        ],
+    );
+    let ida = Browser::new(&t);
+    let signed = ida.post_from_idp(&org.acs, &r["first"], None).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert_eq!(member_of(&t, &org.id, "ida@acme.test").await.expect("joined")["role"], "Admin");
+    let token = ida.access_token().await;
+    let claims = crate::support::jwt_payload(&token);
+    assert_eq!(claims["amr"], json!(["saml", "mfa"]));
+    let claim = &claims["orgs"][&org.id];
+    assert_eq!(claim["role"], "Admin", "the IdP's MFA meets the org's 2FA requirement: {claims}");
+    assert!(claim["mfa_required"].as_bool() != Some(true), "{claims}");
+    let got = t.client.get(t.url(&format!("/api/v1/orgs/{}", org.id))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(got.status(), 200, "the org's own operations let the session act");
+
+    // Replayed to a second node on the same database: refused there too.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = tenantry_server::start_on(t.config.clone(), listener, t.clock.clone()).await.unwrap();
+    let acs_b = org.acs.replacen(&t.base, &format!("http://{}", b.addr), 1);
+    let replay = Browser::new(&t).post_from_idp(&acs_b, &r["first"], None).await;
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert!(replay.body.contains("saml-replay"), "{}", replay.body);
+
+    // Later sign-ins: the role follows the mapped groups, and stays when none is mapped.
+    assert_eq!(Browser::new(&t).post_from_idp(&acs_b, &r["second"], None).await.status, 303);
+    assert_eq!(member_of(&t, &org.id, "ida@acme.test").await.expect("member")["role"], "Member");
+    assert_eq!(Browser::new(&t).post_from_idp(&org.acs, &r["third"], None).await.status, 303);
+    assert_eq!(member_of(&t, &org.id, "ida@acme.test").await.expect("member")["role"], "Member");
+    b.shutdown.cancel();
+    let _ = b.task.await;
+
+    // The owner's groups never take ownership away.
+    let (_, r) = run_idp(&python, &org.sp_entity, &org.acs, vec![unsolicited("o", now, "owner@acme.test", &["staff"])]);
+    assert_eq!(Browser::new(&t).post_from_idp(&org.acs, &r["o"], None).await.status, 303);
+    assert_eq!(member_of(&t, &org.id, "owner@acme.test").await.expect("owner")["role"], "Owner");
+
+    // Without the IdP's MFA, the same person has no 2FA here: the token marks the org, and the
+    // org's operations answer mfa-required.
+    t.backend(reqwest::Method::PUT, &format!("{B}/orgs/{}/saml", org.id), Some(setup(false)), 200).await;
+    t.post(&format!("{B}/orgs/{}/saml/live", org.id), json!({}), 200).await;
+    let (_, r) = run_idp(&python, &org.sp_entity, &org.acs, vec![unsolicited("r", now, "ida@acme.test", &[])]);
+    let again = Browser::new(&t);
+    assert_eq!(again.post_from_idp(&org.acs, &r["r"], None).await.status, 303);
+    let token = again.access_token().await;
+    let claims = crate::support::jwt_payload(&token);
+    assert_eq!(claims["amr"], json!(["saml"]));
+    assert_eq!(claims["orgs"][&org.id]["mfa_required"], true, "{claims}");
+    let got = t.client.get(t.url(&format!("/api/v1/orgs/{}", org.id))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(got.status(), 403);
+    let body: Value = got.json().await.expect("problem");
+    assert_eq!(crate::support::problem_code(&body), "mfa-required");
+
+    // A day later the sweeper has forgotten the five consumed assertion ids: their assertions
+    // expired long ago, so their own time window refuses a replay now.
+    t.clock.advance(chrono::TimeDelta::days(1));
+    let sweeper = tenantry_app::housekeeping::Sweeper::new(t.app().clone(), Default::default());
+    let report = sweeper.sweep_once().await.expect("sweep").expect("the lease is free");
+    assert_eq!(report["sso_assertion_ids"], 5, "{report:?}");
+    let late = Browser::new(&t).post_from_idp(&org.acs, &r["r"], None).await;
+    assert_eq!(late.status, 401, "{}", late.body);
+    assert!(!late.body.contains("saml-replay"), "refused as expired, not as a replay: {}", late.body);
+    t.stop().await;
+}
+
+/// Encrypted assertions: each connection has its own key pair, published in its SP metadata and
+/// kept when its IdP settings are replaced; pysaml2 encrypts to it (AES-256-CBC or AES-256-GCM
+/// with RSA-OAEP). Signed Response over the ciphertext, or only the assertion signed inside: in.
+/// Neither signed, PKCS#1 v1.5 key transport, or encrypted to another key: refused and audited.
+async fn encrypted_assertions_are_decrypted_with_the_connections_key(engine: Engine) {
+    let Some(python) = idp_python() else { return };
+    let t = TestApp::spawn(engine).await;
+    let org = org_with_saml(&t, &python, "acme", "acme.test", false).await;
+    let conn = t.get(&format!("{B}/orgs/{}/saml", org.id), 200).await;
+    let cert = conn["sp_encryption_certificate"].as_str().expect("a certificate").to_owned();
+    let md = t.client.get(&org.sp_entity).send().await.expect("metadata").text().await.expect("xml");
+    assert!(md.contains("use=\"encryption\"") && md.contains(&cert), "{md}");
+    let (metadata, _) = run_idp(&python, "urn:unused", "https://unused.test/acs", vec![]);
+    t.backend(
+        reqwest::Method::PUT,
+        &format!("{B}/orgs/{}/saml", org.id),
+        Some(json!({ "metadata_xml": metadata })),
+        200,
+    )
+    .await;
+    let again = t.get(&format!("{B}/orgs/{}/saml", org.id), 200).await;
+    assert_eq!(again["sp_encryption_certificate"], cert, "the IdP keeps the certificate it imported");
+    t.post(&format!("{B}/orgs/{}/saml/live", org.id), json!({}), 200).await;
+
+    let idp_cert: String = std::fs::read_to_string(fixtures().join("idp.crt"))
+        .expect("fixture")
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let gcm = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+    let pkcs1 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
+    let cases: [(&str, Value, Option<&str>); 6] = [
+        ("both-signed", json!({ "encrypt_cert": cert }), None),
+        ("gcm", json!({ "encrypt_cert": cert, "encrypt_alg": gcm }), None),
+        ("assertion-signed", json!({ "encrypt_cert": cert, "sign_response": false }), None),
+        (
+            "unsigned",
+            json!({ "encrypt_cert": cert, "sign_response": false, "sign_assertion": false }),
+            Some("saml-unsigned"),
+        ),
+        ("pkcs1", json!({ "encrypt_cert": cert, "key_transport": pkcs1 }), Some("saml-decryption")),
+        ("other-key", json!({ "encrypt_cert": idp_cert }), Some("saml-decryption")),
+    ];
+    for (i, (name, extra, refusal)) in cases.iter().enumerate() {
+        let b = Browser::new(&t);
+        let email = format!("enc{i}@acme.test");
+        let (req, relay) = start(&b, &email, None).await;
+        let mut r = response(name, t.clock_now(), Some(&req), &email);
+        r.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        let (_, out) = run_idp(&python, &org.sp_entity, &org.acs, vec![r]);
+        let xml = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&out[*name]).expect("b64"))
+            .expect("utf-8");
+        assert!(xml.contains("EncryptedAssertion") && !xml.contains(&email), "{name}: the IdP encrypted it");
+        let answer = b.post_from_idp(&org.acs, &out[*name], Some(&relay)).await;
+        match refusal {
+            None => {
+                assert_eq!(answer.status, 303, "{name}: {}", answer.body);
+                assert!(member_of(&t, &org.id, &email).await.is_some(), "{name}: signed in and joined");
+            }
+            Some(code) => {
+                assert_eq!(answer.status, 401, "{name}: {}", answer.body);
+                assert!(answer.body.contains(code), "{name}: {}", answer.body);
+                assert_eq!(refusals(&t, &org.id).await.last().map(String::as_str), Some(*code), "{name}");
+            }
+        }
+    }
+    t.stop().await;
+}
+
+/// An org created isolated through the backend API: no owner may be named; it starts empty, and
+/// its SSO's first sign-in makes the person's account in its own pool (apart from the same email
+/// outside), who may not sign in with a password or join another org.
+async fn an_org_created_isolated_fills_through_its_sso(engine: Engine) {
+    let Some(python) = idp_python() else { return };
+    let t = TestApp::spawn(engine).await;
+    let outside = t.post(&format!("{B}/users"), json!({ "email": "kim@corp.test", "email_verified": true }), 201).await;
+    let refused = t
+        .post(
+            &format!("{B}/orgs"),
+            json!({ "name": "Corp", "isolated": true, "owner_user_id": outside["user_id"] }),
+            422,
+        )
+        .await;
+    assert_eq!(crate::support::problem_code(&refused), "isolated-owner");
+    let org = t.post(&format!("{B}/orgs"), json!({ "name": "Corp", "slug": "corp", "isolated": true }), 201).await;
+    assert_eq!(org["isolated"], true);
+    assert_eq!(org["member_count"], 0);
+    let id = org["org_id"].as_str().expect("id").to_owned();
+    let (metadata, _) = run_idp(&python, "urn:unused", "https://unused.test/acs", vec![]);
+    let conn = t
+        .backend(reqwest::Method::PUT, &format!("{B}/orgs/{id}/saml"), Some(json!({ "metadata_xml": metadata })), 200)
+        .await;
+    t.post(&format!("{B}/orgs/{id}/saml/live"), json!({}), 200).await;
+    let (acs, sp_entity) = (conn["acs_url"].as_str().expect("acs"), conn["sp_entity_id"].as_str().expect("sp"));
+
+    let b = Browser::new(&t);
+    let (req, relay) = start(&b, "corp", None).await;
+    let (_, r) = run_idp(&python, sp_entity, acs, vec![response("r", t.clock_now(), Some(&req), "kim@corp.test")]);
+    let signed = b.post_from_idp(acs, &r["r"], Some(&relay)).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let member = member_of(&t, &id, "kim@corp.test").await.expect("joined just in time");
+    assert_ne!(member["user_id"], outside["user_id"], "an account of the org's own pool");
+    assert_eq!(member["role"], "Viewer", "the default role");
+    let other = t.post(&format!("{B}/orgs"), json!({ "name": "Other" }), 201).await;
+    let joined = t
+        .client
+        .post(t.url(&format!("{B}/orgs/{}/members", other["org_id"].as_str().expect("id"))))
+        .bearer_auth(&t.api_key)
+        .json(&json!({ "user_id": member["user_id"], "role": "Member" }))
+        .send()
+        .await
+        .expect("sent");
+    assert!(joined.status().is_client_error(), "an isolated org's user joins no other org: {}", joined.status());
+    t.stop().await;
+}
+
 engine_tests!(
+    an_org_created_isolated_fills_through_its_sso,
+    encrypted_assertions_are_decrypted_with_the_connections_key,
     saml_connection_lifecycle_and_sign_in,
     saml_attack_corpus_is_refused_and_audited,
     isolated_orgs_keep_separate_accounts,
+    idp_initiated_group_roles_and_idp_mfa,
 );

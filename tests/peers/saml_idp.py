@@ -347,6 +347,20 @@ def serve(port, key, cert, public_host):
         pass
 
 
+def _session_key_for_aes():
+    """pysaml2 asks xmlsec1 for a triple-DES session key whatever the template says: an AES-256 one."""
+    ctx = sigver.SecurityContext
+    if getattr(ctx.encrypt_assertion, "_aes", False):
+        return
+    plain = ctx.encrypt_assertion
+
+    def encrypt_assertion(self, statement, enc_key, template, key_type="des-192", node_xpath=None):
+        return plain(self, statement, enc_key, template, key_type="aes-256", node_xpath=node_xpath)
+
+    encrypt_assertion._aes = True
+    ctx.encrypt_assertion = encrypt_assertion
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "keygen":
         keygen(sys.argv[2])
@@ -382,6 +396,7 @@ def main():
                 key_enc=r.get("key_transport") or "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p")
             kwargs.update(encrypt_assertion=True, encrypt_cert_assertion=r["encrypt_cert"],
                           encrypt_assertion_self_contained=True)
+            _session_key_for_aes()
         resp = srv.create_authn_response(
             identity=identity, in_response_to=r.get("in_response_to"),
             destination=r.get("destination") or sp["acs"], sp_entity_id=r.get("audience") or sp["entity_id"],

@@ -97,7 +97,7 @@ impl App {
                     .await?
                     .ok_or_else(org_not_found)?;
                 // After the membership, so an outsider still gets `org-not-found`.
-                self.check_org_mfa(ex, &org, user_id).await?;
+                self.check_org_mfa(ex, &org, user_id, ctx.session.as_ref()).await?;
                 Access::Member(member_view(&row)?, row)
             }
             _ => Access::Backend,

@@ -73,8 +73,7 @@ mod tests {
     #[test]
     fn session_use_cases_need_a_signed_in_session() {
         let me = UserId::new();
-        let session =
-            crate::SessionCtx { id: SessionId::new(), method: crate::sign_in::AuthMethod::Password, mfa_level: 1 };
+        let session = crate::SessionCtx { id: SessionId::new(), mfa_level: 1, mfa_org: None };
         assert_eq!(require_session(&Ctx::signed_in(me, session), "x").unwrap(), (me, session.id));
         let no_session = Ctx::new(Actor::User(me));
         assert_eq!(require_session(&no_session, "x").unwrap_err().code, "user-only");

@@ -115,10 +115,16 @@ impl App {
 
     /// What a token for `user_id` says about their orgs: every org (up to the deployment's cap,
     /// the active one always kept), or only the active org, as the deployment chooses.
-    pub(crate) async fn org_claims(&self, user_id: Uuid, active_org: Option<Uuid>) -> AppResult<OrgClaims> {
+    /// `mfa_org`: the org whose 2FA requirement the session meets through its IdP's MFA.
+    pub(crate) async fn org_claims(
+        &self,
+        user_id: Uuid,
+        active_org: Option<Uuid>,
+        mfa_org: Option<Uuid>,
+    ) -> AppResult<OrgClaims> {
         let roles = self.roles().await?;
         let mut c = self.db().acquire().await?;
-        self.org_claims_in(c.ex(), &roles, user_id, active_org).await
+        self.org_claims_in(c.ex(), &roles, user_id, active_org, mfa_org).await
     }
 
     /// [`App::org_claims`] on a connection the caller holds, with the roles it read before
@@ -129,6 +135,7 @@ impl App {
         roles: &RoleConfig,
         user_id: Uuid,
         active_org: Option<Uuid>,
+        mfa_org: Option<Uuid>,
     ) -> AppResult<OrgClaims> {
         let settings = &self.settings().orgs;
         let mut claims = OrgClaims::default();
@@ -176,10 +183,12 @@ impl App {
             claims.truncated = rows.len() > listed;
         }
         // An org that enforces 2FA the user has not set up stays listed, marked, with no role or
-        // permissions: a backend that checks the token refuses too (docs/design.md §4.14).
+        // permissions: a backend that checks the token refuses too (docs/design.md §4.14). The
+        // org whose IdP proved a second factor for this session counts it as 2FA.
         let blocked = self.orgs_blocked_by_mfa(ex, UserId::from_uuid(user_id)).await?;
+        let mfa_org = mfa_org.map(|o| o.to_string());
         for (org_id, claim) in claims.orgs.iter_mut() {
-            if blocked.blocks(org_id) {
+            if blocked.blocks(org_id) && mfa_org.as_deref() != Some(org_id.as_str()) {
                 claim.role = String::new();
                 claim.inherited_roles.clear();
                 claim.additional_roles.clear();

@@ -2,9 +2,7 @@
 
 use std::net::IpAddr;
 
-use tenantry_core::{ApiKeyId, SessionId, UserId};
-
-use crate::sign_in::AuthMethod;
+use tenantry_core::{ApiKeyId, OrgId, SessionId, UserId};
 
 /// The principal behind a request, resolved by the adapter before any use case runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +33,11 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionCtx {
     pub id: SessionId,
-    /// How the session was signed in.
-    pub method: AuthMethod,
     /// How many distinct factors the sign-in proved: 1 for a password alone.
     pub mfa_level: i32,
+    /// The org whose 2FA requirement the session meets through its IdP's MFA (an SSO sign-in
+    /// through a connection that declares it).
+    pub mfa_org: Option<OrgId>,
 }
 
 /// The acting context of one request.

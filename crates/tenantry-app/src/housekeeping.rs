@@ -4,7 +4,9 @@
 //! still hears "expired" rather than "unknown" for that long (an invite keeps its row for the
 //! roster and the audit trail: only its token hash is retired); throttle counters once idle for a
 //! day with no block in force; delivered webhook messages, with their attempts, after the
-//! configured retention. Failed messages stay, for replay.
+//! configured retention (failed messages stay, for replay); pending two-factor sign-ins and SAML
+//! AuthnRequests once expired; consumed SAML assertion ids ten minutes after their assertion
+//! expired (longer than the ACS's clock skew, so a replay is refused by its time window then).
 //!
 //! Rows go in batches of `batch` per statement, each in its own short transaction, so a backlog
 //! never holds the writer for long. One node at a time sweeps: it holds the `sweeper` lease in
@@ -29,6 +31,8 @@ pub const EXPIRED_LINK_GRACE: Duration = Duration::days(7);
 pub const THROTTLE_IDLE: Duration = Duration::hours(24);
 /// Most batches of one kind per run; the rest waits for the next run (and the lease is renewed).
 pub const MAX_BATCHES: u32 = 100;
+/// How long a consumed assertion id outlives its assertion's expiry in the replay cache.
+pub const ASSERTION_ID_GRACE: Duration = Duration::minutes(10);
 
 /// What the sweeper is told by the configuration.
 #[derive(Debug, Clone)]
@@ -104,7 +108,9 @@ impl Sweeper {
         let mut report = BTreeMap::new();
         for (i, kind) in SweepKind::ALL.into_iter().enumerate() {
             let cutoff = match kind {
-                SweepKind::Sessions | SweepKind::RefreshTokens => now,
+                SweepKind::Sessions | SweepKind::RefreshTokens | SweepKind::MfaPending | SweepKind::SsoRequests => now,
+                // Kept past the assertion's own expiry by more than the clock skew the ACS allows.
+                SweepKind::SsoAssertionIds => now - ASSERTION_ID_GRACE,
                 SweepKind::EmailTokens | SweepKind::InviteTokens => now - EXPIRED_LINK_GRACE,
                 SweepKind::Throttles => now - THROTTLE_IDLE,
                 SweepKind::WebhookMessages => now - self.settings.webhook_retention,

@@ -38,7 +38,7 @@ use crate::access::{Access, Lock};
 use crate::record::{audit, emit, Audit, Event};
 use crate::sessions::{bad_credentials, count_attempts};
 use crate::sign_in::{AuthMethod, Proven};
-use crate::{authz, App, AppError, AppResult, Ctx};
+use crate::{authz, App, AppError, AppResult, Ctx, SessionCtx};
 
 /// How long a pending sign-in waits for its code.
 pub const PENDING_TTL: Duration = Duration::minutes(5);
@@ -181,7 +181,17 @@ impl App {
 
     /// The 2FA gate of [`App::org_access`]: a member without 2FA of an org that enforces it is
     /// refused.
-    pub(crate) async fn check_org_mfa(&self, ex: Ex<'_>, org: &OrgRow, user_id: UserId) -> AppResult<()> {
+    pub(crate) async fn check_org_mfa(
+        &self,
+        ex: Ex<'_>,
+        org: &OrgRow,
+        user_id: UserId,
+        session: Option<&SessionCtx>,
+    ) -> AppResult<()> {
+        // A sign-in through the org's own IdP, which enforces MFA, is two-factor for this org.
+        if session.and_then(|s| s.mfa_org).is_some_and(|o| o.as_uuid() == org.id) {
+            return Ok(());
+        }
         if enforced(&self.settings().mfa, org, self.clock().now()) && !store::has_confirmed_mfa(ex, user_id).await? {
             return Err(mfa_required());
         }
@@ -485,7 +495,7 @@ impl App {
         let roles = self.roles().await?;
         let claims = {
             let mut c = self.db().acquire().await?;
-            self.org_claims_in(c.ex(), &roles, user.id, None).await?
+            self.org_claims_in(c.ex(), &roles, user.id, None, None).await?
         };
         let method = match factor {
             SecondFactor::Totp => AuthMethod::Otp,

@@ -166,6 +166,9 @@ pub struct CreateOrg {
     pub domains: Vec<String>,
     pub domain_auto_join: bool,
     pub domain_restrict: bool,
+    /// Backend only: an isolated org (docs/design.md §4.15), which starts with no members; its
+    /// users are made in its own pool by its SSO.
+    pub isolated: bool,
 }
 
 /// Input of [`App::update_org`]; absent fields stay as they are.
@@ -252,10 +255,11 @@ impl App {
                     )
                     .into());
                 }
-                if input.owner.is_some() || input.max_users.is_some() || input.metadata.is_some() {
+                if input.owner.is_some() || input.max_users.is_some() || input.metadata.is_some() || input.isolated {
                     return Err(DomainError::forbidden(
                         "backend-only",
-                        "Only the backend API sets an owner, max_users or metadata when creating an organization.",
+                        "Only the backend API sets an owner, max_users, metadata or isolation when creating an \
+                         organization.",
                     )
                     .into());
                 }
@@ -270,6 +274,15 @@ impl App {
         let metadata = input.metadata.unwrap_or_default();
         check_metadata(&metadata)?;
         let domains = input.domains.iter().map(|d| Domain::parse(d)).collect::<Result<Vec<_>, _>>()?;
+        if input.isolated && input.owner.is_some() {
+            return Err(DomainError::invalid_field(
+                "isolated-owner",
+                "owner_user_id",
+                "An isolated organization's members are its own accounts, made by its SSO: create it without \
+                 an owner.",
+            )
+            .into());
+        }
         let roles = self.roles().await?;
         let owner = creator.or(input.owner);
         let now = self.clock().now();
@@ -317,7 +330,7 @@ impl App {
             member_count: i32::from(owner_row.is_some()),
             domain_auto_join: input.domain_auto_join,
             domain_restrict: input.domain_restrict,
-            isolated: false,
+            isolated: input.isolated,
             mfa_required_at: None,
             mfa_grace_until: None,
             created_by: creator.map(|c| c.as_uuid()),

@@ -20,7 +20,6 @@ use uuid::Uuid;
 use crate::claims::OrgClaims;
 use crate::keys::invalid_token;
 use crate::record::{audit, Audit};
-use crate::sign_in::AuthMethod;
 use crate::users::User;
 use crate::{authz, App, AppError, AppResult, Ctx, SessionCtx};
 
@@ -66,14 +65,16 @@ pub struct Session {
     pub mfa_level: i32,
     /// The org the session acts in (the org switcher), if one is selected.
     pub active_org_id: Option<tenantry_core::OrgId>,
+    /// How it was signed in: the RFC 8176 `amr` values its tokens carry.
+    pub amr: Vec<String>,
+    /// The org whose 2FA requirement the session meets through its IdP's MFA.
+    pub mfa_org_id: Option<tenantry_core::OrgId>,
 }
 
 impl Session {
     /// The session as a request's context carries it.
     pub fn ctx(&self) -> SessionCtx {
-        // Every session is signed in with a password today; single sign-on will be told apart
-        // by its connection.
-        SessionCtx { id: SessionId::from_uuid(self.id), method: AuthMethod::Password, mfa_level: self.mfa_level }
+        SessionCtx { id: SessionId::from_uuid(self.id), mfa_level: self.mfa_level, mfa_org: self.mfa_org_id }
     }
 }
 
@@ -89,6 +90,8 @@ impl From<SessionRow> for Session {
             user_agent: s.user_agent,
             mfa_level: s.mfa_level,
             active_org_id: s.active_org_id.map(tenantry_core::OrgId::from_uuid),
+            amr: s.amr.split_whitespace().map(str::to_owned).collect(),
+            mfa_org_id: s.mfa_org_id.map(tenantry_core::OrgId::from_uuid),
         }
     }
 }
@@ -190,10 +193,10 @@ impl App {
         cookie_hash: Option<Vec<u8>>,
         user_agent: Option<&str>,
         now: DateTime<Utc>,
-    ) -> AppResult<Uuid> {
+    ) -> AppResult<SessionRow> {
         let session = self.new_session(ctx, user_id, cookie_hash, user_agent, now);
         store::insert_session(tx.ex(), &session).await?;
-        Ok(session.id)
+        Ok(session)
     }
 
     /// The row of a session opened now, not yet stored.
@@ -219,6 +222,9 @@ impl App {
             mfa_level: 1,
             sso_connection_id: None,
             active_org_id: None,
+            // Nothing proven: a session the backend opens for a user. A sign-in sets its own.
+            amr: String::new(),
+            mfa_org_id: None,
         }
     }
 
@@ -243,31 +249,31 @@ impl App {
         (token, row)
     }
 
-    /// Signs an access token for `user` in `session_id` (signed in at `mfa_level`); its `orgs`
-    /// claim is read now, so it follows every membership change at the next refresh.
+    /// Signs an access token for `user` in `session` (the session's `active_org`, or another the
+    /// caller selects); its `orgs` claim is read now, so it follows every membership change at
+    /// the next refresh.
     pub(crate) async fn sign_access_token(
         &self,
         user: &UserRow,
-        session_id: Uuid,
-        mfa_level: i32,
+        session: &SessionRow,
         active_org: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
-        let orgs = self.org_claims(user.id, active_org).await?;
-        self.sign_with_claims(user, session_id, mfa_level, orgs, now).await
+        let orgs = self.org_claims(user.id, active_org, session.mfa_org_id).await?;
+        self.sign_with_claims(user, session, orgs, now).await
     }
 
     /// Signs an access token whose `orgs` claim the caller has read. Its `amr` says how the
-    /// session was signed in: `pwd`, and `otp` when a second factor was proven (`mfa_level` 2).
+    /// session was signed in (`pwd`, `pwd otp`, `saml mfa`, …), as the session stores it.
     pub(crate) async fn sign_with_claims(
         &self,
         user: &UserRow,
-        session_id: Uuid,
-        mfa_level: i32,
+        session: &SessionRow,
         orgs: OrgClaims,
         now: DateTime<Utc>,
     ) -> AppResult<String> {
-        let amr = if mfa_level >= 2 { vec!["pwd".to_owned(), "otp".to_owned()] } else { vec!["pwd".to_owned()] };
+        let session_id = session.id;
+        let amr = session.amr.split_whitespace().map(str::to_owned).collect();
         let claims = AccessClaims {
             iss: self.settings().auth.issuer.clone(),
             sub: user.id.to_string(),
@@ -341,8 +347,7 @@ impl App {
         self.seen(tx.ex(), &session, now).await?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token =
-            self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
+        let access_token = self.sign_access_token(&user, &session, session.active_org_id, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -373,8 +378,7 @@ impl App {
             .ok_or_else(|| invalid_token("session-ended"))?;
         let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
         tx.commit().await?;
-        let access_token =
-            self.sign_access_token(&user, session.id, session.mfa_level, org_id.map(|o| o.as_uuid()), now).await?;
+        let access_token = self.sign_access_token(&user, &session, org_id.map(|o| o.as_uuid()), now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
@@ -403,8 +407,7 @@ impl App {
             return Err(ended());
         }
         drop(c);
-        let access_token =
-            self.sign_access_token(&user, session.id, session.mfa_level, session.active_org_id, now).await?;
+        let access_token = self.sign_access_token(&user, &session, session.active_org_id, now).await?;
         Ok(AccessToken { access_token, expires_in: self.settings().auth.access_ttl.num_seconds() })
     }
 
@@ -537,7 +540,8 @@ impl App {
         if user.disabled {
             return Err(DomainError::conflict("user-disabled", "This account is disabled.").into());
         }
-        let session_id = self.open_session(&mut tx, ctx, user.id, None, None, now).await?;
+        let session = self.open_session(&mut tx, ctx, user.id, None, None, now).await?;
+        let session_id = session.id;
         let refresh_token = self.issue_refresh_token(&mut tx, session_id, now).await?;
         audit(
             &mut tx,
@@ -547,7 +551,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let access_token = self.sign_access_token(&user, session_id, 1, None, now).await?;
+        let access_token = self.sign_access_token(&user, &session, None, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),

@@ -55,8 +55,9 @@ pub enum AuthMethod {
     Password,
     /// Single sign-on through an org's SAML connection (`saml`).
     Saml { connection: tenantry_core::SsoConnectionId },
-    /// The connection's IdP enforces MFA (`mfa`): with [`AuthMethod::Saml`], a second factor.
-    IdpMfa,
+    /// The connection's IdP enforces MFA (`mfa`): with [`AuthMethod::Saml`], a second factor,
+    /// for the connection's org.
+    IdpMfa { org: tenantry_core::OrgId },
     /// A TOTP code from an authenticator app (`otp`).
     Otp,
     /// A single-use backup code (`otp` too: RFC 8176 has no value of its own for it).
@@ -71,7 +72,7 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::Saml { .. } => "saml",
-            AuthMethod::IdpMfa => "mfa",
+            AuthMethod::IdpMfa { .. } => "mfa",
             AuthMethod::Otp | AuthMethod::BackupCode => "otp",
             AuthMethod::EmailLink => "email",
         }
@@ -82,7 +83,7 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "password",
             AuthMethod::Saml { .. } => "saml",
-            AuthMethod::IdpMfa => "idp-mfa",
+            AuthMethod::IdpMfa { .. } => "idp-mfa",
             AuthMethod::Otp => "totp",
             AuthMethod::BackupCode => "backup-code",
             AuthMethod::EmailLink => "email-link",
@@ -92,10 +93,19 @@ impl AuthMethod {
 
 /// The MFA level of a session proven by `methods`: the number of distinct factors, at least 1.
 pub fn mfa_level(methods: &[AuthMethod]) -> i32 {
-    let mut distinct = methods.to_vec();
-    distinct.sort_unstable_by_key(|m| m.amr());
-    distinct.dedup();
-    i32::try_from(distinct.len()).unwrap_or(i32::MAX).max(1)
+    let distinct = amr(methods).split_whitespace().count();
+    i32::try_from(distinct).unwrap_or(i32::MAX).max(1)
+}
+
+/// The session's `amr`: each method's value once, in the order proven, space-separated.
+pub fn amr(methods: &[AuthMethod]) -> String {
+    let mut values: Vec<&str> = Vec::with_capacity(methods.len());
+    for m in methods {
+        if !values.contains(&m.amr()) {
+            values.push(m.amr());
+        }
+    }
+    values.join(" ")
 }
 
 /// A person whose factors are proven, before their session opens; what the last step read and
@@ -159,7 +169,7 @@ impl App {
             let found = users::find_user_for_sign_in(tx.ex(), &email.normalized(), &email.domain()).await?;
             let known = match &found {
                 Some(f) if !f.user.disabled => Some((
-                    self.org_claims_in(tx.ex(), &roles, f.user.id, None).await?,
+                    self.org_claims_in(tx.ex(), &roles, f.user.id, None, None).await?,
                     f.user.email_verified && f.domain_auto_join,
                 )),
                 _ => None,
@@ -212,7 +222,7 @@ impl App {
         if user.disabled {
             return Err(bad_credentials());
         }
-        let claims = self.org_claims_in(c.ex(), &roles, user.id, None).await?;
+        let claims = self.org_claims_in(c.ex(), &roles, user.id, None, None).await?;
         drop(c);
         Ok(Proven {
             throttle_keys: login_keys(&user.email, ctx.ip).into_iter().map(|(key, _)| key).collect(),
@@ -241,6 +251,11 @@ impl App {
             AuthMethod::Saml { connection } => Some(connection.as_uuid()),
             _ => None,
         });
+        session.mfa_org_id = methods.iter().find_map(|m| match m {
+            AuthMethod::IdpMfa { org } => Some(org.as_uuid()),
+            _ => None,
+        });
+        session.amr = amr(&methods);
         let (refresh_token, refresh_row) = self.new_refresh_token(session.id, now);
         let method = methods.iter().map(|m| m.audit_name()).collect::<Vec<_>>().join("+");
         let method = if method.is_empty() { "password".to_owned() } else { method };
@@ -273,13 +288,13 @@ impl App {
         // then lists the org it joined.
         let mut claims = claims;
         if may_auto_join && self.auto_join(ctx, user_id).await?.is_some() {
-            claims = self.org_claims(row.id, None).await?;
+            claims = self.org_claims(row.id, None, session.mfa_org_id).await?;
         }
         let needs_org = self.settings().orgs.require_membership && {
             let mut c = self.db().acquire().await?;
             tenantry_store::orgs::count_orgs_of_user(c.ex(), UserId::from_uuid(row.id)).await? == 0
         };
-        let access_token = self.sign_with_claims(&row, session.id, session.mfa_level, claims, now).await?;
+        let access_token = self.sign_with_claims(&row, &session, claims, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,
@@ -303,6 +318,23 @@ mod tests {
         assert_eq!(mfa_level(&[]), 1, "a session never has less than one");
         assert_eq!(mfa_level(&[AuthMethod::Password]), 1);
         assert_eq!(mfa_level(&[AuthMethod::Password, AuthMethod::Password]), 1, "one factor, proven twice");
+        let connection = tenantry_core::SsoConnectionId::new();
+        let org = tenantry_core::OrgId::new();
+        assert_eq!(mfa_level(&[AuthMethod::Saml { connection }]), 1);
+        assert_eq!(mfa_level(&[AuthMethod::Saml { connection }, AuthMethod::IdpMfa { org }]), 2);
+    }
+
+    #[test]
+    fn amr_lists_each_method_once_in_the_order_proven() {
+        let connection = tenantry_core::SsoConnectionId::new();
+        let org = tenantry_core::OrgId::new();
+        assert_eq!(amr(&[]), "", "a session the backend opened proved nothing");
+        assert_eq!(amr(&[AuthMethod::Password]), "pwd");
+        assert_eq!(amr(&[AuthMethod::Password, AuthMethod::Otp]), "pwd otp");
+        assert_eq!(amr(&[AuthMethod::Password, AuthMethod::BackupCode]), "pwd otp");
+        assert_eq!(amr(&[AuthMethod::EmailLink]), "email");
+        assert_eq!(amr(&[AuthMethod::EmailLink, AuthMethod::Otp]), "email otp");
+        assert_eq!(amr(&[AuthMethod::Saml { connection }, AuthMethod::IdpMfa { org }]), "saml mfa");
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct SamlConnection {
     pub acs_url: String,
     /// This connection's SP metadata XML, to download (the SP entity id is its URL).
     pub sp_metadata_url: String,
+    /// The certificate (base64 of DER) an IdP encrypts assertions to, also in the SP metadata.
+    pub sp_encryption_certificate: Option<String>,
     /// Whether the org's members must sign in through it.
     pub sso_required: bool,
     pub version: i64,
@@ -108,7 +110,8 @@ pub enum SamlStart<'a> {
 pub struct SamlProof {
     pub(crate) user: UserRow,
     pub(crate) connection_id: SsoConnectionId,
-    pub(crate) idp_enforces_mfa: bool,
+    /// The connection's org, when its IdP enforces MFA: a second factor for that org.
+    pub(crate) idp_mfa_org: Option<OrgId>,
 }
 
 /// What the ACS answers.
@@ -150,6 +153,7 @@ impl SamlConnection {
             allow_sha1: r.allow_sha1,
             idp_enforces_mfa: r.idp_enforces_mfa,
             sp_metadata_url: sp.entity_id.clone(),
+            sp_encryption_certificate: r.sp_certificate,
             sp_entity_id: sp.entity_id,
             acs_url: sp.acs_url,
             sso_required,
@@ -210,15 +214,30 @@ impl App {
                 (IdpMetadata::new(entity_id, sso_url, certificates).map_err(metadata_invalid)?, None)
             }
         };
-        let mapping = input.attribute_mapping.unwrap_or_default();
         let roles = self.roles().await?;
+        let mapping = checked_mapping(&roles, input.attribute_mapping.unwrap_or_default())?;
         let now = self.clock().now();
         let mut tx = self.db().begin().await?;
         let (org, access) = self.org_access(tx.ex(), ctx, org_id, Lock::Org).await?;
         require_permission(&roles, access.org_actor(), perm::ORG_SSO_MANAGE)?;
         let existing = store::get_connection_of_org(tx.ex(), org_id).await?;
+        let id = existing.as_ref().map_or_else(|| SsoConnectionId::new().as_uuid(), |e| e.id);
+        // The connection's encryption key outlives a change of IdP settings: the IdP keeps the
+        // certificate it imported.
+        let (sp_key_sealed, sp_certificate) =
+            match existing.as_ref().and_then(|e| e.sp_key_sealed.clone().zip(e.sp_certificate.clone())) {
+                Some((sealed, cert)) => (sealed, cert),
+                None => {
+                    let name = self.sp_endpoints(SsoConnectionId::from_uuid(id)).entity_id;
+                    let pair = tokio::task::spawn_blocking(move || tenantry_sso::generate_sp_key(&name))
+                        .await
+                        .map_err(|e| AppError::Internal(e.to_string()))?
+                        .map_err(AppError::Internal)?;
+                    (self.keyring.seal(pair.private_key_pem.as_bytes(), id.as_bytes()), pair.certificate)
+                }
+            };
         let row = SsoConnectionRow {
-            id: existing.as_ref().map_or_else(|| SsoConnectionId::new().as_uuid(), |e| e.id),
+            id,
             org_id: org.id,
             status: "test".to_owned(),
             idp_entity_id: idp.entity_id,
@@ -229,6 +248,8 @@ impl App {
             allow_idp_initiated: input.allow_idp_initiated,
             allow_sha1: input.allow_sha1,
             idp_enforces_mfa: input.idp_enforces_mfa,
+            sp_key_sealed: Some(sp_key_sealed),
+            sp_certificate: Some(sp_certificate),
             version: existing.as_ref().map_or(1, |e| e.version + 1),
             created_at: existing.as_ref().map_or(now, |e| e.created_at),
             updated_at: now,
@@ -334,8 +355,8 @@ impl App {
     pub async fn saml_sp_metadata(&self, connection_id: &str) -> AppResult<String> {
         let id: SsoConnectionId = connection_id.parse().map_err(|_| connection_not_found())?;
         let mut c = self.db().acquire().await?;
-        store::get_connection(c.ex(), id).await?.ok_or_else(connection_not_found)?;
-        Ok(tenantry_sso::sp_metadata_xml(&self.sp_endpoints(id)))
+        let conn = store::get_connection(c.ex(), id).await?.ok_or_else(connection_not_found)?;
+        Ok(tenantry_sso::sp_metadata_xml(&self.sp_endpoints(id), conn.sp_certificate.as_deref()))
     }
 
     /// Starts an SP-initiated sign-in: the URL of the IdP with the AuthnRequest and a fresh
@@ -404,6 +425,14 @@ impl App {
         };
         let now = self.clock().now();
         let sp = self.sp_endpoints(id);
+        let key_pem = match &conn.sp_key_sealed {
+            Some(sealed) => Some(
+                self.keyring
+                    .open(sealed, conn.id.as_bytes())
+                    .map_err(|e| AppError::Internal(format!("a connection's key does not open: {e}")))?,
+            ),
+            None => None,
+        };
         let verified = {
             let (response, certs, idp) =
                 (saml_response.to_owned(), conn.idp_certificates.0.clone(), conn.idp_entity_id.clone());
@@ -417,10 +446,14 @@ impl App {
                     allow_sha1,
                     max_skew: Duration::minutes(MAX_SKEW_MINUTES),
                 };
-                tenantry_sso::verify_response(&response, &expect, now)
+                let key = match key_pem.as_deref().map(|pem| std::str::from_utf8(pem).map_err(|e| e.to_string())) {
+                    Some(pem) => Some(pem.and_then(tenantry_sso::encryption::private_key).map_err(AppError::Internal)?),
+                    None => None,
+                };
+                Ok::<_, AppError>(tenantry_sso::verify_response_with_key(&response, &expect, now, key.as_ref()))
             })
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| AppError::Internal(e.to_string()))??
         };
         let assertion = match verified {
             Ok(a) => a,
@@ -442,7 +475,8 @@ impl App {
             attributes: assertion.attributes.clone(),
             profile: profile.clone(),
         });
-        let proof = SamlProof { user, connection_id: id, idp_enforces_mfa: conn.idp_enforces_mfa };
+        let idp_mfa_org = conn.idp_enforces_mfa.then_some(OrgId::from_uuid(conn.org_id));
+        let proof = SamlProof { user, connection_id: id, idp_mfa_org };
         let state = self.sign_in(ctx, SignInStep::Saml { proof: &proof }, user_agent).await?;
         Ok(SamlSignedIn { state, return_to, test })
     }
@@ -452,11 +486,12 @@ impl App {
     pub(crate) async fn prove_saml(&self, ctx: &Ctx, proof: &SamlProof) -> AppResult<Proven> {
         let roles = self.roles().await?;
         let mut c = self.db().acquire().await?;
-        let claims = self.org_claims_in(c.ex(), &roles, proof.user.id, None).await?;
+        let mfa_org = proof.idp_mfa_org.map(|o| o.as_uuid());
+        let claims = self.org_claims_in(c.ex(), &roles, proof.user.id, None, mfa_org).await?;
         drop(c);
         let mut methods = vec![AuthMethod::Saml { connection: proof.connection_id }];
-        if proof.idp_enforces_mfa {
-            methods.push(AuthMethod::IdpMfa);
+        if let Some(org) = proof.idp_mfa_org {
+            methods.push(AuthMethod::IdpMfa { org });
         }
         Ok(Proven {
             throttle_keys: login_keys(&proof.user.email_normalized, ctx.ip).into_iter().map(|(key, _)| key).collect(),
@@ -602,8 +637,11 @@ impl App {
             let actor = Ctx { actor: Actor::User(UserId::from_uuid(user.id)), ..ctx.clone() };
             audit(&mut tx, &actor, now, Audit::user(AuditAction::UserUpdated, user.id, details)).await?;
         }
-        if member.is_none() {
-            let via = JoinVia::Sso { role: roles.lowest_role().clone() };
+        let group_role = mapped_role(&roles, conn, profile);
+        if let Some(m) = member {
+            self.follow_groups(&mut tx, ctx, &roles, m, group_role, now).await?;
+        } else {
+            let via = JoinVia::Sso { role: group_role.unwrap_or_else(|| roles.lowest_role().clone()) };
             match self.join_org(&mut tx, ctx, &org, &user, via, now).await {
                 Ok(_) => {}
                 Err(AppError::Domain(e)) => {
@@ -615,6 +653,34 @@ impl App {
         }
         tx.commit().await?;
         Ok(Ok(user))
+    }
+
+    /// A member's hierarchy role follows their IdP groups at each sign-in, when one of them is
+    /// mapped; an owner keeps ownership (it changes hands only by a transfer).
+    async fn follow_groups(
+        &self,
+        tx: &mut tenantry_store::Tx,
+        ctx: &Ctx,
+        roles: &tenantry_core::org::RoleConfig,
+        mut row: tenantry_store::members::MemberRow,
+        group_role: Option<RoleName>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let Some(role) = group_role else { return Ok(()) };
+        let current = RoleName::parse(&row.role).ok();
+        if current.as_ref() == Some(&role) || current.as_ref().is_some_and(|r| roles.is_owner_role(r)) {
+            return Ok(());
+        }
+        let previous = std::mem::replace(&mut row.role, role.as_str().to_owned());
+        row.version += 1;
+        row.updated_at = now;
+        member_store::update_member(tx.ex(), &row).await?;
+        let event = crate::members::membership_event(EventType::UserRoleChangedWithinOrg, &row, Some(&previous));
+        emit(tx, now, event).await?;
+        let actor = Ctx { actor: Actor::User(UserId::from_uuid(row.user_id)), ..ctx.clone() };
+        let details = json!({ "role": row.role, "previous_role": previous, "how": "saml-groups" });
+        audit(tx, &actor, now, Audit::member(AuditAction::MemberRoleChanged, row.org_id, row.user_id, details)).await?;
+        Ok(())
     }
 
     /// Audits a refused response and builds its answer.
@@ -736,6 +802,38 @@ impl App {
         }
         String::from_utf8(body).map_err(|_| unreachable("The metadata is not UTF-8.".into()))
     }
+}
+
+/// The mapping as stored: each `group_roles` role resolved to its exact name, and refused unless
+/// it is a hierarchy role below the owner's (ownership changes hands only by a transfer).
+fn checked_mapping(
+    roles: &tenantry_core::org::RoleConfig,
+    mut mapping: AttributeMapping,
+) -> AppResult<AttributeMapping> {
+    for role in mapping.group_roles.values_mut() {
+        let resolved = roles.resolve(role).ok().filter(|r| !roles.is_owner_role(r)).ok_or_else(|| {
+            let below: Vec<&str> = roles.hierarchy().skip(1).map(RoleName::as_str).collect();
+            AppError::from(DomainError::invalid_field(
+                "saml-group-role-invalid",
+                "attribute_mapping.group_roles",
+                format!("'{}' cannot be given through SSO groups; use one of: {}.", role.trim(), below.join(", ")),
+            ))
+        })?;
+        *role = resolved.as_str().to_owned();
+    }
+    Ok(mapping)
+}
+
+/// The highest hierarchy role the person's IdP groups map to, if any is mapped.
+fn mapped_role(roles: &tenantry_core::org::RoleConfig, conn: &SsoConnectionRow, profile: &Profile) -> Option<RoleName> {
+    let mapping: AttributeMapping = serde_json::from_value(conn.attribute_mapping.0.clone()).unwrap_or_default();
+    profile
+        .groups
+        .iter()
+        .filter_map(|g| mapping.group_roles.get(g))
+        .filter_map(|r| roles.resolve(r).ok())
+        .filter(|r| !roles.is_owner_role(r))
+        .max_by_key(|r| roles.rank(r))
 }
 
 fn parse_metadata(xml: &str) -> AppResult<IdpMetadata> {

@@ -5,6 +5,7 @@
 //! - [`request`]: the AuthnRequest of an SP-initiated sign-in, on the HTTP-Redirect binding.
 //! - [`response`]: the verification of a Response POSTed to the ACS, every check of
 //!   docs/security.md ("SAML service provider"); values are read only from the signed element.
+//! - [`encryption`]: each connection's key pair and the decryption of encrypted assertions.
 //! - [`mapping`]: the IdP's attributes to an email, names and groups, with defaults that cover
 //!   Okta, Entra ID and Google Workspace.
 //!
@@ -13,15 +14,17 @@
 //! store: the use cases in `tenantry-app` hold the connections, the outstanding requests and the
 //! replay cache.
 
+pub mod encryption;
 pub mod mapping;
 pub mod metadata;
 pub mod request;
 pub mod response;
 
+pub use encryption::{generate_sp_key, SpKeyPair};
 pub use mapping::{AttributeMapping, Profile};
 pub use metadata::{sp_metadata_xml, IdpMetadata, SpEndpoints};
 pub use request::{authn_request_redirect, new_request_id};
-pub use response::{verify_response, Expectations, Refusal, VerifiedAssertion};
+pub use response::{verify_response, verify_response_with_key, Expectations, Refusal, VerifiedAssertion};
 
 /// Whether `xml` declares a document type (and with it, entities): refused before any parsing or
 /// signature work (docs/security.md, SAML; ASVS 1.5.1).

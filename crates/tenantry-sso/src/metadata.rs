@@ -142,8 +142,23 @@ impl SpEndpoints {
     }
 }
 
-/// The SP metadata XML of a connection, for the IdP's administrator to import.
-pub fn sp_metadata_xml(sp: &SpEndpoints) -> String {
+/// The SP metadata XML of a connection, for the IdP's administrator to import; with the
+/// connection's encryption certificate (base64 of DER), when it has one.
+pub fn sp_metadata_xml(sp: &SpEndpoints, encryption_certificate: Option<&str>) -> String {
+    let key = encryption_certificate.map_or_else(String::new, |cert| {
+        format!(
+            concat!(
+                "\n    ",
+                r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+                r#"<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
+                r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+                r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>"#,
+                r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#,
+                "</md:KeyDescriptor>"
+            ),
+            xml_escape(cert)
+        )
+    });
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
@@ -151,7 +166,7 @@ pub fn sp_metadata_xml(sp: &SpEndpoints) -> String {
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
             "\n  ",
             r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
-            r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+            r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{key}"#,
             "\n    ",
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"#,
             "\n    ",
@@ -161,6 +176,7 @@ pub fn sp_metadata_xml(sp: &SpEndpoints) -> String {
         entity = xml_escape(&sp.entity_id),
         post = HTTP_POST_BINDING,
         acs = xml_escape(&sp.acs_url),
+        key = key,
     )
 }
 
@@ -215,11 +231,16 @@ mod tests {
     fn sp_metadata_names_the_connection_endpoints_escaped() {
         let sp = SpEndpoints::for_connection("https://auth.example.com/", "abc");
         assert_eq!(sp.acs_url, "https://auth.example.com/sso/saml/abc/acs");
-        let xml = sp_metadata_xml(&sp);
+        let xml = sp_metadata_xml(&sp, None);
         assert!(xml.contains(r#"entityID="https://auth.example.com/sso/saml/abc/metadata""#));
         assert!(xml.contains(r#"Location="https://auth.example.com/sso/saml/abc/acs""#));
         let parsed = EntityDescriptor::from_str(&xml).expect("samael reads it back");
         assert_eq!(parsed.entity_id.as_deref(), Some("https://auth.example.com/sso/saml/abc/metadata"));
-        assert!(sp_metadata_xml(&SpEndpoints { entity_id: "a\"<".into(), acs_url: "b".into() }).contains("a&quot;&lt;"));
+        assert!(sp_metadata_xml(&SpEndpoints { entity_id: "a\"<".into(), acs_url: "b".into() }, None)
+            .contains("a&quot;&lt;"));
+        let with_key = sp_metadata_xml(&sp, Some("MIIB"));
+        assert!(with_key.contains(r#"<md:KeyDescriptor use="encryption">"#) && with_key.contains(">MIIB<"));
+        let parsed = EntityDescriptor::from_str(&with_key).expect("samael reads it back");
+        assert_eq!(parsed.entity_id.as_deref(), Some("https://auth.example.com/sso/saml/abc/metadata"));
     }
 }

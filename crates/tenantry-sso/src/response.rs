@@ -16,12 +16,20 @@
 //!    the bearer `SubjectConfirmationData`'s Recipient and time, and the Conditions window, with a
 //!    bounded skew. `InResponseTo` is returned for the caller to match against its outstanding
 //!    requests (single use), and the assertion's ID and expiry for its replay cache.
+//!
+//! An `EncryptedAssertion` (the one element in the assertion's place) is decrypted with the
+//! connection's key ([`crate::encryption`]) after the Response's signature, if any, is checked
+//! over the ciphertext; the Response is then verified again with the assertion in the clear in
+//! place of the ciphertext, by the same steps, the Response counting as signed when its signature
+//! held. Unsigned Response: the decrypted assertion must carry its own signature (anyone can
+//! encrypt to the connection's public key).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use libxml::parser::Parser;
 use libxml::tree::{Node, NodeType};
+use openssl::pkey::{PKey, Private};
 use serde::Serialize;
 
 use crate::has_doctype;
@@ -114,6 +122,8 @@ pub enum Refusal {
     InResponseTo,
     #[error("the assertion has no subject")]
     NoSubject,
+    #[error("the encrypted assertion could not be decrypted: {0}")]
+    Decryption(&'static str),
 }
 
 impl Refusal {
@@ -137,6 +147,7 @@ impl Refusal {
             Refusal::NotYetValid => "saml-not-yet-valid",
             Refusal::InResponseTo => "saml-in-response-to",
             Refusal::NoSubject => "saml-no-subject",
+            Refusal::Decryption(_) => "saml-decryption",
         }
     }
 }
@@ -147,13 +158,24 @@ pub fn verify_response(
     expect: &Expectations<'_>,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, Refusal> {
+    verify_response_with_key(saml_response, expect, now, None)
+}
+
+/// [`verify_response`] for a connection that has an encryption key: an `EncryptedAssertion` is
+/// decrypted with `key` (without one, it is refused).
+pub fn verify_response_with_key(
+    saml_response: &str,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+    key: Option<&PKey<Private>>,
+) -> Result<VerifiedAssertion, Refusal> {
     if saml_response.len() > MAX_RESPONSE_BYTES {
         return Err(Refusal::Malformed);
     }
     let compact: String = saml_response.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = STANDARD.decode(compact.as_bytes()).map_err(|_| Refusal::Malformed)?;
     let xml = String::from_utf8(bytes).map_err(|_| Refusal::Malformed)?;
-    verify_response_xml(&xml, expect, now)
+    verify_xml(&xml, expect, now, key, false)
 }
 
 /// [`verify_response`] on the decoded XML.
@@ -162,10 +184,22 @@ pub fn verify_response_xml(
     expect: &Expectations<'_>,
     now: DateTime<Utc>,
 ) -> Result<VerifiedAssertion, Refusal> {
+    verify_xml(xml, expect, now, None, false)
+}
+
+/// The verification; `outer_signed`: this is the clear form of an encrypted response whose
+/// signature held over the ciphertext (its Signature removed, the assertion decrypted in place).
+fn verify_xml(
+    xml: &str,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+    key: Option<&PKey<Private>>,
+    outer_signed: bool,
+) -> Result<VerifiedAssertion, Refusal> {
     if has_doctype(xml) {
         return Err(Refusal::Doctype);
     }
-    let doc = Parser::default().parse_string(xml).map_err(|_| Refusal::Malformed)?;
+    let mut doc = Parser::default().parse_string(xml).map_err(|_| Refusal::Malformed)?;
     let root = doc.get_root_element().ok_or(Refusal::Malformed)?;
     if !is(&root, NS_PROTOCOL, "Response") {
         return Err(Refusal::Structure("the root is not a samlp:Response"));
@@ -176,8 +210,16 @@ pub fn verify_response_xml(
     // Exactly one element named Assertion, anywhere, in any namespace: a direct child of root.
     let mut named_assertion = Vec::new();
     collect(&root, &mut |n| n.get_name() == "Assertion" || n.get_name() == "EncryptedAssertion", &mut named_assertion);
+    if let [encrypted] = named_assertion.as_slice() {
+        if encrypted.get_name() == "EncryptedAssertion" {
+            let Some(key) = key else {
+                return Err(Refusal::Structure("an encrypted assertion, and this connection has no key"));
+            };
+            return verify_encrypted(&mut doc, &root, encrypted, expect, now, key);
+        }
+    }
     if named_assertion.iter().any(|n| n.get_name() == "EncryptedAssertion") {
-        return Err(Refusal::Structure("encrypted assertions are not accepted"));
+        return Err(Refusal::Structure("an encrypted assertion beside another assertion"));
     }
     let [assertion] = named_assertion.as_slice() else {
         return Err(Refusal::Structure("the response must hold exactly one Assertion"));
@@ -210,7 +252,7 @@ pub fn verify_response_xml(
         check_signature_shape(sig, &owner, expect.allow_sha1)?;
         *slot = Some(sig.clone());
     }
-    if response_sig.is_none() && assertion_sig.is_none() {
+    if response_sig.is_none() && assertion_sig.is_none() && !outer_signed {
         return Err(Refusal::Unsigned);
     }
     if let Some(sig) = &response_sig {
@@ -220,7 +262,7 @@ pub fn verify_response_xml(
         }
         verify_first_signature(xml, expect.certificates)?;
     }
-    let response_signed = response_sig.is_some();
+    let response_signed = response_sig.is_some() || outer_signed;
     if assertion_sig.is_some() {
         let xml_for_assertion = match response_sig {
             Some(mut sig) => {
@@ -315,6 +357,56 @@ pub fn verify_response_xml(
         session_index,
         response_signed,
     })
+}
+
+/// An `EncryptedAssertion`, the Response's only assertion: the Response's signature (if any) is
+/// checked over the ciphertext, the assertion decrypted, and the Response with the clear
+/// assertion in place of the ciphertext (and without its checked Signature) verified again.
+fn verify_encrypted(
+    doc: &mut libxml::tree::Document,
+    root: &Node,
+    encrypted: &Node,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+    key: &PKey<Private>,
+) -> Result<VerifiedAssertion, Refusal> {
+    if !is(encrypted, NS_ASSERTION, "EncryptedAssertion") || !same(&encrypted.get_parent(), root) {
+        return Err(Refusal::Structure("the EncryptedAssertion must be a direct child of the Response"));
+    }
+    // Only the Response may be signed around a ciphertext.
+    let mut signatures = Vec::new();
+    collect(root, &mut |n| n.get_name() == "Signature" || n.get_name() == "Object", &mut signatures);
+    let mut response_sig = None;
+    for sig in signatures {
+        if !is(&sig, NS_DSIG, "Signature") || !same(&sig.get_parent(), root) || response_sig.is_some() {
+            return Err(Refusal::Structure("a Signature beside an encrypted assertion"));
+        }
+        check_signature_shape(&sig, root, expect.allow_sha1)?;
+        response_sig = Some(sig);
+    }
+    let xml = doc.to_string();
+    if response_sig.is_some() {
+        verify_first_signature(&xml, expect.certificates)?;
+    }
+    let clear = crate::encryption::decrypt_assertion(encrypted, key)?;
+    if has_doctype(&clear) {
+        return Err(Refusal::Doctype);
+    }
+    let clear_doc = Parser::default().parse_string(&clear).map_err(|_| Refusal::Decryption("not XML"))?;
+    let mut clear_root = clear_doc.get_root_element().ok_or(Refusal::Decryption("empty"))?;
+    clear_root.unlink_node();
+    let mut imported = doc.import_node(&mut clear_root).map_err(|()| Refusal::Decryption("not importable"))?;
+    let mut encrypted = encrypted.clone();
+    encrypted.add_prev_sibling(&mut imported).map_err(|_| Refusal::Decryption("not importable"))?;
+    encrypted.unlink_node();
+    let outer_signed = match response_sig {
+        Some(mut sig) => {
+            sig.unlink_node();
+            true
+        }
+        None => false,
+    };
+    verify_xml(&doc.to_string(), expect, now, None, outer_signed)
 }
 
 /// `NotBefore` ≤ now + skew and now − skew < `NotOnOrAfter`; keeps the earliest `NotOnOrAfter`.

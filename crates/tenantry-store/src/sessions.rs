@@ -22,18 +22,22 @@ pub struct SessionRow {
     pub mfa_level: i32,
     pub sso_connection_id: Option<Uuid>,
     pub active_org_id: Option<Uuid>,
+    /// The RFC 8176 `amr` values the sign-in proved, space-separated (`pwd otp`, `saml mfa`).
+    pub amr: String,
+    /// The org whose 2FA requirement this session meets through its IdP's MFA.
+    pub mfa_org_id: Option<Uuid>,
 }
 
 pub(crate) const COLUMNS: &str =
     "id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, \
-    ip, user_agent, mfa_level, sso_connection_id, active_org_id";
+    ip, user_agent, mfa_level, sso_connection_id, active_org_id, amr, mfa_org_id";
 
 pub async fn insert_session(ex: Ex<'_>, s: &SessionRow) -> Result<()> {
     sql_execute!(
         ex,
         "INSERT INTO sessions (id, user_id, cookie_hash, created_at, last_seen_at, expires_at, revoked_at, \
-         revoked_reason, ip, user_agent, mfa_level, sso_connection_id, active_org_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         revoked_reason, ip, user_agent, mfa_level, sso_connection_id, active_org_id, amr, mfa_org_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         s.id,
         s.user_id,
         &s.cookie_hash,
@@ -47,6 +51,8 @@ pub async fn insert_session(ex: Ex<'_>, s: &SessionRow) -> Result<()> {
         s.mfa_level,
         s.sso_connection_id,
         s.active_org_id,
+        &s.amr,
+        s.mfa_org_id,
     )?;
     Ok(())
 }

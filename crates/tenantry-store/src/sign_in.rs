@@ -43,7 +43,7 @@ const AT: usize = 1;
 const REHASH: usize = 2;
 const USER: usize = 3;
 const SESSION: usize = 4;
-const SESSION_N: usize = 13;
+const SESSION_N: usize = 15;
 const REFRESH: usize = SESSION + SESSION_N;
 const REFRESH_N: usize = 6;
 const AUDIT: usize = REFRESH + REFRESH_N;
@@ -132,6 +132,8 @@ async fn run(ex: Ex<'_>, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
             .bind(s.mfa_level)
             .bind(s.sso_connection_id)
             .bind(s.active_org_id)
+            .bind(&s.amr)
+            .bind(s.mfa_org_id)
             .bind(r.id)
             .bind(r.session_id)
             .bind(&r.token_hash)

@@ -27,13 +27,18 @@ pub struct SsoConnectionRow {
     pub allow_idp_initiated: bool,
     pub allow_sha1: bool,
     pub idp_enforces_mfa: bool,
+    /// The connection's encryption key (PKCS#8 PEM), sealed with the master key.
+    pub sp_key_sealed: Option<Vec<u8>>,
+    /// Its self-signed certificate, base64 of DER.
+    pub sp_certificate: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, org_id, status, idp_entity_id, idp_sso_url, idp_certificates, metadata_url, \
-    attribute_mapping, allow_idp_initiated, allow_sha1, idp_enforces_mfa, version, created_at, updated_at";
+    attribute_mapping, allow_idp_initiated, allow_sha1, idp_enforces_mfa, sp_key_sealed, sp_certificate, version, \
+    created_at, updated_at";
 
 /// Writes an org's connection, replacing the one it had (same id kept by the caller when it
 /// replaces, so requests in flight stay valid only if the caller wants them to).
@@ -41,13 +46,15 @@ pub async fn upsert_connection(ex: Ex<'_>, c: &SsoConnectionRow) -> Result<()> {
     sql_execute!(
         ex,
         "INSERT INTO sso_connections (id, org_id, status, idp_entity_id, idp_sso_url, idp_certificates, metadata_url, \
-         attribute_mapping, allow_idp_initiated, allow_sha1, idp_enforces_mfa, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         attribute_mapping, allow_idp_initiated, allow_sha1, idp_enforces_mfa, sp_key_sealed, sp_certificate, \
+         version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (org_id) DO UPDATE SET status = excluded.status, idp_entity_id = excluded.idp_entity_id, \
          idp_sso_url = excluded.idp_sso_url, idp_certificates = excluded.idp_certificates, \
          metadata_url = excluded.metadata_url, attribute_mapping = excluded.attribute_mapping, \
          allow_idp_initiated = excluded.allow_idp_initiated, allow_sha1 = excluded.allow_sha1, \
-         idp_enforces_mfa = excluded.idp_enforces_mfa, version = excluded.version, updated_at = excluded.updated_at",
+         idp_enforces_mfa = excluded.idp_enforces_mfa, sp_key_sealed = excluded.sp_key_sealed, \
+         sp_certificate = excluded.sp_certificate, version = excluded.version, updated_at = excluded.updated_at",
         c.id,
         c.org_id,
         &c.status,
@@ -59,6 +66,8 @@ pub async fn upsert_connection(ex: Ex<'_>, c: &SsoConnectionRow) -> Result<()> {
         c.allow_idp_initiated,
         c.allow_sha1,
         c.idp_enforces_mfa,
+        &c.sp_key_sealed,
+        &c.sp_certificate,
         c.version,
         c.created_at,
         c.updated_at,

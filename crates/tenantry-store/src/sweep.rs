@@ -27,16 +27,26 @@ pub enum SweepKind {
     InviteTokens,
     /// Delivered webhook messages (and their attempts) delivered before the cut-off.
     WebhookMessages,
+    /// Pending two-factor sign-ins (password done, code not given) past `expires_at`.
+    MfaPending,
+    /// SAML AuthnRequests past `expires_at`, answered or not.
+    SsoRequests,
+    /// Consumed SAML assertion ids whose assertion expired before the cut-off: a replay of it
+    /// is refused by its own time window from then on.
+    SsoAssertionIds,
 }
 
 impl SweepKind {
-    pub const ALL: [SweepKind; 6] = [
+    pub const ALL: [SweepKind; 9] = [
         SweepKind::Sessions,
         SweepKind::RefreshTokens,
         SweepKind::EmailTokens,
         SweepKind::Throttles,
         SweepKind::InviteTokens,
         SweepKind::WebhookMessages,
+        SweepKind::MfaPending,
+        SweepKind::SsoRequests,
+        SweepKind::SsoAssertionIds,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +57,9 @@ impl SweepKind {
             SweepKind::Throttles => "throttles",
             SweepKind::InviteTokens => "invite_tokens",
             SweepKind::WebhookMessages => "webhook_messages",
+            SweepKind::MfaPending => "mfa_pending",
+            SweepKind::SsoRequests => "sso_requests",
+            SweepKind::SsoAssertionIds => "sso_assertion_ids",
         }
     }
 }
@@ -94,6 +107,25 @@ pub async fn sweep_batch(
             ex,
             "DELETE FROM webhook_messages WHERE id IN (SELECT id FROM webhook_messages \
              WHERE state = 'delivered' AND delivered_at < $1 LIMIT $2)",
+            cutoff,
+            limit,
+        ),
+        SweepKind::MfaPending => sql_execute!(
+            ex,
+            "DELETE FROM mfa_pending WHERE id IN (SELECT id FROM mfa_pending WHERE expires_at < $1 LIMIT $2)",
+            cutoff,
+            limit,
+        ),
+        SweepKind::SsoRequests => sql_execute!(
+            ex,
+            "DELETE FROM sso_requests WHERE id IN (SELECT id FROM sso_requests WHERE expires_at < $1 LIMIT $2)",
+            cutoff,
+            limit,
+        ),
+        SweepKind::SsoAssertionIds => sql_execute!(
+            ex,
+            "DELETE FROM sso_assertion_ids WHERE (connection_id, assertion_id) IN \
+             (SELECT connection_id, assertion_id FROM sso_assertion_ids WHERE expires_at < $1 LIMIT $2)",
             cutoff,
             limit,
         ),

@@ -200,6 +200,8 @@ fn sign_in_rows(user_id: Uuid, at: chrono::DateTime<Utc>) -> (SessionRow, Refres
         mfa_level: 1,
         sso_connection_id: None,
         active_org_id: None,
+        amr: "pwd".into(),
+        mfa_org_id: None,
     };
     let refresh = RefreshTokenRow {
         id: Uuid::now_v7(),

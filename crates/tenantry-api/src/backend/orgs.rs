@@ -42,6 +42,11 @@ pub struct OrgIn {
     pub domain_auto_join: bool,
     #[oai(default)]
     pub domain_restrict: bool,
+    /// An isolated organization (its own user pool): its users are accounts of their own, made
+    /// by its SSO's first sign-ins, who sign in only through it. Without `owner_user_id`; set up
+    /// its SAML connection next.
+    #[oai(default)]
+    pub isolated: bool,
 }
 
 /// A partial update; absent fields stay as they are.
@@ -165,6 +170,7 @@ impl OrgsApi {
             domains: b.domains,
             domain_auto_join: b.domain_auto_join,
             domain_restrict: b.domain_restrict,
+            isolated: b.isolated,
         };
         let org = app(req)?.create_org(&ctx(req, auth.0), input).await?;
         Ok(OrgCreated::Created(Json(org.into())))

@@ -133,6 +133,9 @@ pub struct SamlConnectionOut {
     pub acs_url: String,
     /// The SP metadata XML, to import into the IdP.
     pub sp_metadata_url: String,
+    /// The certificate (base64 of DER) the IdP encrypts assertions to, if it encrypts them; the
+    /// SP metadata carries it too. It stays the same when the IdP settings are replaced.
+    pub sp_encryption_certificate: Option<String>,
     /// Whether the org's members must sign in through it.
     pub sso_required: bool,
     pub version: i64,
@@ -163,6 +166,7 @@ impl From<SamlConnection> for SamlConnectionOut {
             sp_entity_id: c.sp_entity_id,
             acs_url: c.acs_url,
             sp_metadata_url: c.sp_metadata_url,
+            sp_encryption_certificate: c.sp_encryption_certificate,
             sso_required: c.sso_required,
             version: c.version,
             created_at: c.created_at,

@@ -138,6 +138,7 @@ impl TokensApi {
                     expires_at: s.expires_at,
                     ip: s.ip,
                     user_agent: s.user_agent,
+                    amr: s.amr,
                     current: false,
                 })
                 .collect(),

@@ -158,6 +158,10 @@ pub struct SessionOut {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How it was signed in, as its access tokens say (`amr`, RFC 8176): `pwd`, `otp`, `saml`,
+    /// `mfa` (the SSO connection's IdP enforces MFA), `email` (an emailed link); empty for a
+    /// session the backend API opened for the user.
+    pub amr: Vec<String>,
     /// Whether this is the session making the request.
     pub current: bool,
 }
@@ -170,6 +174,7 @@ fn session_out(s: Session, current: Option<Uuid>) -> SessionOut {
         expires_at: s.expires_at,
         ip: s.ip,
         user_agent: s.user_agent,
+        amr: s.amr,
         current: Some(s.id) == current,
     }
 }
