@@ -19,6 +19,9 @@ pub struct CpuSnapshot {
     generator: u64,
 }
 
+/// Clock ticks per second of the `/proc` counters (`USER_HZ`, 100 on Linux).
+pub const TICKS_PER_SEC: f64 = 100.0;
+
 impl CpuSnapshot {
     /// Reads `/proc/stat`, the server's and this process's `/proc/<pid>/stat`.
     pub fn take(server_pid: u32) -> anyhow::Result<CpuSnapshot> {
@@ -80,7 +83,7 @@ fn machine_ticks(stat: &str) -> Option<(u64, u64)> {
 }
 
 /// User plus system ticks of one process.
-fn process_ticks(path: &str) -> anyhow::Result<u64> {
+pub fn process_ticks(path: &str) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     parse_process_ticks(&stat).with_context(|| format!("unexpected format of {path}"))
 }

@@ -5,10 +5,11 @@
 //! inside the window; throughput is the count of 2xx answers divided by the time from the window's
 //! start to the last answer. Anything else (a non-2xx status, a broken connection) is an error.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use http_body_util::Full;
@@ -23,6 +24,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::http::{Connection, Req};
+use crate::seed::TotpUser;
 
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -55,11 +57,22 @@ pub enum Scenario {
     /// The hosted sign-in form posted with its CSRF token and cookie and a login user's right
     /// password (a 303 into the app), each connection from its own loopback address like `Login`.
     PageSignInPost,
+    /// Password + TOTP: `POST /api/v1/login` (202 and a pending token), then
+    /// `POST /api/v1/login/second-factor` with the code of the current step; one iteration is one
+    /// sign-in. Each user signs in at most once per cycle through the 2FA users, so a code is never
+    /// presented twice.
+    LoginTotp,
+    /// The code step alone: `POST /api/v1/login/second-factor` on pending sign-ins prepared before
+    /// the window (one user each), so the server's CPU is that of the code step only.
+    TotpStep,
+    /// `POST /sso/saml/{id}/acs` with a signed IdP-initiated Response made before the window (one
+    /// each: an assertion is single-use); a 303 with a session cookie is a sign-in.
+    SamlAcs,
 }
 
 impl Scenario {
     /// Run in this order: the ceiling first, and creation last because it grows the database.
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::Noop,
         Scenario::PageSignIn,
         Scenario::FetchUser,
@@ -70,7 +83,10 @@ impl Scenario {
         Scenario::RefreshOneOrg,
         Scenario::RefreshFiftyOrgs,
         Scenario::Login,
+        Scenario::LoginTotp,
+        Scenario::TotpStep,
         Scenario::PageSignInPost,
+        Scenario::SamlAcs,
         Scenario::InviteAccept,
         Scenario::CreateUser,
     ];
@@ -99,6 +115,9 @@ impl Scenario {
             Scenario::InviteAccept => "invite + accept round trip",
             Scenario::PageSignIn => "sign-in page (GET /sign-in)",
             Scenario::PageSignInPost => "sign-in form POST (Argon2id)",
+            Scenario::LoginTotp => "password + TOTP login",
+            Scenario::TotpStep => "TOTP code step only",
+            Scenario::SamlAcs => "SAML ACS (verify + sign in)",
         }
     }
 }
@@ -126,6 +145,25 @@ pub struct Target {
     /// Per refresh scenario, one refresh token per connection, each its own rotation chain.
     pub refresh_tokens: HashMap<Scenario, Vec<String>>,
     pub orgs: Option<OrgTarget>,
+    /// Users with 2FA: the first [`Target::totp_login_users`] sign in through
+    /// [`Scenario::LoginTotp`], the rest are for the pending sign-ins of [`Scenario::TotpStep`].
+    pub totp_users: Vec<TotpUser>,
+    pub totp_login_users: usize,
+    /// The next of the login users, shared by every connection so none signs in twice in a row.
+    totp_next: AtomicUsize,
+    /// The path the `saml-acs` scenario posts to.
+    pub saml_acs_path: String,
+    /// Per scenario, per connection: what was prepared for it just before it runs (pending
+    /// sign-ins, signed responses), each used once.
+    pub prepared: Mutex<HashMap<Scenario, Vec<VecDeque<Prepared>>>>,
+}
+
+/// One single-use thing a connection spends.
+pub enum Prepared {
+    /// A pending sign-in's token and the index of its user in [`Target::totp_users`].
+    Pending { token: String, user: usize },
+    /// A signed SAML Response, base64.
+    SamlResponse(String),
 }
 
 /// What the organization scenarios address.
@@ -150,7 +188,21 @@ impl Target {
             user_ids,
             refresh_tokens: HashMap::new(),
             orgs: None,
+            totp_users: Vec::new(),
+            totp_login_users: 0,
+            totp_next: AtomicUsize::new(0),
+            saml_acs_path: String::new(),
+            prepared: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Hands `items` to `scenario`'s connections, round robin.
+    pub fn prepare(&self, scenario: Scenario, connections: usize, items: Vec<Prepared>) {
+        let mut per_task: Vec<VecDeque<Prepared>> = (0..connections).map(|_| VecDeque::new()).collect();
+        for (i, item) in items.into_iter().enumerate() {
+            per_task[i % connections.max(1)].push_back(item);
+        }
+        self.prepared.lock().unwrap_or_else(|e| e.into_inner()).insert(scenario, per_task);
     }
 }
 
@@ -230,7 +282,7 @@ pub async fn run<S>(
     for task in 0..scenario.connections(spec.connections) {
         tasks.spawn(drive(RequestSource::new(scenario, task, target.clone())?, window));
     }
-    let probe = matches!(scenario, Scenario::Login | Scenario::PageSignInPost)
+    let probe = matches!(scenario, Scenario::Login | Scenario::PageSignInPost | Scenario::LoginTotp)
         .then(|| tokio::spawn(probe_healthz(target.clone(), window)));
     tokio::time::sleep_until(window.measure_from.into()).await;
     let window_start = sample()?;
@@ -374,6 +426,8 @@ struct RequestSource {
     /// The page scenarios: this browser's pre-session cookie (`name=value`) and the CSRF token its
     /// sign-in form carries, read from the first page.
     page: Option<(String, String)>,
+    /// What was prepared for this connection ([`Target::prepare`]).
+    queue: VecDeque<Prepared>,
 }
 
 impl RequestSource {
@@ -385,10 +439,19 @@ impl RequestSource {
             }
             None => String::new(),
         };
+        let queue = target
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&scenario)
+            .and_then(|q| q.get_mut(task))
+            .map(std::mem::take)
+            .unwrap_or_default();
         Ok(RequestSource {
             scenario,
             task,
             target,
+            queue,
             rng: StdRng::seed_from_u64(task as u64),
             sequence: 0,
             refresh_token,
@@ -400,9 +463,11 @@ impl RequestSource {
     /// separate clients would, so the per-address sign-in throttle sees each client's own count.
     async fn connect(&self) -> anyhow::Result<Connection> {
         match self.scenario {
-            Scenario::Login | Scenario::PageSignInPost => {
-                Connection::open_from(self.target.addr, client_address(self.task)).await
-            }
+            Scenario::Login
+            | Scenario::PageSignInPost
+            | Scenario::LoginTotp
+            | Scenario::TotpStep
+            | Scenario::SamlAcs => Connection::open_from(self.target.addr, client_address(self.task)).await,
             _ => Connection::open(self.target.addr).await,
         }
     }
@@ -414,6 +479,17 @@ impl RequestSource {
         }
         if matches!(self.scenario, Scenario::PageSignIn | Scenario::PageSignInPost) {
             return self.page_step(conn).await;
+        }
+        match self.scenario {
+            Scenario::LoginTotp => return self.login_totp(conn).await,
+            Scenario::TotpStep => {
+                let Some(Prepared::Pending { token, user }) = self.queue.pop_front() else {
+                    return Ok(Step::Exhausted);
+                };
+                return self.second_factor(conn, &token, user).await;
+            }
+            Scenario::SamlAcs => return self.saml_acs(conn).await,
+            _ => {}
         }
         let (status, body) = conn.exchange(self.next()?).await?;
         if !status.is_success() {
@@ -459,6 +535,53 @@ impl RequestSource {
             .body(Full::new(Bytes::from(serde_json::to_vec(&serde_json::json!({ "token": token }))?)))?;
         let (status, body) = conn.exchange(accept).await?;
         Ok(if status.is_success() { Step::Done } else { refused(status, &body) })
+    }
+
+    /// A password + TOTP sign-in of the next 2FA user: the password, then the code.
+    async fn login_totp(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
+        let t = self.target.clone();
+        let user = t.totp_next.fetch_add(1, Ordering::Relaxed) % t.totp_login_users.max(1);
+        let u = t.totp_users.get(user).context("no 2FA users seeded")?;
+        let login =
+            json_post(&t, "/api/v1/login", &serde_json::json!({ "email": u.email, "password": LOGIN_PASSWORD }))?;
+        let (status, body) = conn.exchange(login).await?;
+        if status != hyper::StatusCode::ACCEPTED {
+            return Ok(refused(status, &body));
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&body).context("the 202 is not JSON")?;
+        let token = answer["pending_token"].as_str().context("the 202 has no pending_token")?;
+        self.second_factor(conn, token, user).await
+    }
+
+    /// The code step: the code the user's app shows now, with the pending sign-in's token.
+    async fn second_factor(&mut self, conn: &mut Connection, token: &str, user: usize) -> anyhow::Result<Step> {
+        let t = self.target.clone();
+        let u = t.totp_users.get(user).context("no such 2FA user")?;
+        let code = u.secret.code_at_step(current_step());
+        let req =
+            json_post(&t, "/api/v1/login/second-factor", &serde_json::json!({ "pending_token": token, "code": code }))?;
+        let (status, body) = conn.exchange(req).await?;
+        Ok(if status == hyper::StatusCode::OK { Step::Done } else { refused(status, &body) })
+    }
+
+    /// The IdP's form POST of the next prepared response; a 303 that sets a session cookie is a
+    /// sign-in.
+    async fn saml_acs(&mut self, conn: &mut Connection) -> anyhow::Result<Step> {
+        let Some(Prepared::SamlResponse(response)) = self.queue.pop_front() else {
+            return Ok(Step::Exhausted);
+        };
+        let t = self.target.clone();
+        let req = Request::post(t.saml_acs_path.as_str())
+            .header(HOST, t.host.clone())
+            .header(hyper::header::ORIGIN, HeaderValue::from_static("https://idp.example.test"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"))
+            .body(Full::new(Bytes::from(crate::pages::form(&[("SAMLResponse", &response)]))))?;
+        let (status, headers, body) = conn.exchange_with_headers(req).await?;
+        let session = headers
+            .get_all(hyper::header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.contains("tenantry_session=") && !c.contains("Max-Age=0")));
+        Ok(if status == hyper::StatusCode::SEE_OTHER && session { Step::Done } else { refused(status, &body) })
     }
 
     /// The page scenarios: the first visit reads the cookie and token a browser would keep; then
@@ -555,6 +678,9 @@ impl RequestSource {
             }
             Scenario::InviteAccept => anyhow::bail!("the invite round trip is two requests"),
             Scenario::PageSignIn | Scenario::PageSignInPost => anyhow::bail!("the page scenarios keep a cookie"),
+            Scenario::LoginTotp | Scenario::TotpStep | Scenario::SamlAcs => {
+                anyhow::bail!("the 2FA and SSO scenarios are handled in `step`")
+            }
             Scenario::Login => json_post(
                 t,
                 "/api/v1/login",
@@ -582,6 +708,12 @@ fn json_post(t: &Target, path: &str, body: &serde_json::Value) -> anyhow::Result
         .header(HOST, t.host.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?)
+}
+
+/// The TOTP time step of now (`unix_secs / 30`), as an authenticator app computes it.
+fn current_step() -> i64 {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    i64::try_from(secs / tenantry_auth::totp::STEP_SECS).unwrap_or(0)
 }
 
 /// The source address of the `task`-th login connection: 127.0.1.1, 127.0.1.2, …
@@ -615,6 +747,27 @@ mod tests {
         let addrs: std::collections::HashSet<IpAddr> = (0..600).map(client_address).collect();
         assert_eq!(addrs.len(), 600);
         assert!(addrs.iter().all(IpAddr::is_loopback));
+    }
+
+    #[test]
+    fn prepared_items_go_round_robin_and_each_connection_takes_its_own() {
+        let target = Arc::new(Target::new("127.0.0.1:9".parse().unwrap(), "key", Vec::new()).unwrap());
+        let items = (0..5).map(|n| Prepared::SamlResponse(n.to_string())).collect();
+        target.prepare(Scenario::SamlAcs, 2, items);
+        let taken = |task| {
+            let source = RequestSource::new(Scenario::SamlAcs, task, target.clone()).unwrap();
+            source
+                .queue
+                .into_iter()
+                .map(|p| match p {
+                    Prepared::SamlResponse(r) => r,
+                    Prepared::Pending { token, .. } => token,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(taken(0), ["0", "2", "4"]);
+        assert_eq!(taken(1), ["1", "3"]);
+        assert!(taken(0).is_empty(), "a queue is handed out once");
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod http;
 mod load;
 mod pages;
 mod report;
+mod saml;
 mod seed;
 mod server;
 mod webhooks;
@@ -49,6 +50,9 @@ use crate::load::{LoadSpec, OrgTarget, Scenario, Target};
 
 /// Invitees prepared per connection for the invite round trip (each accepts once).
 const INVITES_PER_CONNECTION: usize = 250;
+/// 2FA users the `login-totp` scenario cycles through: at the ~100 sign-ins/s Argon2id allows on
+/// 2 cores, a cycle takes far longer than a 30-second step, so no code is presented twice.
+const TOTP_LOGIN_USERS: usize = 5_000;
 use crate::report::{EngineReport, ScenarioResult};
 use crate::server::ServerBinary;
 
@@ -114,6 +118,14 @@ struct Options {
     /// Run only these scenarios (repeatable, e.g. `--only login`); the no-op ceiling is always run.
     #[arg(long, value_enum, global = true)]
     only: Vec<Scenario>,
+    /// Users with 2FA whose pending sign-ins the `totp-step` scenario spends, one each (a code
+    /// works once per user and step); besides the 5,000 that `login-totp` cycles through.
+    #[arg(long, default_value_t = 20_000, global = true)]
+    totp_step_users: usize,
+    /// Signed responses made for the `saml-acs` scenario, one per sign-in: they cap its
+    /// warm-up plus measured window (pysaml2 signs about 10 a second per core).
+    #[arg(long, default_value_t = 3_000, global = true)]
+    saml_responses: usize,
     /// The `tenantry` binary to benchmark. Default: the one next to this binary, rebuilt first when
     /// run through `cargo run`.
     #[arg(long, global = true)]
@@ -163,14 +175,25 @@ async fn bench_on(
     binary: &ServerBinary,
     opts: &Options,
 ) -> anyhow::Result<EngineReport> {
+    let wants = |s: Scenario| opts.only.is_empty() || opts.only.contains(&s);
     let user_ids = seed::seed_users(db.url(), opts.users).await?;
     let password_hash = argon::bench_password_hash()?;
     seed::seed_login_users(db.url(), &password_hash).await?;
+    // The server's master key, made here so the 2FA seeds are sealed as enrollment seals them.
+    let master_key = tenantry_auth::MasterKey::generate();
+    let totp_users = if wants(Scenario::LoginTotp) || wants(Scenario::TotpStep) {
+        seed::seed_totp_users(db.url(), &password_hash, &master_key, TOTP_LOGIN_USERS + opts.totp_step_users).await?
+    } else {
+        Vec::new()
+    };
     let org_seed = match opts.orgs {
         0 => None,
         n => Some(seed::seed_orgs(db.url(), &user_ids, n).await?),
     };
     let workdir = tempfile::Builder::new().prefix("tenantry-bench-server-").tempdir()?;
+    // Where the server reads its master key by default (`master_key_file`).
+    std::fs::create_dir_all(workdir.path().join("data"))?;
+    std::fs::write(workdir.path().join("data/master.key"), master_key.to_base64().as_bytes())?;
     let api_key = binary.create_api_key(db.url(), workdir.path())?;
     let mut process = binary.start(db.url(), workdir.path()).await?;
     // Refresh chains for users in no org: the seeded users after every org member.
@@ -182,6 +205,16 @@ async fn bench_on(
     }
     let sessions = seed::open_sessions(process.addr(), &api_key, &free_users[..n]).await?;
     let mut target = Target::new(process.addr(), &api_key, user_ids.clone())?;
+    target.totp_users = totp_users;
+    target.totp_login_users = TOTP_LOGIN_USERS;
+    let saml = if wants(Scenario::SamlAcs) {
+        let python = saml::idp_python()?;
+        let setup = saml::set_up(process.addr(), &api_key, &python).await?;
+        target.saml_acs_path = setup.acs_path.clone();
+        Some((python, setup))
+    } else {
+        None
+    };
     target.refresh_tokens.insert(Scenario::Refresh, sessions.into_iter().map(|s| s.refresh).collect());
     if let Some(o) = &org_seed {
         for (scenario, user) in
@@ -228,6 +261,7 @@ async fn bench_on(
     };
     let mut results = Vec::new();
     let mut argon2_per_sec = None;
+    let mut saml_verify = None;
     for scenario in Scenario::ALL {
         let org_scenario = matches!(
             scenario,
@@ -252,7 +286,33 @@ async fn bench_on(
             eprintln!("== {engine:?}: raw Argon2id {rate:.1} verifications/s on all cores");
             argon2_per_sec = Some(rate);
         }
-        eprintln!("== {engine:?}: {} ({} connections)", scenario.label(), scenario.connections(spec.connections));
+        let connections = scenario.connections(spec.connections);
+        if scenario == Scenario::TotpStep {
+            // The password steps, done before the window: the rows they leave, written directly.
+            let step_users = &target.totp_users[TOTP_LOGIN_USERS..];
+            let tokens = seed::seed_pending_sign_ins(db.url(), step_users).await?;
+            let items = tokens
+                .into_iter()
+                .enumerate()
+                .map(|(i, token)| load::Prepared::Pending { token, user: TOTP_LOGIN_USERS + i })
+                .collect();
+            target.prepare(scenario, connections, items);
+        }
+        let mut saml_raw_window = None;
+        if let (Scenario::SamlAcs, Some((python, setup))) = (scenario, &saml) {
+            let emails: Vec<String> = (0..=opts.saml_responses).map(saml::sso_email).collect();
+            let mut responses = saml::responses(python, setup, &emails)?;
+            // The last one is never posted: the raw rate verifies it, before and after the ACS runs.
+            let probe = responses.pop().context("no responses")?;
+            let rate = saml::raw_verify_rate(setup, &probe, raw_window)?;
+            eprintln!(
+                "== {engine:?}: raw verify_response {:.0}/s on all cores, {:.2} ms of CPU each",
+                rate.per_sec, rate.cpu_ms
+            );
+            saml_raw_window = Some((setup, probe, rate));
+            target.prepare(scenario, connections, responses.into_iter().map(load::Prepared::SamlResponse).collect());
+        }
+        eprintln!("== {engine:?}: {} ({connections} connections)", scenario.label());
         let pid = process.pid();
         let run = load::run(scenario, &target, &spec, || CpuSnapshot::take(pid)).await?;
         let cpu = run.window_start.until(&run.window_end);
@@ -261,6 +321,17 @@ async fn bench_on(
             let after = argon::raw_rate(&password_hash, raw_window)?;
             eprintln!("== {engine:?}: raw Argon2id after the logins {after:.1} verifications/s");
             argon2_per_sec = argon2_per_sec.map(|before| (before + after) / 2.0);
+        }
+        if let Some((setup, probe, before)) = saml_raw_window {
+            let after = saml::raw_verify_rate(setup, &probe, raw_window)?;
+            eprintln!(
+                "== {engine:?}: raw verify_response after the ACS {:.0}/s, {:.2} ms of CPU each",
+                after.per_sec, after.cpu_ms
+            );
+            saml_verify = Some(saml::RawRate {
+                per_sec: (before.per_sec + after.per_sec) / 2.0,
+                cpu_ms: (before.cpu_ms + after.cpu_ms) / 2.0,
+            });
         }
     }
     if opts.only.is_empty() || opts.only.iter().any(|s| matches!(s, Scenario::PageSignIn | Scenario::PageSignInPost)) {
@@ -271,5 +342,5 @@ async fn bench_on(
     }
     let after = process.memory()?;
     process.stop()?;
-    Ok(EngineReport { engine, background, idle, after, results, argon2_per_sec })
+    Ok(EngineReport { engine, background, idle, after, results, argon2_per_sec, saml_verify })
 }

@@ -7,6 +7,7 @@ use tenantry_store::Engine;
 
 use crate::cpu::CpuUse;
 use crate::load::{Measurement, Scenario};
+use crate::saml::RawRate;
 use crate::server::Memory;
 
 /// Targets from the benchmark issue.
@@ -42,6 +43,9 @@ pub struct EngineReport {
     pub results: Vec<ScenarioResult>,
     /// Raw Argon2id verifications per second on all cores, with the server's parameters.
     pub argon2_per_sec: Option<f64>,
+    /// Raw `verify_response` verifications per second on all cores, and the CPU of each, of one
+    /// response like those the `saml-acs` scenario posts (mean of before and after it).
+    pub saml_verify: Option<RawRate>,
 }
 
 impl EngineReport {
@@ -54,6 +58,14 @@ impl EngineReport {
         let noop = self.result(Scenario::Noop)?.per_second();
         let it = self.result(scenario)?.per_second();
         (noop > 0.0).then(|| it / noop)
+    }
+
+    /// The server's CPU time per request of a scenario, in microseconds.
+    fn server_micros(&self, scenario: Scenario) -> Option<f64> {
+        self.results
+            .iter()
+            .find(|r| r.measurement.scenario == scenario)
+            .map(|r| r.cpu.server_micros_per(r.measurement.requests()))
     }
 
     /// Logins per second over raw Argon2id verifications per second.
@@ -80,6 +92,30 @@ impl EngineReport {
                     p99.as_secs_f64() * 1e3
                 ));
             }
+        }
+        if let (Some(totp), Some(password)) = (self.result(Scenario::LoginTotp), self.result(Scenario::Login)) {
+            let (t, p) = (totp.per_second(), password.per_second());
+            out.push(format!(
+                "password + TOTP sign-ins {t:.1}/s against password-only {p:.1}/s in the same run: ratio {:.2}; \
+                 server CPU per sign-in {:.1} ms against {:.1} ms",
+                if p > 0.0 { t / p } else { 0.0 },
+                self.server_micros(Scenario::LoginTotp).unwrap_or(0.0) / 1e3,
+                self.server_micros(Scenario::Login).unwrap_or(0.0) / 1e3,
+            ));
+        }
+        if let Some(step) = self.server_micros(Scenario::TotpStep) {
+            out.push(format!("the code step alone: {step:.0} µs of server CPU per `POST /api/v1/login/second-factor`"));
+        }
+        if let (Some(acs), Some(raw)) = (self.result(Scenario::SamlAcs), self.saml_verify) {
+            out.push(format!(
+                "SAML: ACS {:.0} sign-ins/s against raw verify_response {:.0}/s on all cores (mean of before and \
+                 after): {:.0} %; server CPU per SSO sign-in {:.2} ms against {:.2} ms of CPU per raw verification",
+                acs.per_second(),
+                raw.per_sec,
+                acs.per_second() / raw.per_sec * 100.0,
+                self.server_micros(Scenario::SamlAcs).unwrap_or(0.0) / 1e3,
+                raw.cpu_ms,
+            ));
         }
         out
     }

@@ -10,8 +10,11 @@ use http_body_util::Full;
 use hyper::header::{AUTHORIZATION, HOST};
 use hyper::Request;
 use serde_json::Map;
-use tenantry_core::{Clock, SystemClock};
+use tenantry_auth::totp::TotpSecret;
+use tenantry_auth::{new_opaque_token, MasterKey};
+use tenantry_core::{Clock, SystemClock, UserId};
 use tenantry_store::members::{insert_member, MemberRow};
+use tenantry_store::mfa::{confirm_mfa, insert_pending, upsert_unconfirmed_mfa, PendingRow};
 use tenantry_store::orgs::{insert_org, OrgRow};
 use tenantry_store::users::{insert_user, UserRow};
 use tenantry_store::{Db, DbOptions, Json};
@@ -63,6 +66,93 @@ pub async fn seed_login_users(url: &str, password_hash: &str) -> anyhow::Result<
     tx.commit().await?;
     db.close().await;
     Ok(())
+}
+
+/// A user with a password and confirmed two-factor authentication, and the seed of their
+/// authenticator, which the harness keeps to compute codes as the user's app would.
+pub struct TotpUser {
+    pub id: Uuid,
+    pub email: String,
+    pub secret: TotpSecret,
+}
+
+/// The email of the `n`-th user with two-factor authentication.
+pub fn totp_email(n: usize) -> String {
+    format!("totp-{n}@bench.example.com")
+}
+
+/// How long a pending sign-in lives (the server's `PENDING_TTL`).
+const PENDING_TTL_MINUTES: i64 = 5;
+
+/// Inserts `count` verified users whose password is [`crate::load::LOGIN_PASSWORD`] (sharing
+/// `password_hash`), each with a confirmed authenticator: a fresh 160-bit seed sealed with the
+/// server's master key and the user id as associated data, as enrollment stores it. The last
+/// spent step is 0, so every code of the present works once.
+pub async fn seed_totp_users(
+    url: &str,
+    password_hash: &str,
+    master_key: &MasterKey,
+    count: usize,
+) -> anyhow::Result<Vec<TotpUser>> {
+    let started = Instant::now();
+    let db = Db::connect(url, &DbOptions::default()).await.context("cannot open the benchmark database")?;
+    let now = SystemClock.now();
+    let mut users = Vec::with_capacity(count);
+    for first in (0..count).step_by(BATCH) {
+        let mut tx = db.begin().await?;
+        for n in first..count.min(first + BATCH) {
+            let email = totp_email(n);
+            let row = UserRow {
+                email_normalized: email.clone(),
+                email: email.clone(),
+                email_verified: true,
+                password_hash: Some(password_hash.to_owned()),
+                ..seeded_user(n)
+            };
+            insert_user(tx.ex(), &row).await.with_context(|| format!("cannot seed 2FA user {n}"))?;
+            let secret = TotpSecret::generate();
+            let sealed = master_key.seal(secret.expose(), row.id.as_bytes());
+            let id = UserId::from_uuid(row.id);
+            upsert_unconfirmed_mfa(tx.ex(), id, &sealed, now).await?;
+            if confirm_mfa(tx.ex(), id, now, 0).await? != 1 {
+                bail!("the authenticator of 2FA user {n} was not confirmed");
+            }
+            users.push(TotpUser { id: row.id, email, secret });
+        }
+        tx.commit().await?;
+    }
+    db.close().await;
+    eprintln!("== seeded {count} users with 2FA in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(users)
+}
+
+/// Writes one pending sign-in per user, the row a right password leaves behind when the account
+/// has 2FA, and returns their tokens (what `POST /api/v1/login` answers with its 202). They live
+/// [`PENDING_TTL_MINUTES`] from now.
+pub async fn seed_pending_sign_ins(url: &str, users: &[TotpUser]) -> anyhow::Result<Vec<String>> {
+    let db = Db::connect(url, &DbOptions::default()).await.context("cannot open the benchmark database")?;
+    let now = SystemClock.now();
+    let mut tokens = Vec::with_capacity(users.len());
+    for chunk in users.chunks(BATCH) {
+        let mut tx = db.begin().await?;
+        for user in chunk {
+            let (token, token_hash) = new_opaque_token();
+            let row = PendingRow {
+                id: Uuid::now_v7(),
+                token_hash,
+                user_id: user.id,
+                rehash: None,
+                attempts: 0,
+                created_at: now,
+                expires_at: now + chrono::Duration::minutes(PENDING_TTL_MINUTES),
+            };
+            insert_pending(tx.ex(), &row).await.context("cannot seed a pending sign-in")?;
+            tokens.push(token);
+        }
+        tx.commit().await?;
+    }
+    db.close().await;
+    Ok(tokens)
 }
 
 /// A session's tokens.
