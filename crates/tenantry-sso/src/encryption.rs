@@ -228,6 +228,39 @@ mod tests {
         );
     }
 
+    /// pysaml2 (xmlsec1) encrypted this assertion to the certificate of `sp_encryption.key`
+    /// (AES-256-CBC, RSA-OAEP) and signed the Response over the ciphertext.
+    #[test]
+    fn a_pysaml2_response_decrypts_and_verifies() {
+        use crate::response::{verify_response_with_key, Expectations};
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let xml = std::fs::read_to_string(fixtures.join("encrypted_response.xml")).unwrap();
+        let key = private_key(&std::fs::read_to_string(fixtures.join("sp_encryption.key")).unwrap()).unwrap();
+        let idp: String = std::fs::read_to_string(fixtures.join("idp.crt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let certificates = [idp];
+        let expect = Expectations {
+            idp_entity_id: "https://idp.example.test/metadata",
+            certificates: &certificates,
+            sp_entity_id: "https://sp.test/md",
+            acs_url: "https://sp.test/acs",
+            allow_sha1: false,
+            max_skew: chrono::Duration::minutes(3),
+        };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T16:00:00Z").unwrap().to_utc();
+        let b64 = STANDARD.encode(&xml);
+        let verified = verify_response_with_key(&b64, &expect, now, Some(&key)).unwrap();
+        assert_eq!(verified.name_id, "a@b.test");
+        assert_eq!(verified.in_response_to.as_deref(), Some("id1"));
+        assert!(verified.response_signed, "the Response's signature covered the ciphertext");
+        assert!(matches!(verify_response_with_key(&b64, &expect, now, None), Err(Refusal::Structure(_))));
+        let other = private_key(&generate_sp_key("x").unwrap().private_key_pem).unwrap();
+        assert!(matches!(verify_response_with_key(&b64, &expect, now, Some(&other)), Err(Refusal::Decryption(_))));
+    }
+
     #[test]
     fn a_tampered_ciphertext_is_refused() {
         let pair = generate_sp_key("sp.test").unwrap();

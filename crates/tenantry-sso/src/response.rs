@@ -210,13 +210,13 @@ fn verify_xml(
     // Exactly one element named Assertion, anywhere, in any namespace: a direct child of root.
     let mut named_assertion = Vec::new();
     collect(&root, &mut |n| n.get_name() == "Assertion" || n.get_name() == "EncryptedAssertion", &mut named_assertion);
-    if let [encrypted] = named_assertion.as_slice() {
-        if encrypted.get_name() == "EncryptedAssertion" {
-            let Some(key) = key else {
-                return Err(Refusal::Structure("an encrypted assertion, and this connection has no key"));
-            };
-            return verify_encrypted(&mut doc, &root, encrypted, expect, now, key);
-        }
+    if named_assertion.len() == 1 && named_assertion[0].get_name() == "EncryptedAssertion" {
+        let Some(key) = key else {
+            return Err(Refusal::Structure("an encrypted assertion, and this connection has no key"));
+        };
+        // The only handle on it besides the document's own: libxml lets an unshared node change.
+        let encrypted = named_assertion.remove(0);
+        return verify_encrypted(&mut doc, &root, encrypted, expect, now, key);
     }
     if named_assertion.iter().any(|n| n.get_name() == "EncryptedAssertion") {
         return Err(Refusal::Structure("an encrypted assertion beside another assertion"));
@@ -365,12 +365,12 @@ fn verify_xml(
 fn verify_encrypted(
     doc: &mut libxml::tree::Document,
     root: &Node,
-    encrypted: &Node,
+    mut encrypted: Node,
     expect: &Expectations<'_>,
     now: DateTime<Utc>,
     key: &PKey<Private>,
 ) -> Result<VerifiedAssertion, Refusal> {
-    if !is(encrypted, NS_ASSERTION, "EncryptedAssertion") || !same(&encrypted.get_parent(), root) {
+    if !is(&encrypted, NS_ASSERTION, "EncryptedAssertion") || !same(&encrypted.get_parent(), root) {
         return Err(Refusal::Structure("the EncryptedAssertion must be a direct child of the Response"));
     }
     // Only the Response may be signed around a ciphertext.
@@ -388,7 +388,7 @@ fn verify_encrypted(
     if response_sig.is_some() {
         verify_first_signature(&xml, expect.certificates)?;
     }
-    let clear = crate::encryption::decrypt_assertion(encrypted, key)?;
+    let clear = crate::encryption::decrypt_assertion(&encrypted, key)?;
     if has_doctype(&clear) {
         return Err(Refusal::Doctype);
     }
@@ -396,7 +396,6 @@ fn verify_encrypted(
     let mut clear_root = clear_doc.get_root_element().ok_or(Refusal::Decryption("empty"))?;
     clear_root.unlink_node();
     let mut imported = doc.import_node(&mut clear_root).map_err(|()| Refusal::Decryption("not importable"))?;
-    let mut encrypted = encrypted.clone();
     encrypted.add_prev_sibling(&mut imported).map_err(|_| Refusal::Decryption("not importable"))?;
     encrypted.unlink_node();
     let outer_signed = match response_sig {
