@@ -1836,6 +1836,14 @@ export interface components {
             last_name?: string[];
             /** @description The attribute that lists the person's groups. */
             groups?: string;
+            /**
+             * @description An IdP group (a value of the `groups` attribute) to the org role its members get, at the
+             *     first sign-in and at every later one; when several of a person's groups are mapped, the
+             *     highest role wins. A person in no mapped group joins at the default role.
+             */
+            group_roles?: {
+                [key: string]: string;
+            };
         };
         /**
          * AuditEntryOut
@@ -2472,6 +2480,13 @@ export interface components {
             domain_auto_join?: boolean;
             /** @default false */
             domain_restrict?: boolean;
+            /**
+             * @description An isolated organization (its own user pool): its users are accounts of their own, made
+             *     by its SSO's first sign-ins, who sign in only through it. Without `owner_user_id`; set up
+             *     its SAML connection next.
+             * @default false
+             */
+            isolated?: boolean;
         };
         /**
          * OrgInvitationAcceptedEvent
@@ -3151,6 +3166,11 @@ export interface components {
             acs_url: string;
             /** @description The SP metadata XML, to import into the IdP. */
             sp_metadata_url: string;
+            /**
+             * @description The certificate (base64 of DER) the IdP encrypts assertions to, if it encrypts them; the
+             *     SP metadata carries it too. It stays the same when the IdP settings are replaced.
+             */
+            sp_encryption_certificate?: string;
             /** @description Whether the org's members must sign in through it. */
             sso_required: boolean;
             /** Format: int64 */
@@ -3266,6 +3286,12 @@ export interface components {
             expires_at: string;
             ip?: string;
             user_agent?: string;
+            /**
+             * @description How it was signed in, as its access tokens say (`amr`, RFC 8176): `pwd`, `otp`, `saml`,
+             *     `mfa` (the SSO connection's IdP enforces MFA), `email` (an emailed link); empty for a
+             *     session the backend API opened for the user.
+             */
+            amr: string[];
             /** @description Whether this is the session making the request. */
             current: boolean;
         };
