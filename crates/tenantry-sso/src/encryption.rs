@@ -115,7 +115,7 @@ pub(crate) fn decrypt_assertion(encrypted: &Node, key: &PKey<Private>) -> Result
 /// AES-CBC with the IV first and XML Encryption's padding (the last byte counts the padding).
 fn cbc(cipher: Cipher, key: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
     let iv_len = cipher.iv_len()?;
-    if key.len() != cipher.key_len() || sealed.len() <= iv_len || (sealed.len() - iv_len) % 16 != 0 {
+    if key.len() != cipher.key_len() || sealed.len() <= iv_len || !(sealed.len() - iv_len).is_multiple_of(16) {
         return None;
     }
     let (iv, body) = sealed.split_at(iv_len);
