@@ -939,6 +939,11 @@ pub struct AttributeMappingIo {
     pub email: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<Vec<String>>,
+    /// An IdP group (a value of the `groups` attribute) to the org role its members get, at the
+    /// first sign-in and at every later one; when several of a person's groups are mapped, the
+    /// highest role wins. A person in no mapped group joins at the default role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_roles: Option<std::collections::BTreeMap<String, String>>,
     /// The attribute that lists the person's groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<String>,
@@ -1244,6 +1249,11 @@ pub struct OrgIn {
     pub domain_restrict: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domains: Option<Vec<String>>,
+    /// An isolated organization (its own user pool): its users are accounts of their own, made
+    /// by its SSO's first sign-ins, who sign in only through it. Without `owner_user_id`; set up
+    /// its SAML connection next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolated: Option<bool>,
     /// At least 1; absent is unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_users: Option<i64>,
@@ -1459,6 +1469,10 @@ pub struct SamlConnectionOut {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_url: Option<String>,
     pub org_id: String,
+    /// The certificate (base64 of DER) the IdP encrypts assertions to, if it encrypts them; the
+    /// SP metadata carries it too. It stays the same when the IdP settings are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sp_encryption_certificate: Option<String>,
     /// The SP entity id (the `Audience` the IdP must name); it is also the URL of the SP metadata.
     pub sp_entity_id: String,
     /// The SP metadata XML, to import into the IdP.
@@ -1527,6 +1541,10 @@ pub struct SessionList {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionOut {
+    /// How it was signed in, as its access tokens say (`amr`, RFC 8176): `pwd`, `otp`, `saml`,
+    /// `mfa` (the SSO connection's IdP enforces MFA), `email` (an emailed link); empty for a
+    /// session the backend API opened for the user.
+    pub amr: Vec<String>,
     pub created_at: String,
     /// Whether this is the session making the request.
     pub current: bool,
