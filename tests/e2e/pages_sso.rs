@@ -7,31 +7,19 @@
 //! an outsider gets the 404. Both engines.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::path::Path;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use tenantry_testkit::peers::{peer_command, peers_python};
 use tenantry_testkit::{engine_tests, Engine, TestApp};
 
 use crate::pages_support::{Browser, Page, PASSWORD};
+use crate::sso::{fixtures, idp_python};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/tenantry-sso/tests/fixtures")
-}
-
-/// pysaml2 with xmlsec1, or `None` (skip) outside CI.
-fn idp_python() -> Option<PathBuf> {
-    peer_command("xmlsec1")?;
-    peers_python("saml2")
-}
-
-/// One run of the IdP in its JSON-job mode: its metadata, and a response to `sp` answering
-/// `in_response_to` for `email` at the server's time `now` (when asked).
+/// One run of the IdP in its JSON-job mode ([`crate::sso::run_idp`]): its metadata, and a
+/// response to `sp` answering `in_response_to` for `email` at the server's time `now` (when asked).
 fn run_idp(python: &Path, sp: Option<(&str, &str)>, answer: Option<(&str, &str, i64)>) -> (String, Option<String>) {
-    let f = fixtures();
     let (sp_entity, acs) = sp.unwrap_or(("urn:unused", "https://unused.test/acs"));
     let responses: Vec<Value> = answer
         .map(|(req_id, email, now)| {
@@ -40,29 +28,8 @@ fn run_idp(python: &Path, sp: Option<(&str, &str)>, answer: Option<(&str, &str, 
         })
         .into_iter()
         .collect();
-    let job = json!({
-        "idp": { "entity_id": "https://idp.example.test/metadata", "sso_url": "https://idp.example.test/sso",
-                 "key": f.join("idp.key"), "cert": f.join("idp.crt") },
-        "sp": { "entity_id": sp_entity, "acs": acs },
-        "responses": responses,
-    });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/saml_idp.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the IdP runs");
-    child.stdin.take().expect("stdin").write_all(job.to_string().as_bytes()).expect("job written");
-    let mut out = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut out).expect("answer");
-    let mut err = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut err).expect("stderr");
-    assert!(child.wait().expect("IdP exits").success(), "saml_idp.py failed: {err}");
-    let answer: Value = serde_json::from_str(&out).expect("JSON from the IdP");
-    let response = answer["responses"]["r"].as_str().map(str::to_owned);
-    (answer["metadata"].as_str().expect("metadata").to_owned(), response)
+    let (metadata, mut out) = crate::sso::run_idp(python, sp_entity, acs, responses);
+    (metadata, out.remove("r"))
 }
 
 async fn person(t: &TestApp, email: &str) -> String {

@@ -22,7 +22,7 @@ use crate::support::event_types;
 const B: &str = "/api/backend/v1";
 const IDP: &str = "https://idp.example.test/metadata";
 
-fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/tenantry-sso/tests/fixtures")
 }
 
@@ -31,13 +31,18 @@ fn script() -> PathBuf {
 }
 
 /// pysaml2 with xmlsec1, or `None` (skip) outside CI.
-fn idp_python() -> Option<PathBuf> {
+pub(crate) fn idp_python() -> Option<PathBuf> {
     peer_command("xmlsec1")?;
     peers_python("saml2")
 }
 
 /// One run of the IdP: its metadata, and the responses `responses` asks for (base64), by name.
-fn run_idp(python: &Path, sp_entity: &str, acs: &str, responses: Vec<Value>) -> (String, HashMap<String, String>) {
+pub(crate) fn run_idp(
+    python: &Path,
+    sp_entity: &str,
+    acs: &str,
+    responses: Vec<Value>,
+) -> (String, HashMap<String, String>) {
     let f = fixtures();
     let job = json!({
         "idp": {
