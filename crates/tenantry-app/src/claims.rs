@@ -185,6 +185,10 @@ impl App {
         // An org that enforces 2FA the user has not set up stays listed, marked, with no role or
         // permissions: a backend that checks the token refuses too (docs/design.md §4.14). The
         // org whose IdP proved a second factor for this session counts it as 2FA.
+        if claims.orgs.is_empty() {
+            // No org to mark: spare the query.
+            return Ok(claims);
+        }
         let blocked = self.orgs_blocked_by_mfa(ex, UserId::from_uuid(user_id)).await?;
         let mfa_org = mfa_org.map(|o| o.to_string());
         for (org_id, claim) in claims.orgs.iter_mut() {

@@ -17,8 +17,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -113,11 +112,15 @@ impl Jwks {
     }
 }
 
-/// Signs access tokens with the active key, parsed once.
+/// Signs access tokens with the active key, held parsed: a JWS in compact form (RFC 7515) over the
+/// header fixed at construction and the claims, signed with Ed25519 directly (a general JWT
+/// library would parse the private key again for every token, which costs as much as the
+/// signature itself).
 pub struct TokenSigner {
     kid: String,
-    header: Header,
-    key: EncodingKey,
+    /// `base64url(header JSON) + "."`.
+    prefix: String,
+    key: ed25519_dalek::SigningKey,
 }
 
 impl fmt::Debug for TokenSigner {
@@ -128,12 +131,13 @@ impl fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     pub fn new(key: &SigningKey) -> Self {
-        // PKCS#8 v1 is what jsonwebtoken's RustCrypto backend reads an Ed25519 private key from.
-        let der = key.key.to_pkcs8_der().expect("encoding a 32-byte Ed25519 seed as PKCS#8 cannot fail");
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(key.kid.clone());
-        TokenSigner { kid: key.kid.clone(), header, key: EncodingKey::from_ed_der(der.as_bytes()) }
+        let json = serde_json::to_vec(&header).expect("a JWT header serializes to JSON");
+        let mut prefix = URL_SAFE_NO_PAD.encode(json);
+        prefix.push('.');
+        TokenSigner { kid: key.kid.clone(), prefix, key: key.key.clone() }
     }
 
     /// The `kid` of the key that signs.
@@ -142,9 +146,16 @@ impl TokenSigner {
     }
 
     pub fn sign_access(&self, claims: &AccessClaims) -> String {
-        // Nothing here can fail: the header and claims serialize to JSON unconditionally, and the key
-        // is a well-formed PKCS#8 Ed25519 key built in `new`.
-        jsonwebtoken::encode(&self.header, claims, &self.key).expect("signing an access token cannot fail")
+        use ed25519_dalek::Signer as _;
+        // Nothing here can fail: the claims serialize to JSON unconditionally.
+        let claims = serde_json::to_vec(claims).expect("access-token claims serialize to JSON");
+        let mut token = String::with_capacity(self.prefix.len() + claims.len() * 4 / 3 + 90);
+        token.push_str(&self.prefix);
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        let signature = self.key.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        token
     }
 }
 
@@ -268,6 +279,20 @@ mod tests {
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded_header).unwrap()).unwrap();
         assert_eq!(header, serde_json::json!({"alg": "EdDSA", "typ": "at+jwt", "kid": signer.kid()}));
+    }
+
+    /// An independent JOSE implementation (jsonwebtoken) reads the tokens this signer writes.
+    #[test]
+    fn tokens_verify_with_another_jwt_library() {
+        let (key, signer, _) = setup();
+        let token = signer.sign_access(&claims());
+        let decoding = jsonwebtoken::DecodingKey::from_ed_der(&key.public_key());
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        let decoded = jsonwebtoken::decode::<AccessClaims>(&token, &decoding, &validation).unwrap();
+        assert_eq!(decoded.claims, claims());
+        assert_eq!(decoded.header.kid.as_deref(), Some(key.kid()));
     }
 
     #[test]

@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn parameters_are_numbered_in_binding_order() {
-        assert_eq!(FORGIVE, 35, "35 values are bound");
+        assert_eq!(FORGIVE, 37, "37 values are bound");
         assert_eq!(params(SESSION, 3), "$4, $5, $6");
         for sql in [postgres_sql(), sqlite_sql()] {
             assert!(sql.contains(&format!("${FORGIVE})")) || sql.contains(&format!("${FORGIVE} ")), "{sql}");

@@ -484,6 +484,92 @@ pub async fn finish_attempt(
     )
 }
 
+/// Records a batch of finished attempts in two statements, whatever its size: one multi-row
+/// `INSERT` of the attempts, and one `UPDATE … FROM (VALUES …)` that gives each message what its
+/// attempt decided (as [`finish_attempt`] does one by one; a message no longer pending is left
+/// as it is). Two round trips per batch instead of two per delivery.
+pub async fn record_attempts(ex: Ex<'_>, batch: &[(&AttemptRow, Outcome)]) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // `($1, …, $w), ($w+1, …)`: `casts` on the first row's placeholders, so PostgreSQL types
+    // the VALUES list's columns (NULLs included).
+    let values = |width: usize, casts: &[&str]| -> String {
+        (0..batch.len())
+            .map(|r| {
+                let row = (0..width)
+                    .map(|c| format!("${}{}", r * width + c + 1, if r == 0 { casts[c] } else { "" }))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("({row})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let insert = format!(
+        "INSERT INTO webhook_attempts (id, message_id, attempted_at, status, error, latency_ms, response_body) \
+         VALUES {}",
+        values(7, &[""; 7])
+    );
+    let pending = MessageState::Pending.as_str();
+    let update = match ex.engine() {
+        Engine::Postgres => format!(
+            "UPDATE webhook_messages AS m SET state = v.state, \
+             next_attempt_at = COALESCE(v.next_at, m.next_attempt_at), locked_until = NULL, \
+             last_status = v.status, last_error = v.error, delivered_at = v.delivered_at \
+             FROM (VALUES {}) AS v (id, state, next_at, status, error, delivered_at) \
+             WHERE m.id = v.id AND m.state = '{pending}'",
+            values(6, &["::uuid", "::text", "::timestamptz", "::integer", "::text", "::timestamptz"])
+        ),
+        // SQLite names a VALUES list's columns column1, column2, …
+        Engine::Sqlite => format!(
+            "UPDATE webhook_messages SET state = v.column2, \
+             next_attempt_at = COALESCE(v.column3, webhook_messages.next_attempt_at), locked_until = NULL, \
+             last_status = v.column4, last_error = v.column5, delivered_at = v.column6 \
+             FROM (VALUES {}) AS v \
+             WHERE webhook_messages.id = v.column1 AND webhook_messages.state = '{pending}'",
+            values(6, &[""; 6])
+        ),
+    };
+    macro_rules! run {
+        ($c:expr) => {{
+            let mut q = sqlx::query(&insert);
+            for (a, _) in batch {
+                q = q
+                    .bind(a.id)
+                    .bind(a.message_id)
+                    .bind(a.attempted_at)
+                    .bind(a.status)
+                    .bind(a.error.as_deref())
+                    .bind(a.latency_ms)
+                    .bind(a.response_body.as_deref());
+            }
+            q.execute(&mut *$c).await?;
+            let mut q = sqlx::query(&update);
+            for (a, outcome) in batch {
+                let (state, next, delivered_at) = match outcome {
+                    Outcome::Delivered => (MessageState::Delivered, None, Some(a.attempted_at)),
+                    Outcome::RetryAt(at) => (MessageState::Pending, Some(*at), None),
+                    Outcome::Failed => (MessageState::Failed, None, None),
+                };
+                q = q
+                    .bind(a.message_id)
+                    .bind(state.as_str())
+                    .bind(next)
+                    .bind(a.status)
+                    .bind(a.error.as_deref())
+                    .bind(delivered_at);
+            }
+            q.execute(&mut *$c).await?;
+        }};
+    }
+    match ex {
+        Ex::Sqlite(c) => run!(c),
+        Ex::Postgres(c) => run!(c),
+    }
+    Ok(())
+}
+
 pub async fn get_message(ex: Ex<'_>, id: WebhookMessageId) -> Result<Option<MessageRow>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE id = $1");
     sql_rows!(ex, fetch_optional, MessageRow, &sql, id.as_uuid())

@@ -291,18 +291,10 @@ impl WebhookWorker {
         let mut health: HashMap<WebhookEndpointId, Health> = HashMap::new();
         let mut disabled = 0;
         let mut tx = self.db.begin().await?;
+        let batch: Vec<_> = finished.iter().map(|f| (&f.attempt, f.outcome)).collect();
+        store::record_attempts(tx.ex(), &batch).await?;
         for f in finished {
             let a = &f.attempt;
-            store::insert_attempt(tx.ex(), a).await?;
-            store::finish_attempt(
-                tx.ex(),
-                WebhookMessageId::from_uuid(a.message_id),
-                f.outcome,
-                a.status,
-                a.error.as_deref(),
-                a.attempted_at,
-            )
-            .await?;
             if a.status == Some(GONE) {
                 // The receiver asked for no more: disabled now, not after days of failures.
                 if let Some(row) = store::disable_gone_endpoint(tx.ex(), f.endpoint_id, now).await? {
