@@ -23,7 +23,7 @@ use serde_json::json;
 use tenantry_auth::Keyring;
 use tenantry_core::events::{AuditAction, EventType};
 use tenantry_core::ids::AuditId;
-use tenantry_core::{Clock, EventId, WebhookEndpointId, WebhookMessageId};
+use tenantry_core::{Clock, EventId, WebhookEndpointId};
 use tenantry_store::audit::{append_audit, AuditRow};
 use tenantry_store::outbox::{append_event, EventRow};
 use tenantry_store::webhooks::{self as store, AttemptRow, Claim, EndpointRow, MessageRow, Outcome};
