@@ -150,6 +150,37 @@ async fn racing_wrong_passwords_are_evaluated_at_most_five_times(engine: Engine)
     t.stop().await;
 }
 
+async fn racing_refreshes_of_one_token_rotate_it_once_and_end_the_family(engine: Engine) {
+    let t = TestApp::spawn(engine).await;
+    t.post("/api/backend/v1/users", json!({ "email": "twin@example.com", "password": "one token two tabs" }), 201)
+        .await;
+    let signed_in = login(&t, "twin@example.com", "one token two tabs").await;
+    let refresh = signed_in["tokens"]["refresh_token"].as_str().unwrap().to_owned();
+    let racers: Vec<_> = (0..12)
+        .map(|_| {
+            let req = t.client.post(t.url("/api/v1/token/refresh")).json(&json!({ "refresh_token": refresh }));
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            (200, body) => winners.push(body),
+            (401, body) => assert_eq!(problem_code(&body), "invalid-refresh-token"),
+            (other, body) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one exchange spends the token");
+    // The losers presented a spent token: the family ends, the winner's successor with it.
+    anon(&t, "/api/v1/token/refresh", json!({ "refresh_token": winners[0]["refresh_token"] }), 401).await;
+    let access = winners[0]["access_token"].as_str().unwrap();
+    with_token(&t, Method::GET, "/api/v1/me", access, None, 401).await;
+    t.stop().await;
+}
+
 async fn password_reset_ends_sessions_and_links_die(engine: Engine) {
     let t = TestApp::spawn(engine).await;
     t.post("/api/backend/v1/users", json!({ "email": "rita@example.com", "password": "old passphrase" }), 201).await;
@@ -456,6 +487,7 @@ engine_tests!(
     session_cookie_signs_in_and_out,
     login_failures_look_alike_and_are_throttled,
     racing_wrong_passwords_are_evaluated_at_most_five_times,
+    racing_refreshes_of_one_token_rotate_it_once_and_end_the_family,
     password_reset_ends_sessions_and_links_die,
     signup_does_not_reveal_taken_emails,
     change_password_and_email,

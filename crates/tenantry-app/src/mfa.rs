@@ -392,11 +392,15 @@ impl App {
     pub(crate) async fn start_second_factor(&self, proven: &Proven) -> AppResult<Option<(String, i64)>> {
         let user_id = UserId::from_uuid(proven.user.id);
         let now = self.clock().now();
-        {
-            let mut c = self.db().acquire().await?;
-            if !store::has_confirmed_mfa(c.ex(), user_id).await? {
-                return Ok(None);
+        let has_mfa = match proven.has_mfa {
+            Some(known) => known,
+            None => {
+                let mut c = self.db().acquire().await?;
+                store::has_confirmed_mfa(c.ex(), user_id).await?
             }
+        };
+        if !has_mfa {
+            return Ok(None);
         }
         let (token, hash) = new_opaque_token();
         let mut tx = self.db().begin().await?;
@@ -508,6 +512,7 @@ impl App {
             rehash: p.rehash,
             throttle_keys: keys.into_iter().map(|(k, _)| k).collect(),
             claims,
+            has_mfa: Some(true),
         })
     }
 

@@ -10,7 +10,8 @@ use tenantry_auth::tokens::AccessClaims;
 use tenantry_auth::{hash_opaque_token, new_opaque_token};
 use tenantry_core::events::AuditAction;
 use tenantry_core::throttle::{client_key, decide, Counter, ThrottleRule, Verdict};
-use tenantry_core::{DomainError, ErrorKind, RefreshTokenId, SessionId, UserId};
+use tenantry_core::{DomainError, ErrorKind, SessionId, UserId};
+use tenantry_store::refresh;
 use tenantry_store::sessions::{self as store, RefreshTokenRow, SessionRow};
 use tenantry_store::throttles::{self, ThrottleRow};
 use tenantry_store::users::{self, UserRow};
@@ -32,6 +33,24 @@ pub struct Tokens {
     pub refresh_token: String,
     pub session_id: Uuid,
 }
+
+/// Whom an access token is about: its `sub`, `email` and `email_verified` claims.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub email_verified: bool,
+}
+
+impl<'a> From<&'a UserRow> for Subject<'a> {
+    fn from(u: &'a UserRow) -> Self {
+        Subject { id: u.id, email: &u.email, email_verified: u.email_verified }
+    }
+}
+
+/// How often a session's `last_seen_at` moves: to the minute is enough for listings and the idle
+/// limit, and spares a write on most requests.
+const SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// An access token alone, for a session that already exists (see [`App::session_access_token`]).
 #[derive(Debug, Clone)]
@@ -260,14 +279,14 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<String> {
         let orgs = self.org_claims(user.id, active_org, session.mfa_org_id).await?;
-        self.sign_with_claims(user, session, orgs, now).await
+        self.sign_with_claims(user.into(), session, orgs, now).await
     }
 
     /// Signs an access token whose `orgs` claim the caller has read. Its `amr` says how the
     /// session was signed in (`pwd`, `pwd otp`, `saml mfa`, …), as the session stores it.
     pub(crate) async fn sign_with_claims(
         &self,
-        user: &UserRow,
+        user: Subject<'_>,
         session: &SessionRow,
         orgs: OrgClaims,
         now: DateTime<Utc>,
@@ -283,7 +302,7 @@ impl App {
             exp: (now + self.settings().auth.access_ttl).timestamp(),
             jti: Uuid::now_v7().to_string(),
             sid: session_id.to_string(),
-            email: user.email.clone(),
+            email: user.email.to_owned(),
             email_verified: user.email_verified,
             orgs: orgs.orgs,
             active_org_id: orgs.active_org_id,
@@ -296,64 +315,82 @@ impl App {
 
     /// Exchanges a refresh token for new tokens. The presented token is spent; presenting a spent
     /// token again is treated as theft and ends the whole session (the token family).
+    ///
+    /// A live token is exchanged in one write ([`refresh::exchange_refresh_token`]) with the
+    /// `orgs` claim read on the same connection: three round trips on PostgreSQL where a
+    /// transaction of separate statements took ten (BENCHMARKS.md, "Profiles"). Only a refused
+    /// token takes the slower path that works out why.
     pub async fn refresh(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<Tokens> {
-        let invalid = || -> AppError {
-            DomainError::unauthenticated("invalid-refresh-token", "The refresh token is invalid, expired or revoked.")
-                .into()
-        };
-        let hash = hash_opaque_token(refresh_token);
+        let presented = hash_opaque_token(refresh_token);
         let now = self.clock().now();
-        let mut tx = self.db().begin().await?;
-        let found = store::lock_refresh_token_with_session(tx.ex(), &hash).await?.ok_or_else(invalid)?;
-        let session = found.session;
-        if found.token_used_at.is_some()
-            || store::use_refresh_token(tx.ex(), RefreshTokenId::from_uuid(found.token_id), now).await? == 0
-        {
-            if session.revoked_at.is_none() {
-                store::revoke_session(
-                    tx.ex(),
-                    UserId::from_uuid(session.user_id),
-                    SessionId::from_uuid(session.id),
-                    now,
-                    "refresh-token-reuse",
-                )
-                .await?;
-                audit(
-                    &mut tx,
-                    ctx,
-                    now,
-                    Audit::user(
-                        AuditAction::SessionRevoked,
-                        session.user_id,
-                        json!({ "session_id": session.id.to_string(), "reason": "refresh-token-reuse" }),
-                    ),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            return Err(invalid());
-        }
-        if found.token_expires_at <= now
-            || session.revoked_at.is_some()
-            || session.expires_at <= now
-            || session.last_seen_at <= self.idle_cutoff(now)
-        {
-            return Err(invalid());
-        }
-        let user = users::get_user(tx.ex(), UserId::from_uuid(session.user_id)).await?.ok_or_else(invalid)?;
-        if user.disabled {
-            return Err(invalid());
-        }
-        self.seen(tx.ex(), &session, now).await?;
-        let refresh_token = self.issue_refresh_token(&mut tx, session.id, now).await?;
-        tx.commit().await?;
-        let access_token = self.sign_access_token(&user, &session, session.active_org_id, now).await?;
+        let (refresh_token, successor_hash) = new_opaque_token();
+        let exchange = refresh::Exchange {
+            token_hash: &presented,
+            at: now,
+            idle_cutoff: self.idle_cutoff(now),
+            touch_before: now - SEEN_RESOLUTION,
+            new_token_id: Uuid::now_v7(),
+            new_token_hash: &successor_hash,
+            new_token_expires_at: now + self.settings().auth.refresh_ttl,
+        };
+        // Read before the write: refreshing the cache may need a connection of its own.
+        let roles = self.roles().await?;
+        let mut write = self.db().one_write().await?;
+        let Some(exchanged) = refresh::exchange_refresh_token(write.ex(), &exchange).await? else {
+            drop(write);
+            return Err(self.refused_refresh(ctx, &presented, now).await?);
+        };
+        let session = exchanged.session;
+        let orgs =
+            self.org_claims_in(write.ex(), &roles, session.user_id, session.active_org_id, session.mfa_org_id).await?;
+        write.finish().await?;
+        let subject = Subject {
+            id: session.user_id,
+            email: &exchanged.user_email,
+            email_verified: exchanged.user_email_verified,
+        };
+        let access_token = self.sign_with_claims(subject, &session, orgs, now).await?;
         Ok(Tokens {
             access_token,
             expires_in: self.settings().auth.access_ttl.num_seconds(),
             refresh_token,
             session_id: session.id,
         })
+    }
+
+    /// Why a refresh token was refused, as the error to answer with. A token already spent ends
+    /// its session, if still live, with an audit entry: someone holds a copy.
+    async fn refused_refresh(&self, ctx: &Ctx, presented: &[u8], now: DateTime<Utc>) -> AppResult<AppError> {
+        let invalid =
+            DomainError::unauthenticated("invalid-refresh-token", "The refresh token is invalid, expired or revoked.");
+        let mut tx = self.db().begin().await?;
+        let Some(found) = store::lock_refresh_token_with_session(tx.ex(), presented).await? else {
+            return Ok(invalid.into());
+        };
+        let session = found.session;
+        if found.token_used_at.is_some() && session.revoked_at.is_none() {
+            store::revoke_session(
+                tx.ex(),
+                UserId::from_uuid(session.user_id),
+                SessionId::from_uuid(session.id),
+                now,
+                "refresh-token-reuse",
+            )
+            .await?;
+            audit(
+                &mut tx,
+                ctx,
+                now,
+                Audit::user(
+                    AuditAction::SessionRevoked,
+                    session.user_id,
+                    json!({ "session_id": session.id.to_string(), "reason": "refresh-token-reuse" }),
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(invalid.into())
     }
 
     /// Selects the org the signed-in session acts in (the org switcher), or clears it, and hands
@@ -419,7 +456,7 @@ impl App {
     /// Records that a live session was used: to the minute, which is enough for listings and
     /// the idle limit and spares a write on most requests.
     async fn seen(&self, ex: tenantry_store::Ex<'_>, session: &SessionRow, now: DateTime<Utc>) -> AppResult<()> {
-        if now - session.last_seen_at >= chrono::Duration::minutes(1) {
+        if now - session.last_seen_at >= SEEN_RESOLUTION {
             store::touch_session(ex, SessionId::from_uuid(session.id), now).await?;
         }
         Ok(())

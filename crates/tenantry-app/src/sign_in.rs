@@ -122,6 +122,17 @@ pub(crate) struct Proven {
     pub(crate) claims: OrgClaims,
     /// Whether domain auto-join might apply: then it runs once the session is open.
     pub(crate) may_auto_join: bool,
+    /// Whether the user has 2FA, when the proof read it already.
+    pub(crate) has_mfa: Option<bool>,
+}
+
+/// What the password step reads about a known, enabled user before the hash, with the attempt
+/// counted: what the rest of the sign-in decides on, so that nothing after the hash reads again.
+struct Known {
+    claims: OrgClaims,
+    may_auto_join: bool,
+    must_use_sso: bool,
+    has_mfa: bool,
 }
 
 impl App {
@@ -168,10 +179,12 @@ impl App {
             count_attempts(&mut tx, &keys, self.clock().now()).await?;
             let found = users::find_user_for_sign_in(tx.ex(), &email.normalized(), &email.domain()).await?;
             let known = match &found {
-                Some(f) if !f.user.disabled => Some((
-                    self.org_claims_in(tx.ex(), &roles, f.user.id, None, None).await?,
-                    f.user.email_verified && f.domain_auto_join,
-                )),
+                Some(f) if !f.user.disabled => Some(Known {
+                    claims: self.org_claims_in(tx.ex(), &roles, f.user.id, None, None).await?,
+                    may_auto_join: f.user.email_verified && f.domain_auto_join,
+                    must_use_sso: f.must_use_sso,
+                    has_mfa: f.has_mfa,
+                }),
                 _ => None,
             };
             tx.commit().await?;
@@ -189,13 +202,13 @@ impl App {
             }
         };
         // The answer must not confirm a guess, so a disabled account gets the wrong password's.
-        let Some((claims, may_auto_join)) = known.filter(|_| !user.disabled) else {
+        let Some(known) = known.filter(|_| !user.disabled) else {
             self.audit_login_failure(ctx, Some(&user), "disabled").await?;
             return Err(bad_credentials());
         };
         // A member of an org that requires SSO (or an isolated one) signs in only through it;
         // said only to whoever knows the password.
-        if self.must_use_sso(UserId::from_uuid(user.id)).await? {
+        if known.must_use_sso {
             self.audit_login_failure(ctx, Some(&user), "sso-required").await?;
             return Err(
                 DomainError::forbidden("sso-required", "Your organization signs you in through its SSO.").into()
@@ -206,8 +219,9 @@ impl App {
             methods: vec![AuthMethod::Password],
             rehash,
             throttle_keys: keys.into_iter().map(|(key, _)| key).collect(),
-            claims,
-            may_auto_join,
+            claims: known.claims,
+            may_auto_join: known.may_auto_join,
+            has_mfa: Some(known.has_mfa),
         })
     }
 
@@ -231,6 +245,7 @@ impl App {
             rehash: None,
             claims,
             may_auto_join: false,
+            has_mfa: None,
         })
     }
 
@@ -242,7 +257,7 @@ impl App {
         proven: Proven,
         user_agent: Option<&str>,
     ) -> AppResult<SignedIn> {
-        let Proven { user, methods, rehash, throttle_keys, claims, may_auto_join } = proven;
+        let Proven { user, methods, rehash, throttle_keys, claims, may_auto_join, .. } = proven;
         let now = self.clock().now();
         let (cookie_secret, cookie_hash) = new_opaque_token();
         let mut session = self.new_session(ctx, user.id, Some(cookie_hash), user_agent, now);
@@ -294,7 +309,7 @@ impl App {
             let mut c = self.db().acquire().await?;
             tenantry_store::orgs::count_orgs_of_user(c.ex(), UserId::from_uuid(row.id)).await? == 0
         };
-        let access_token = self.sign_with_claims(&row, &session, claims, now).await?;
+        let access_token = self.sign_with_claims((&row).into(), &session, claims, now).await?;
         Ok(SignedIn {
             tokens: Tokens {
                 access_token,

@@ -500,6 +500,7 @@ impl App {
             rehash: None,
             claims,
             may_auto_join: false,
+            has_mfa: None,
         })
     }
 
@@ -759,13 +760,6 @@ impl App {
         audit(&mut tx, ctx, now, entry).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Whether `user_id` belongs to an org that requires SSO, or to an isolated one: then the
-    /// password step refuses them.
-    pub(crate) async fn must_use_sso(&self, user_id: UserId) -> AppResult<bool> {
-        let mut c = self.db().acquire().await?;
-        Ok(store::user_must_use_sso(c.ex(), user_id).await?)
     }
 
     /// Fetches IdP metadata through the webhooks' outbound guard (no internal address unless the

@@ -51,6 +51,10 @@ impl Default for DbOptions {
     }
 }
 
+/// The SQLite writer's page cache, in KiB (SQLite's `cache_size` takes a negative value for KiB;
+/// its default is 2,000).
+const WRITER_CACHE_KIB: &str = "-16384";
+
 /// A connection pool on either engine. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -89,7 +93,12 @@ impl Db {
                         .test_before_acquire(false)
                 };
                 let readers = pool(options.max_connections).connect_with(connect.clone()).await?;
-                let writer = pool(1).connect_with(connect).await?;
+                // The writer keeps its page cache between transactions (no other connection
+                // writes), so a larger one saves re-reading the pages every write touches: the
+                // webhook worker's claims and records, the sessions and tokens (BENCHMARKS.md,
+                // "Profiles"). The readers' caches are emptied by every write, so they keep the
+                // default.
+                let writer = pool(1).connect_with(connect.pragma("cache_size", WRITER_CACHE_KIB)).await?;
                 Ok(Db::Sqlite { readers, writer, permit: Arc::new(Semaphore::new(1)) })
             }
             Some(Engine::Postgres) => {
@@ -137,6 +146,17 @@ impl Db {
                 Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?, permit)
             }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Where one atomic write runs, with the reads that follow it on the same connection: on
+    /// SQLite a write transaction, since the write may be a string of statements; on PostgreSQL a
+    /// pooled connection in autocommit, since the write is one statement and atomic by itself
+    /// (`BEGIN` and `COMMIT` would be two more round trips).
+    pub async fn one_write(&self) -> Result<OneWrite> {
+        Ok(match self {
+            Db::Sqlite { .. } => OneWrite::Sqlite(self.begin().await?),
+            Db::Postgres(_) => OneWrite::Postgres(self.acquire().await?),
         })
     }
 
@@ -188,6 +208,30 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
+    }
+}
+
+/// See [`Db::one_write`]. Dropped without [`OneWrite::finish`], SQLite's transaction rolls back;
+/// PostgreSQL's statement has committed already.
+#[derive(Debug)]
+pub enum OneWrite {
+    Sqlite(Tx),
+    Postgres(Pooled),
+}
+
+impl OneWrite {
+    pub fn ex(&mut self) -> Ex<'_> {
+        match self {
+            OneWrite::Sqlite(tx) => tx.ex(),
+            OneWrite::Postgres(c) => c.ex(),
+        }
+    }
+
+    pub async fn finish(self) -> Result<()> {
+        match self {
+            OneWrite::Sqlite(tx) => tx.commit().await,
+            OneWrite::Postgres(_) => Ok(()),
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod notify;
 pub mod orgs;
 pub mod outbox;
+pub mod refresh;
 pub mod sessions;
 pub mod sign_in;
 pub mod signing_keys;
@@ -32,7 +33,7 @@ pub mod throttles;
 pub mod users;
 pub mod webhooks;
 
-pub use db::{redact_url, Db, DbOptions, Engine, Ex, Pooled, Tx};
+pub use db::{redact_url, Db, DbOptions, Engine, Ex, OneWrite, Pooled, Tx};
 pub use sqlx::types::Json;
 
 /// A storage failure.

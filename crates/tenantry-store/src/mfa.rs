@@ -53,14 +53,13 @@ pub async fn get_mfa(ex: Ex<'_>, user_id: UserId) -> Result<Option<UserMfaRow>> 
 
 /// Whether the user's 2FA is on (confirmed).
 pub async fn has_confirmed_mfa(ex: Ex<'_>, user_id: UserId) -> Result<bool> {
-    let n = sql_scalar!(
-        ex,
-        fetch_one,
-        i64,
-        "SELECT COUNT(*) FROM user_mfa WHERE user_id = $1 AND confirmed_at IS NOT NULL",
-        user_id.as_uuid()
-    )?;
+    let n = sql_scalar!(ex, fetch_one, i64, &format!("SELECT COUNT(*) {}", confirmed_mfa_of("$1")), user_id.as_uuid())?;
     Ok(n > 0)
+}
+
+/// `FROM … WHERE …` of the confirmed 2FA of `user` (an SQL expression).
+pub(crate) fn confirmed_mfa_of(user: &str) -> String {
+    format!("FROM user_mfa WHERE user_id = {user} AND confirmed_at IS NOT NULL")
 }
 
 /// Confirms an unconfirmed authenticator with the step of the code that proved it. 1 when it did.

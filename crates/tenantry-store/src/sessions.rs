@@ -2,7 +2,7 @@
 //! one family, rotated on every use.
 
 use chrono::{DateTime, Utc};
-use tenantry_core::{OrgId, RefreshTokenId, SessionId, UserId};
+use tenantry_core::{OrgId, SessionId, UserId};
 use uuid::Uuid;
 
 use crate::{Engine, Ex, Result};
@@ -192,11 +192,6 @@ pub async fn lock_refresh_token_with_session(ex: Ex<'_>, token_hash: &[u8]) -> R
          FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = $1{lock}"
     );
     sql_rows!(ex, fetch_optional, TokenWithSession, &sql, token_hash)
-}
-
-/// Marks a token exchanged. Exactly one concurrent caller gets 1 row; the others get 0.
-pub async fn use_refresh_token(ex: Ex<'_>, id: RefreshTokenId, now: DateTime<Utc>) -> Result<u64> {
-    sql_execute!(ex, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL", id.as_uuid(), now)
 }
 
 /// Ends every live session whose active org is `org_id` (the org was deleted).

@@ -89,21 +89,14 @@ fn sqlite_sql() -> String {
 }
 
 /// Writes a sign-in and returns the user as now stored, or `None` when the user is gone, in
-/// which case nothing is written. It takes its own transaction: on SQLite a write transaction
-/// around the statements; on PostgreSQL none, since the one statement is atomic by itself (and
-/// `BEGIN` and `COMMIT` would be two more round trips).
+/// which case nothing is written. It is one atomic write ([`Db::one_write`]).
 pub async fn record_sign_in(db: &Db, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
-    match db.engine() {
-        Engine::Sqlite => {
-            let mut tx = db.begin().await?;
-            let user = run(tx.ex(), w).await?;
-            if user.is_some() {
-                tx.commit().await?;
-            }
-            Ok(user)
-        }
-        Engine::Postgres => run(db.acquire().await?.ex(), w).await,
+    let mut write = db.one_write().await?;
+    let user = run(write.ex(), w).await?;
+    if user.is_some() {
+        write.finish().await?;
     }
+    Ok(user)
 }
 
 async fn run(ex: Ex<'_>, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {

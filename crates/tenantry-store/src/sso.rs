@@ -150,17 +150,13 @@ pub async fn set_sso_required(ex: Ex<'_>, org_id: OrgId, required: bool) -> Resu
     sql_execute!(ex, "UPDATE orgs SET sso_required = $2 WHERE id = $1", org_id.as_uuid(), required)
 }
 
-/// Whether the user is a member of an org that requires SSO: then password sign-in is refused.
-pub async fn user_must_use_sso(ex: Ex<'_>, user_id: tenantry_core::UserId) -> Result<bool> {
-    let n = sql_scalar!(
-        ex,
-        fetch_one,
-        i64,
-        "SELECT COUNT(*) FROM org_members m JOIN orgs o ON o.id = m.org_id \
-         WHERE m.user_id = $1 AND (o.sso_required OR o.isolated)",
-        user_id.as_uuid(),
-    )?;
-    Ok(n > 0)
+/// `FROM … WHERE …` of the memberships of `user` (an SQL expression) in orgs that require SSO
+/// or are isolated: such a member signs in only through SSO, never with a password.
+pub(crate) fn sso_required_memberships_of(user: &str) -> String {
+    format!(
+        "FROM org_members m JOIN orgs o ON o.id = m.org_id \
+         WHERE m.user_id = {user} AND (o.sso_required OR o.isolated)"
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

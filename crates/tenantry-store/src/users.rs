@@ -88,22 +88,30 @@ pub async fn find_user_by_email(ex: Ex<'_>, pool_id: Option<OrgId>, email_normal
     }
 }
 
-/// A user of the shared pool found by email for a sign-in, with whether an org takes in
-/// verified addresses of the email's domain (docs/design.md §4.12): one read for both.
+/// A user of the shared pool found by email for a password sign-in, with what else the sign-in
+/// decides on, in one read.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SignInUser {
     #[sqlx(flatten)]
     pub user: UserRow,
+    /// An org takes in verified addresses of the email's domain (docs/design.md §4.12).
     pub domain_auto_join: bool,
+    /// A member of an org that requires SSO or is isolated: no password sign-in.
+    pub must_use_sso: bool,
+    /// 2FA is on: a code must follow the password (`mfa::has_confirmed_mfa`).
+    pub has_mfa: bool,
 }
 
 /// [`find_user_by_email`] in the shared pool, with [`SignInUser::domain_auto_join`] for `domain`
-/// (the test of `orgs::find_auto_join_org`).
+/// (the test of `orgs::find_auto_join_org`) and the user's SSO and 2FA requirements.
 pub async fn find_user_for_sign_in(ex: Ex<'_>, email_normalized: &str, domain: &str) -> Result<Option<SignInUser>> {
     let sql = format!(
-        "SELECT {COLUMNS}, EXISTS (SELECT 1 {}) AS domain_auto_join \
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 {}) AS domain_auto_join, \
+         EXISTS (SELECT 1 {}) AS must_use_sso, EXISTS (SELECT 1 {}) AS has_mfa \
          FROM users WHERE pool_id IS NULL AND email_normalized = $1",
-        crate::orgs::auto_join_orgs_of("$2")
+        crate::orgs::auto_join_orgs_of("$2"),
+        crate::sso::sso_required_memberships_of("users.id"),
+        crate::mfa::confirmed_mfa_of("users.id"),
     );
     sql_rows!(ex, fetch_optional, SignInUser, &sql, email_normalized, domain)
 }

@@ -279,6 +279,47 @@ pub async fn insert_message(ex: Ex<'_>, m: &MessageRow) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Messages per statement of [`insert_messages`]: 14 values each, well under both engines' limit
+/// on bound values (32,766 on SQLite, 65,535 on PostgreSQL).
+pub const MESSAGES_PER_INSERT: usize = 500;
+
+/// Inserts messages as [`insert_message`] does, one multi-row statement per 500: a fan-out writes
+/// a batch of events' messages in one round trip instead of one per message. Returns how many
+/// were new.
+pub async fn insert_messages(mut ex: Ex<'_>, messages: &[MessageRow]) -> Result<u64> {
+    let mut created = 0;
+    for chunk in messages.chunks(MESSAGES_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO webhook_messages (id, event_id, endpoint_id, event_type, payload, state, attempts, \
+             next_attempt_at, locked_until, last_status, last_error, occurred_at, created_at, delivered_at) \
+             VALUES {} ON CONFLICT (event_id, endpoint_id) DO NOTHING",
+            values_list(chunk.len(), 14, &[""; 14])
+        );
+        created += per_engine!(ex.reborrow(), |c| {
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                q = q
+                    .bind(m.id)
+                    .bind(m.event_id)
+                    .bind(m.endpoint_id)
+                    .bind(&m.event_type)
+                    .bind(&m.payload)
+                    .bind(m.state)
+                    .bind(m.attempts)
+                    .bind(m.next_attempt_at)
+                    .bind(m.locked_until)
+                    .bind(m.last_status)
+                    .bind(&m.last_error)
+                    .bind(m.occurred_at)
+                    .bind(m.created_at)
+                    .bind(m.delivered_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(created)
+}
+
 /// Up to `limit` events not fanned out yet, oldest first, locked for this transaction.
 /// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent fan-outs on other nodes take other events.
 /// SQLite: the caller's `BEGIN IMMEDIATE` already excludes every other writer.
@@ -484,6 +525,21 @@ pub async fn finish_attempt(
     )
 }
 
+/// `($1, …, $w), ($w+1, …)` for `rows` rows of `width` values, with `casts` on the first row's
+/// placeholders, so PostgreSQL types a VALUES list's columns (NULLs included).
+fn values_list(rows: usize, width: usize, casts: &[&str]) -> String {
+    (0..rows)
+        .map(|r| {
+            let row = (0..width)
+                .map(|c| format!("${}{}", r * width + c + 1, if r == 0 { casts[c] } else { "" }))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({row})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Records a batch of finished attempts in two statements, whatever its size: one multi-row
 /// `INSERT` of the attempts, and one `UPDATE … FROM (VALUES …)` that gives each message what its
 /// attempt decided (as [`finish_attempt`] does one by one; a message no longer pending is left
@@ -492,20 +548,7 @@ pub async fn record_attempts(ex: Ex<'_>, batch: &[(&AttemptRow, Outcome)]) -> Re
     if batch.is_empty() {
         return Ok(());
     }
-    // `($1, …, $w), ($w+1, …)`: `casts` on the first row's placeholders, so PostgreSQL types
-    // the VALUES list's columns (NULLs included).
-    let values = |width: usize, casts: &[&str]| -> String {
-        (0..batch.len())
-            .map(|r| {
-                let row = (0..width)
-                    .map(|c| format!("${}{}", r * width + c + 1, if r == 0 { casts[c] } else { "" }))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({row})")
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let values = |width: usize, casts: &[&str]| values_list(batch.len(), width, casts);
     let insert = format!(
         "INSERT INTO webhook_attempts (id, message_id, attempted_at, status, error, latency_ms, response_body) \
          VALUES {}",

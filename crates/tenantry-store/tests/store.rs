@@ -5,6 +5,7 @@ use serde_json::json;
 use tenantry_core::{ApiKeyId, OrgId, SessionId, UserId};
 use tenantry_store::api_keys::{self, ApiKeyRow};
 use tenantry_store::audit::{list_audit_for_target, AuditRow};
+use tenantry_store::refresh::{exchange_refresh_token, Exchange, Exchanged};
 use tenantry_store::sessions::{self, RefreshTokenRow, SessionRow};
 use tenantry_store::sign_in::{record_sign_in, SignInWrite};
 use tenantry_store::throttles::{self, ThrottleRow};
@@ -286,6 +287,91 @@ async fn a_sign_in_is_written_in_one_call(engine: Engine) {
     assert_eq!(throttles::get_throttle(c.ex(), "other").await.unwrap().unwrap().failures, 4, "untouched");
 }
 
+/// Exchanges `presented` at `at` (7-day idle limit, seen to the minute) in a write of its own;
+/// with the successor's hash it would have.
+async fn exchange(db: &Db, presented: &[u8], at: chrono::DateTime<Utc>) -> (Option<Exchanged>, Vec<u8>) {
+    let successor = Uuid::now_v7().as_bytes().to_vec();
+    let e = Exchange {
+        token_hash: presented,
+        at,
+        idle_cutoff: at - Duration::days(7),
+        touch_before: at - Duration::minutes(1),
+        new_token_id: Uuid::now_v7(),
+        new_token_hash: &successor,
+        new_token_expires_at: at + Duration::days(30),
+    };
+    let mut w = db.one_write().await.unwrap();
+    let out = exchange_refresh_token(w.ex(), &e).await.unwrap();
+    w.finish().await.unwrap();
+    (out, successor)
+}
+
+async fn a_refresh_token_is_exchanged_once_and_only_while_live(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let u = UserRow { email_verified: true, ..user("rot@example.com", None) };
+    let at = u.created_at + Duration::minutes(5);
+    let mut tx = db.begin().await.unwrap();
+    users::insert_user(tx.ex(), &u).await.unwrap();
+    tx.commit().await.unwrap();
+    let (session, first, audit) = sign_in_rows(u.id, at);
+    let write = SignInWrite {
+        user_id: u.id,
+        at,
+        rehash: None,
+        clear_throttle: "acct",
+        forgive_throttle: None,
+        session: &session,
+        refresh_token: &first,
+        audit: &audit,
+    };
+    record_sign_in(&db, &write).await.unwrap().unwrap();
+    let token = |hash: Vec<u8>| {
+        let db = db.clone();
+        async move {
+            let mut c = db.acquire().await.unwrap();
+            sessions::lock_refresh_token_with_session(c.ex(), &hash).await.unwrap()
+        }
+    };
+
+    let later = at + Duration::minutes(10);
+    let (got, second) = exchange(&db, &first.token_hash, later).await;
+    let got = got.expect("a live token is exchanged");
+    assert_eq!(got.session, session, "the session as it was before the exchange");
+    assert_eq!((got.user_email.as_str(), got.user_email_verified), ("rot@example.com", true));
+    assert_eq!(token(first.token_hash.clone()).await.unwrap().token_used_at, Some(later), "the token is spent");
+    let issued = token(second.clone()).await.expect("its successor is issued");
+    assert_eq!((issued.token_used_at, issued.token_expires_at), (None, later + Duration::days(30)));
+    assert_eq!(issued.session.last_seen_at, later, "the session is marked seen");
+
+    // A replay, even in the same instant, spends nothing and issues nothing.
+    let (replayed, would_be) = exchange(&db, &first.token_hash, later).await;
+    assert_eq!(replayed, None);
+    assert!(token(would_be).await.is_none(), "no second successor");
+
+    // Idle past the limit, expired, or of a disabled user: refused, and the token stays unspent.
+    let (idle, _) = exchange(&db, &second, later + Duration::days(8)).await;
+    assert_eq!(idle, None);
+    let (expired, _) = exchange(&db, &second, later + Duration::days(30)).await;
+    assert_eq!(expired, None);
+    let mut tx = db.begin().await.unwrap();
+    users::update_user(tx.ex(), &UserRow { disabled: true, ..u.clone() }).await.unwrap();
+    tx.commit().await.unwrap();
+    let (disabled, _) = exchange(&db, &second, later + Duration::minutes(1)).await;
+    assert_eq!(disabled, None);
+    assert_eq!(token(second.clone()).await.unwrap().token_used_at, None, "never spent");
+    let mut tx = db.begin().await.unwrap();
+    users::update_user(tx.ex(), &u).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Seen less than a minute ago: the exchange leaves `last_seen_at` alone.
+    let soon = later + Duration::seconds(30);
+    let (again, _) = exchange(&db, &second, soon).await;
+    assert_eq!(again.unwrap().session.last_seen_at, later);
+    let mut c = db.acquire().await.unwrap();
+    let stored = sessions::get_session(c.ex(), SessionId::from_uuid(session.id)).await.unwrap().unwrap();
+    assert_eq!(stored.last_seen_at, later);
+}
+
 engine_tests!(
     users_round_trip_with_native_types,
     email_uniqueness_is_per_pool,
@@ -295,6 +381,7 @@ engine_tests!(
     migrations_are_idempotent,
     throttles_lock_and_store_several_keys_at_once,
     a_sign_in_is_written_in_one_call,
+    a_refresh_token_is_exchanged_once_and_only_while_live,
 );
 
 /// Both engines have the same migrations: same versions, same names.

@@ -59,6 +59,39 @@ async fn message(db: &Db, endpoint_id: Uuid, at: DateTime<Utc>) -> MessageRow {
     m
 }
 
+async fn messages_are_inserted_many_per_statement(engine: Engine) {
+    let (_t, db) = open(engine).await;
+    let ep = endpoint(&db, false).await;
+    let t0 = now();
+    // More than two statements' worth; one of them already there.
+    let messages: Vec<MessageRow> = (0..webhooks::MESSAGES_PER_INSERT * 2 + 1)
+        .map(|i| {
+            let m = MessageRow::pending(
+                EventId::new(),
+                WebhookEndpointId::from_uuid(ep.id),
+                "user.created",
+                format!("{{\"n\":{i}}}"),
+                t0,
+                t0,
+            );
+            MessageRow { last_status: (i % 2 == 0).then_some(500), ..m }
+        })
+        .collect();
+    let mut c = db.acquire().await.unwrap();
+    let there = MessageRow { id: Uuid::now_v7(), ..messages[7].clone() };
+    assert!(webhooks::insert_message(c.ex(), &there).await.unwrap());
+    let n = messages.len() as u64;
+    assert_eq!(webhooks::insert_messages(c.ex(), &messages).await.unwrap(), n - 1, "the one already there is kept");
+    assert_eq!(webhooks::get_message(c.ex(), WebhookMessageId::from_uuid(messages[7].id)).await.unwrap(), None);
+    for m in [&there, &messages[0], &messages[webhooks::MESSAGES_PER_INSERT], messages.last().unwrap()] {
+        assert_eq!(webhooks::get_message(c.ex(), WebhookMessageId::from_uuid(m.id)).await.unwrap().as_ref(), Some(m));
+    }
+    // The same events and endpoint again, under new ids: one message per pair, so none is new.
+    let again: Vec<MessageRow> = messages.iter().map(|m| MessageRow { id: Uuid::now_v7(), ..m.clone() }).collect();
+    assert_eq!(webhooks::insert_messages(c.ex(), &again).await.unwrap(), 0);
+    assert_eq!(webhooks::insert_messages(c.ex(), &[]).await.unwrap(), 0);
+}
+
 async fn fan_out_takes_each_event_once(engine: Engine) {
     let (_t, db) = open(engine).await;
     let ep = endpoint(&db, false).await;
@@ -240,6 +273,7 @@ async fn endpoint_health_runs_and_disabling(engine: Engine) {
 
 engine_tests!(
     endpoint_health_runs_and_disabling,
+    messages_are_inserted_many_per_statement,
     fan_out_takes_each_event_once,
     claims_lease_and_skip_disabled_endpoints,
     racing_claimers_never_share_a_message,

@@ -243,27 +243,31 @@ impl WebhookWorker {
             return Ok((0, 0));
         }
         let endpoints = store::list_enabled_endpoints(tx.ex()).await?;
-        let mut created = 0;
+        // Written a statement's worth at a time (`insert_messages`), so a batch of events for
+        // many endpoints never holds all its messages at once.
+        let (mut messages, mut created) = (Vec::with_capacity(store::MESSAGES_PER_INSERT), 0);
         for event in &events {
             let targets: Vec<&EndpointRow> =
                 endpoints.iter().filter(|e| e.created_at <= event.occurred_at && e.wants(&event.event_type)).collect();
             if !targets.is_empty() {
                 let body = sign::body(&event.event_type, event.occurred_at, &event.data.0);
-                for endpoint in targets {
-                    let m = MessageRow::pending(
+                messages.extend(targets.into_iter().map(|endpoint| {
+                    MessageRow::pending(
                         EventId::from_uuid(event.id),
                         WebhookEndpointId::from_uuid(endpoint.id),
                         &event.event_type,
                         body.clone(),
                         event.occurred_at,
                         now,
-                    );
-                    if store::insert_message(tx.ex(), &m).await? {
-                        created += 1;
-                    }
-                }
+                    )
+                }));
+            }
+            if messages.len() >= store::MESSAGES_PER_INSERT {
+                created += store::insert_messages(tx.ex(), &messages).await? as usize;
+                messages.clear();
             }
         }
+        created += store::insert_messages(tx.ex(), &messages).await? as usize;
         store::mark_events_fanned_out(tx.ex(), &events, now).await?;
         tx.commit().await?;
         Ok((events.len(), created))
