@@ -316,10 +316,10 @@ impl App {
     /// Exchanges a refresh token for new tokens. The presented token is spent; presenting a spent
     /// token again is treated as theft and ends the whole session (the token family).
     ///
-    /// A live token is exchanged in one write ([`refresh::exchange_refresh_token`]) with the
-    /// `orgs` claim read on the same connection: three round trips on PostgreSQL where a
-    /// transaction of separate statements took ten (BENCHMARKS.md, "Profiles"). Only a refused
-    /// token takes the slower path that works out why.
+    /// A live token is exchanged in one write ([`refresh::exchange_refresh_token`]), then the
+    /// `orgs` claim is read (on PostgreSQL on the same connection): three round trips on
+    /// PostgreSQL where a transaction of separate statements took ten (BENCHMARKS.md,
+    /// "Profiles"). Only a refused token takes the slower path that works out why.
     pub async fn refresh(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<Tokens> {
         let presented = hash_opaque_token(refresh_token);
         let now = self.clock().now();
@@ -341,9 +341,10 @@ impl App {
             return Err(self.refused_refresh(ctx, &presented, now).await?);
         };
         let session = exchanged.session;
+        let mut read = write.finish_for_reads(self.db()).await?;
         let orgs =
-            self.org_claims_in(write.ex(), &roles, session.user_id, session.active_org_id, session.mfa_org_id).await?;
-        write.finish().await?;
+            self.org_claims_in(read.ex(), &roles, session.user_id, session.active_org_id, session.mfa_org_id).await?;
+        drop(read);
         let subject = Subject {
             id: session.user_id,
             email: &exchanged.user_email,

@@ -1,7 +1,7 @@
 //! Pools, transactions and connections over either engine.
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -54,6 +54,27 @@ impl Default for DbOptions {
 /// The SQLite writer's page cache, in KiB (SQLite's `cache_size` takes a negative value for KiB;
 /// its default is 2,000).
 const WRITER_CACHE_KIB: &str = "-16384";
+
+/// One statement (or SQLite statement string) written in each engine's form where the dialects
+/// differ in more than a clause, each built on first use: `static SQL: EngineSql =
+/// EngineSql::new(postgres_sql, sqlite_sql);`.
+pub(crate) struct EngineSql {
+    postgres: LazyLock<String>,
+    sqlite: LazyLock<String>,
+}
+
+impl EngineSql {
+    pub(crate) const fn new(postgres: fn() -> String, sqlite: fn() -> String) -> EngineSql {
+        EngineSql { postgres: LazyLock::new(postgres), sqlite: LazyLock::new(sqlite) }
+    }
+
+    pub(crate) fn get(&self, engine: Engine) -> &str {
+        match engine {
+            Engine::Postgres => &self.postgres,
+            Engine::Sqlite => &self.sqlite,
+        }
+    }
+}
 
 /// A connection pool on either engine. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -231,6 +252,19 @@ impl OneWrite {
         match self {
             OneWrite::Sqlite(tx) => tx.commit().await,
             OneWrite::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Finishes the write and hands over a connection for the reads that follow it: on
+    /// PostgreSQL the same one (no second checkout); on SQLite a reader, once the transaction
+    /// has committed, so the reads leave the one writer free for the next write.
+    pub async fn finish_for_reads(self, db: &Db) -> Result<Pooled> {
+        match self {
+            OneWrite::Sqlite(tx) => {
+                tx.commit().await?;
+                db.acquire().await
+            }
+            OneWrite::Postgres(c) => Ok(c),
         }
     }
 }

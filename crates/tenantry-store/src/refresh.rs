@@ -10,13 +10,12 @@
 //! out why with [`crate::sessions::lock_refresh_token_with_session`] (a spent token presented
 //! again ends its session).
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::db::EngineSql;
 use crate::sessions::SessionRow;
-use crate::{Engine, Ex, Result};
+use crate::{Ex, Result};
 
 /// One exchange.
 #[derive(Debug, Clone, Copy)]
@@ -92,12 +91,8 @@ fn session_columns(alias: &str) -> String {
 /// Spends the presented token and issues its successor; `None`, with nothing written, when the
 /// token, its session or its user is not live. Run it on a [`crate::Db::one_write`].
 pub async fn exchange_refresh_token(ex: Ex<'_>, e: &Exchange<'_>) -> Result<Option<Exchanged>> {
-    static POSTGRES: LazyLock<String> = LazyLock::new(postgres_sql);
-    static SQLITE: LazyLock<String> = LazyLock::new(sqlite_sql);
-    let sql: &str = match ex.engine() {
-        Engine::Postgres => &POSTGRES,
-        Engine::Sqlite => &SQLITE,
-    };
+    static SQL: EngineSql = EngineSql::new(postgres_sql, sqlite_sql);
+    let sql = SQL.get(ex.engine());
     let rows = per_engine!(ex, |c| {
         sqlx::query_as::<_, Exchanged>(sql)
             .bind(e.at)

@@ -6,15 +6,14 @@
 //! differ in form: PostgreSQL runs one statement of data-modifying CTEs, SQLite one string of
 //! statements (its `$n` parameters are numbered across the whole string).
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::audit::AuditRow;
+use crate::db::EngineSql;
 use crate::sessions::{RefreshTokenRow, SessionRow};
 use crate::users::UserRow;
-use crate::{Db, Engine, Ex, Result};
+use crate::{Db, Ex, Result};
 
 /// The writes of one sign-in.
 #[derive(Debug, Clone, Copy)]
@@ -100,12 +99,8 @@ pub async fn record_sign_in(db: &Db, w: &SignInWrite<'_>) -> Result<Option<UserR
 }
 
 async fn run(ex: Ex<'_>, w: &SignInWrite<'_>) -> Result<Option<UserRow>> {
-    static POSTGRES: LazyLock<String> = LazyLock::new(postgres_sql);
-    static SQLITE: LazyLock<String> = LazyLock::new(sqlite_sql);
-    let sql: &str = match ex.engine() {
-        Engine::Postgres => &POSTGRES,
-        Engine::Sqlite => &SQLITE,
-    };
+    static SQL: EngineSql = EngineSql::new(postgres_sql, sqlite_sql);
+    let sql = SQL.get(ex.engine());
     let (s, r, a) = (w.session, w.refresh_token, w.audit);
     let rows = per_engine!(ex, |c| {
         sqlx::query_as::<_, UserRow>(sql)

@@ -293,7 +293,7 @@ pub async fn insert_messages(mut ex: Ex<'_>, messages: &[MessageRow]) -> Result<
             "INSERT INTO webhook_messages (id, event_id, endpoint_id, event_type, payload, state, attempts, \
              next_attempt_at, locked_until, last_status, last_error, occurred_at, created_at, delivered_at) \
              VALUES {} ON CONFLICT (event_id, endpoint_id) DO NOTHING",
-            values_list(chunk.len(), 14, &[""; 14])
+            values_list(ex.engine(), chunk.len(), 14, &[""; 14])
         );
         created += per_engine!(ex.reborrow(), |c| {
             let mut q = sqlx::query(&sql);
@@ -525,13 +525,19 @@ pub async fn finish_attempt(
     )
 }
 
-/// `($1, …, $w), ($w+1, …)` for `rows` rows of `width` values, with `casts` on the first row's
-/// placeholders, so PostgreSQL types a VALUES list's columns (NULLs included).
-fn values_list(rows: usize, width: usize, casts: &[&str]) -> String {
+/// `rows` rows of `width` values for a multi-row statement, bound in order. PostgreSQL:
+/// `($1, …, $w), ($w+1, …)`, with `casts` on the first row's placeholders so it types a VALUES
+/// list's columns (NULLs included). SQLite: `(?, …), (?, …)`, since it looks up a numbered
+/// parameter's name by scanning all of them, which made binding a batch of a few thousand
+/// values cost more than running it (BENCHMARKS.md, "Profiles").
+fn values_list(engine: Engine, rows: usize, width: usize, casts: &[&str]) -> String {
     (0..rows)
         .map(|r| {
             let row = (0..width)
-                .map(|c| format!("${}{}", r * width + c + 1, if r == 0 { casts[c] } else { "" }))
+                .map(|c| match engine {
+                    Engine::Postgres => format!("${}{}", r * width + c + 1, if r == 0 { casts[c] } else { "" }),
+                    Engine::Sqlite => "?".to_owned(),
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             format!("({row})")
@@ -548,7 +554,8 @@ pub async fn record_attempts(ex: Ex<'_>, batch: &[(&AttemptRow, Outcome)]) -> Re
     if batch.is_empty() {
         return Ok(());
     }
-    let values = |width: usize, casts: &[&str]| values_list(batch.len(), width, casts);
+    let engine = ex.engine();
+    let values = |width: usize, casts: &[&str]| values_list(engine, batch.len(), width, casts);
     let insert = format!(
         "INSERT INTO webhook_attempts (id, message_id, attempted_at, status, error, latency_ms, response_body) \
          VALUES {}",
@@ -699,4 +706,15 @@ pub async fn oldest_pending_created_at(ex: Ex<'_>) -> Result<Option<DateTime<Utc
 /// How many committed events wait to be fanned out into messages.
 pub async fn count_events_awaiting_fanout(ex: Ex<'_>) -> Result<i64> {
     sql_scalar!(ex, fetch_one, i64, "SELECT COUNT(*) FROM outbox_events WHERE fanned_out_at IS NULL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_lists_number_in_order_on_postgres_and_are_positional_on_sqlite() {
+        assert_eq!(values_list(Engine::Postgres, 2, 2, &["::uuid", ""]), "($1::uuid, $2), ($3, $4)");
+        assert_eq!(values_list(Engine::Sqlite, 2, 2, &["::uuid", ""]), "(?, ?), (?, ?)");
+    }
 }

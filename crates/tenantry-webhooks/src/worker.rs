@@ -49,6 +49,11 @@ pub const MAX_IN_FLIGHT: usize = 256;
 const MIN_CLAIM: usize = 32;
 /// Most finished attempts recorded per transaction.
 pub const RECORD_BATCH: usize = 256;
+/// How long the recorder lets a batch of finished attempts grow. Without it, a busy worker records
+/// every few deliveries in a transaction of their own (the batch is whatever finished while the
+/// last one was written), and on SQLite those transactions were most of a delivery's cost
+/// (BENCHMARKS.md, "Profiles"). Only the recording waits: attempts are sent as soon as claimed.
+pub const RECORD_LINGER: Duration = Duration::from_millis(10);
 /// Events per fan-out transaction.
 pub const FANOUT_BATCH: u32 = 200;
 /// How often an idle worker looks for work without being woken (other nodes' events).
@@ -273,10 +278,20 @@ impl WebhookWorker {
         Ok((events.len(), created))
     }
 
-    /// Records finished attempts as they come, in transactions of up to [`RECORD_BATCH`].
+    /// Records finished attempts in transactions of up to [`RECORD_BATCH`], each gathered for
+    /// at most [`RECORD_LINGER`] after its first attempt finished.
     async fn record_until_closed(self, mut done: mpsc::Receiver<Finished>) {
         let mut batch = Vec::with_capacity(RECORD_BATCH);
         while done.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            let until = tokio::time::Instant::now() + RECORD_LINGER;
+            while batch.len() < RECORD_BATCH {
+                let room = RECORD_BATCH - batch.len();
+                let more = done.recv_many(&mut batch, room);
+                // Closed (shutdown) or lingered long enough: record what there is.
+                if !matches!(tokio::time::timeout_at(until, more).await, Ok(n) if n > 0) {
+                    break;
+                }
+            }
             if let Err(e) = self.record(&batch, self.clock.now()).await {
                 // The messages keep their leases and are sent again when those run out.
                 tracing::warn!(error = %e, attempts = batch.len(), "webhook worker could not record attempts");
